@@ -1,0 +1,91 @@
+"""`obsgen explain SLO_ID`: one SLO's rules, burn-rate factors and detection times, for people."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from generator.durations import format_duration, human_duration
+from generator.model import SLO, Service, Spec
+from generator.rules import (
+    SLI_ERRORS,
+    SLI_TOTAL,
+    TIME_SLICE_ERROR,
+    burn_alert_name,
+    sli_error_ratio,
+)
+from generator.slo_math import (
+    burn_windows,
+    enabled_windows,
+    error_budget,
+    objective_ratio,
+    sli_windows,
+    slo_id,
+    time_to_fire,
+)
+
+
+def find_slo(spec: Spec, wanted: str) -> tuple[Service, SLO] | None:
+    for service in spec.services:
+        for slo in service.slos:
+            if slo_id(service, slo) == wanted:
+                return service, slo
+    return None
+
+
+def all_slo_ids(spec: Spec) -> list[str]:
+    return [slo_id(service, slo) for service in spec.services for slo in service.slos]
+
+
+def explain(service: Service, slo: SLO) -> str:
+    budget = error_budget(slo)
+    lines = [
+        f"SLO {slo_id(service, slo)}" + (f" — {slo.description}" if slo.description else ""),
+        f"  objective      {float(objective_ratio(slo)) * 100:g}% over {format_duration(slo.period)}"
+        f" (error budget {float(budget) * 100:g}%"
+        f" = {human_duration(float(budget * slo.period))} of bad time)",
+        f"  SLI            {_sli_sentence(service, slo)}",
+        "",
+        "Recording rules (labels slo_id, slo_service, slo_name; slo_window on the ratios):",
+    ]
+    base = [TIME_SLICE_ERROR] if slo.sli.threshold else [SLI_ERRORS, SLI_TOTAL]
+    lines += [f"  {name}" for name in base]
+    lines += [f"  {sli_error_ratio(w)}" for w in sli_windows(slo)]
+    lines += [
+        "  slo:objective:ratio, slo:error_budget:ratio, slo:time_period:days",
+        "  slo:current_burn_rate:ratio, slo:period_burn_rate:ratio,"
+        " slo:period_error_budget_remaining:ratio",
+        "",
+        f"Burn-rate alert {burn_alert_name(service, slo)} (multiwindow, multi-burn-rate, no `for`):",
+        "  severity  long/short   factor  error ratio above   fires after (100% bad)"
+        "   budget spent",
+    ]
+    enabled = enabled_windows(slo)
+    for window in burn_windows(slo):
+        threshold = window.threshold(budget)
+        fire = time_to_fire(window, budget, Fraction(1))
+        spent = threshold * window.long / (budget * slo.period)
+        state = "" if window in enabled else "   (disabled)"
+        lines.append(
+            f"  {window.severity:<9} {window.label():<12} {float(window.factor):>6g}"
+            f"  {float(threshold):<18.6g}  {human_duration(float(fire)):<22}"
+            f"   {float(spent) * 100:.3g}%{state}"
+        )
+    lines += [
+        "",
+        "Fires after = long window × factor × budget ÷ bad fraction, after a clean history;"
+        " a derived signal's own window adds its delay before slices turn bad.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _sli_sentence(service: Service, slo: SLO) -> str:
+    if slo.sli.threshold is not None:
+        t = slo.sli.threshold
+        return (
+            f"time slices of {format_duration(slo.time_slice)} where {t.signal} {t.op} {t.value:g}"
+            f" are good; a slice without data counts as {t.missing_data}"
+        )
+    assert slo.sli.ratio is not None
+    r = slo.sli.ratio
+    bad = f"{r.errors.metric}" if r.errors else f"{r.total.metric} − {r.good.metric if r.good else ''}"
+    return f"events: errors = {bad}, total = {r.total.metric}; no traffic is not an error"

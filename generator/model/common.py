@@ -1,0 +1,47 @@
+"""Building blocks shared by every spec model: strict base, durations, names."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from generator.durations import DURATION_PATTERN, parse_duration
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are errors; models are immutable once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _duration(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f"expected a Prometheus duration string such as 5m, got {value!r}")
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    int,
+    BeforeValidator(_duration),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["5m", "30d"]}),
+]
+"""A Prometheus duration, held as whole seconds."""
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=63)]
+MetricName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+RecordName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*[a-zA-Z0-9_]$",
+        description="level:metric:operations, as Prometheus's naming guide asks",
+    ),
+]
+SeriesName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
+LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+AlertName = Annotated[
+    str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="CamelCase, as in kubernetes-mixin")
+]
+Labels = dict[LabelName, str]
+Severity = Literal["page", "ticket", "info"]
+Comparison = Literal["<", "<=", ">", ">=", "==", "!="]

@@ -1,0 +1,75 @@
+"""A service: where it is scraped, what it exports, and what obsgen derives from that."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from generator.model.alerts import Alert
+from generator.model.common import (
+    Duration,
+    Labels,
+    LabelName,
+    MetricName,
+    Slug,
+    StrictModel,
+)
+from generator.model.signals import Signal
+from generator.model.slo import SLO
+
+
+class Scrape(StrictModel):
+    job: Slug | None = Field(None, description="default: the service name")
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    path: str = Field("/metrics", pattern=r"^/\S*$")
+    interval: Duration | None = Field(None, description="default: settings.scrape_interval")
+
+
+class Metric(StrictModel):
+    name: MetricName
+    type: Literal["gauge", "counter", "histogram", "summary"]
+    help: str = Field(min_length=1)
+    labels: list[LabelName] = Field(default_factory=list)
+    external: bool = Field(False, description="exported by something else, e.g. an exporter")
+
+
+class Probe(StrictModel):
+    """A blackbox_exporter probe of one of the service's HTTP paths."""
+
+    name: Slug = Field(description="the probe's scrape job name")
+    module: str = "http_2xx"
+    path: str = Field("/readyz", pattern=r"^/\S*$")
+    interval: Duration | None = None
+
+
+class Service(StrictModel):
+    service: Slug
+    description: str = ""
+    realm: str | None = Field(
+        None, pattern=r"^[a-z0-9_-]+$", description="every selector carries metric_realm=<realm>"
+    )
+    labels: Labels = Field(default_factory=dict, description="added to every alert")
+    scrape: Scrape
+    metrics: list[Metric] = Field(default_factory=list)
+    signals: list[Signal] = Field(default_factory=list)
+    slos: list[SLO] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
+    probes: list[Probe] = Field(default_factory=list)
+
+    @property
+    def job(self) -> str:
+        return self.scrape.job or self.service
+
+    def realm_matchers(self) -> dict[str, str]:
+        return {"metric_realm": self.realm} if self.realm else {}
+
+    def metric(self, name: str) -> Metric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+    def signal(self, record: str) -> Signal | None:
+        return next((s for s in self.signals if s.record == record), None)
+
+
+__all__ = ["LabelName", "Labels", "Metric", "Probe", "Scrape", "Service"]

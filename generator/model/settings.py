@@ -1,0 +1,21 @@
+"""Project-wide settings: evaluation cadence, Alertmanager and blackbox addresses, runbooks."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from generator.model.common import Duration, Labels, StrictModel
+
+
+class Settings(StrictModel):
+    evaluation_interval: Duration = Field(60, description="Prometheus rule evaluation interval")
+    scrape_interval: Duration = Field(15, description="default scrape interval of every job")
+    alertmanagers: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1:9093"], min_length=1, description="host:port"
+    )
+    blackbox_exporter: str = Field("127.0.0.1:9115", description="host:port of the prober")
+    runbook_base_url: str = Field(
+        pattern=r"^https?://\S+$",
+        description="alerts without their own runbook_url link to <base>/<AlertName>",
+    )
+    external_labels: Labels = Field(default_factory=dict)

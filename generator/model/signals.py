@@ -1,0 +1,34 @@
+"""Recorded signals: a raw metric turned into a derived gauge over a window."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from generator.model.common import Duration, Labels, LabelName, MetricName, RecordName, StrictModel
+
+OverTime = Literal["mean", "quantile", "stddev", "max", "min", "histogram_quantile"]
+QUANTILE_FUNCTIONS = ("quantile", "histogram_quantile")
+
+
+class Signal(StrictModel):
+    record: RecordName = Field(description="series name, e.g. bridge:phase_diff_mean_5m")
+    metric: MetricName = Field(description="source metric from the catalog")
+    function: OverTime
+    window: Duration
+    quantile: float | None = Field(None, gt=0, lt=1)
+    aggregate: Literal["max", "min", "avg", "sum"] = Field(
+        "max", description="how series of several instances combine; max keeps the worst"
+    )
+    by: list[LabelName] = Field(default_factory=list, description="labels kept besides realm")
+    matchers: Labels = Field(default_factory=dict)
+    help: str = ""
+
+    @model_validator(mode="after")
+    def _quantile_matches_function(self) -> Signal:
+        if self.function in QUANTILE_FUNCTIONS and self.quantile is None:
+            raise ValueError(f"function {self.function} needs `quantile` (e.g. 0.95)")
+        if self.function not in QUANTILE_FUNCTIONS and self.quantile is not None:
+            raise ValueError(f"`quantile` only applies to {' and '.join(QUANTILE_FUNCTIONS)}")
+        return self

@@ -1,0 +1,20 @@
+"""The whole spec: settings plus every service, each remembering the file it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.loader import SourceDoc
+from generator.model.service import Service
+from generator.model.settings import Settings
+
+
+@dataclass(frozen=True)
+class Spec:
+    settings: Settings
+    services: tuple[Service, ...]
+    sources: dict[str, SourceDoc]
+    """service name (or `settings`) → the document it was read from, for error locations."""
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.service == name)

@@ -1,0 +1,33 @@
+"""spec/ → {relative path: text} for every generated file; no disk writes here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from generator.loader import load_spec_dir
+from generator.model import Spec
+from generator.model.build import build_spec
+from generator.prometheus_config import compile_prometheus_config
+from generator.promtool_tests import compile_promtool_tests
+from generator.render import to_json, to_yaml
+from generator.rules import compile_rules
+from generator.schema import compile_schema
+from generator.validate import validate
+
+
+def load(spec_dir: Path) -> Spec:
+    """Read, type and cross-check the spec; raises SpecError with every problem found."""
+    spec = build_spec(load_spec_dir(spec_dir))
+    validate(spec)
+    return spec
+
+
+def render_outputs(spec: Spec) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    for service, document in compile_rules(spec).items():
+        outputs[f"prometheus/rules/{service}.yml"] = to_yaml(document)
+    for name, document in compile_promtool_tests(spec).items():
+        outputs[f"prometheus/tests/{name}.yml"] = to_yaml(document)
+    outputs["prometheus/prometheus.yml"] = to_yaml(compile_prometheus_config(spec))
+    outputs["schema/spec.schema.json"] = to_json(compile_schema())
+    return dict(sorted(outputs.items()))

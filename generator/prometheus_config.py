@@ -1,0 +1,70 @@
+"""Model → prometheus.yml: scrape jobs for services and probes, rule files, Alertmanagers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.durations import format_duration
+from generator.model import Probe, Service, Spec
+
+
+def compile_prometheus_config(spec: Spec) -> dict[str, Any]:
+    settings = spec.settings
+    global_: dict[str, Any] = {
+        "scrape_interval": format_duration(settings.scrape_interval),
+        "evaluation_interval": format_duration(settings.evaluation_interval),
+    }
+    if settings.external_labels:
+        global_["external_labels"] = dict(sorted(settings.external_labels.items()))
+    jobs: list[dict[str, Any]] = []
+    for service in spec.services:
+        jobs.append(service_job(service))
+        jobs.extend(probe_job(spec, service, probe) for probe in service.probes)
+    return {
+        "global": global_,
+        "rule_files": ["rules/*.yml"],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(settings.alertmanagers)}]}]},
+        "scrape_configs": jobs,
+    }
+
+
+def _static(target: str, service: Service) -> dict[str, Any]:
+    config: dict[str, Any] = {"targets": [target]}
+    if service.realm:
+        config["labels"] = service.realm_matchers()
+    return config
+
+
+def _interval(job: dict[str, Any], seconds: int | None) -> dict[str, Any]:
+    if seconds is not None:
+        job["scrape_interval"] = format_duration(seconds)
+    return job
+
+
+def service_job(service: Service) -> dict[str, Any]:
+    scrape = service.scrape
+    job: dict[str, Any] = {"job_name": service.job, "metrics_path": scrape.path}
+    _interval(job, scrape.interval)
+    job["static_configs"] = [_static(f"{scrape.host}:{scrape.port}", service)]
+    return job
+
+
+def probe_target(service: Service, probe: Probe) -> str:
+    return f"http://{service.scrape.host}:{service.scrape.port}{probe.path}"
+
+
+def probe_job(spec: Spec, service: Service, probe: Probe) -> dict[str, Any]:
+    """blackbox_exporter's multi-target pattern: the probed URL becomes `instance`."""
+    job: dict[str, Any] = {
+        "job_name": probe.name,
+        "metrics_path": "/probe",
+        "params": {"module": [probe.module]},
+    }
+    _interval(job, probe.interval)
+    job["static_configs"] = [_static(probe_target(service, probe), service)]
+    job["relabel_configs"] = [
+        {"source_labels": ["__address__"], "target_label": "__param_target"},
+        {"source_labels": ["__param_target"], "target_label": "instance"},
+        {"target_label": "__address__", "replacement": spec.settings.blackbox_exporter},
+    ]
+    return job

@@ -1,0 +1,102 @@
+"""PromQL built from the model by small functions, and checked by a real parser.
+
+Compilers never concatenate PromQL by hand; they call these, so quoting, matcher order and
+number formatting are decided once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from generator.durations import format_duration
+
+AGGREGATION_OF_OVER_TIME: dict[str, str] = {
+    "mean": "avg_over_time",
+    "quantile": "quantile_over_time",
+    "stddev": "stddev_over_time",
+    "max": "max_over_time",
+    "min": "min_over_time",
+}
+
+NEGATED: dict[str, str] = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+class PromQLError(ValueError):
+    """An expression the PromQL parser refuses."""
+
+
+def number(value: float) -> str:
+    """Shortest exact spelling: 30.0 → `30`, 0.02 → `0.02`."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def selector(name: str, matchers: Mapping[str, str] | None = None) -> str:
+    if not matchers:
+        return name
+    inner = ", ".join(f"{key}={quote(val)}" for key, val in sorted(matchers.items()))
+    return f"{name}{{{inner}}}"
+
+
+def range_vector(series: str, window_seconds: int) -> str:
+    return f"{series}[{format_duration(window_seconds)}]"
+
+
+def call(function: str, *args: str) -> str:
+    return f"{function}({', '.join(args)})"
+
+
+def over_time(function: str, series: str, window_seconds: int, quantile: float | None = None) -> str:
+    """`avg_over_time(x[5m])`, `quantile_over_time(0.95, x[10m])`, …"""
+    fn = AGGREGATION_OF_OVER_TIME[function]
+    args = [range_vector(series, window_seconds)]
+    if quantile is not None:
+        args.insert(0, number(quantile))
+    return call(fn, *args)
+
+
+def aggregate(op: str, expr: str, by: Iterable[str] = (), without: Iterable[str] = ()) -> str:
+    """Explicit aggregation; `by ()` is spelled out so a reader sees every label is dropped."""
+    by, without = list(by), list(without)
+    if without:
+        return f"{op} without ({', '.join(without)}) ({expr})"
+    return f"{op} by ({', '.join(by)}) ({expr})"
+
+
+def compare(expr: str, op: str, value: float, as_bool: bool = False) -> str:
+    return f"{expr} {op}{' bool' if as_bool else ''} {number(value)}"
+
+
+def group(expr: str) -> str:
+    return f"({expr})"
+
+
+def parse(expr: str) -> object:
+    """The parsed AST; raises PromQLError with the parser's reason."""
+    import promql_parser
+
+    try:
+        return promql_parser.parse(expr)
+    except ValueError as exc:
+        raise PromQLError(f"PromQL does not parse ({exc}): {expr}") from None
+
+
+def series_names(expr: str) -> set[str]:
+    """Metric names the expression selects (vector and matrix selectors)."""
+    import promql_parser
+
+    names: set[str] = set()
+
+    def visit(node: object) -> bool:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            names.add(node.name)
+        return True
+
+    promql_parser.walk(parse(expr), visit)
+    return names

@@ -1,0 +1,284 @@
+"""Model → Prometheus rule files, one per service, as plain dicts.
+
+Groups per service, in evaluation order:
+  <svc>-signals        recorded signals (the seeds' bridge:phase_diff_mean_5m, …)
+  <svc>-slo-<name>     per SLO at its time slice: the per-slice (or per-base-window) series,
+                       every alerting window's error ratio, the burn-rate alerts
+  <svc>-slo-period     slower: the period window and Sloth's metadata series
+  <svc>-alerts         threshold and raw-PromQL alerts
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from generator import promql
+from generator.durations import format_duration
+from generator.model import SLO, PromQLAlert, RatioSLI, Service, Signal, Spec, ThresholdAlert
+from generator.model.slo import ThresholdSLI
+from generator.slo_math import (
+    BurnWindow,
+    burn_alert_name,
+    enabled_windows,
+    error_budget,
+    objective_ratio,
+    sli_windows,
+    slo_id,
+)
+
+TIME_SLICE_ERROR = "slo:time_slice_error:bool"
+SLI_ERRORS = "slo:sli_errors:rate5m"
+SLI_TOTAL = "slo:sli_total:rate5m"
+EVENTS_BASE_WINDOW = 300
+PERIOD_GROUP_INTERVAL = 300
+
+Rule = dict[str, Any]
+
+
+def sli_error_ratio(window: int) -> str:
+    return f"slo:sli_error:ratio_rate{format_duration(window)}"
+
+
+def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
+    """service name → rule file document (`{"groups": [...]}`)."""
+    return {service.service: {"groups": service_groups(spec, service)} for service in spec.services}
+
+
+def service_groups(spec: Spec, service: Service) -> list[dict[str, Any]]:
+    interval = spec.settings.evaluation_interval
+    groups = [_group(f"{service.service}-signals", interval, signal_rules(service))]
+    for slo in service.slos:
+        groups.append(_group(f"{service.service}-slo-{slo.name}", slo.time_slice, slo_fast_rules(spec, service, slo)))
+    period_rules = [rule for slo in service.slos for rule in slo_period_rules(service, slo)]
+    groups.append(_group(f"{service.service}-slo-period", PERIOD_GROUP_INTERVAL, period_rules))
+    groups.append(_group(f"{service.service}-alerts", interval, alert_rules(spec, service)))
+    return [group for group in groups if group["rules"]]
+
+
+def _group(name: str, interval: int, rules: list[Rule]) -> dict[str, Any]:
+    return {"name": name, "interval": format_duration(interval), "rules": rules}
+
+
+def _record(name: str, expr: str, labels: dict[str, str] | None = None) -> Rule:
+    promql.parse(expr)
+    rule: Rule = {"record": name, "expr": expr}
+    if labels:
+        rule["labels"] = dict(sorted(labels.items()))
+    return rule
+
+
+def _alert(
+    name: str, expr: str, for_: int, labels: dict[str, str], annotations: dict[str, str]
+) -> Rule:
+    promql.parse(expr)
+    rule: Rule = {"alert": name, "expr": expr}
+    if for_:
+        rule["for"] = format_duration(for_)
+    rule["labels"] = dict(sorted(labels.items()))
+    rule["annotations"] = dict(sorted(annotations.items()))
+    return rule
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+
+def signal_expr(service: Service, signal: Signal) -> str:
+    """The derived gauge, realm-filtered and explicitly aggregated over instances."""
+    realm = list(service.realm_matchers())
+    matchers = {**signal.matchers, **service.realm_matchers()}
+    if signal.function == "histogram_quantile":
+        buckets = promql.range_vector(promql.selector(f"{signal.metric}_bucket", matchers), signal.window)
+        summed = promql.aggregate("sum", promql.call("rate", buckets), by=["le", *realm, *signal.by])
+        return promql.call("histogram_quantile", promql.number(signal.quantile or 0), summed)
+    inner = promql.over_time(
+        signal.function, promql.selector(signal.metric, matchers), signal.window, signal.quantile
+    )
+    return promql.aggregate(signal.aggregate, inner, by=[*realm, *signal.by])
+
+
+def signal_rules(service: Service) -> list[Rule]:
+    return [_record(s.record, signal_expr(service, s)) for s in service.signals]
+
+
+# --- SLOs ------------------------------------------------------------------------------------
+
+
+def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
+    """Identity labels on every SLO series (Sloth's names, ours spelled slo_*)."""
+    return {
+        **slo.labels,
+        **service.realm_matchers(),
+        "slo_id": slo_id(service, slo),
+        "slo_service": service.service,
+        "slo_name": slo.name,
+    }
+
+
+def slo_selector(name: str, service: Service, slo: SLO) -> str:
+    return promql.selector(name, {"slo_id": slo_id(service, slo), **service.realm_matchers()})
+
+
+def slice_error_expr(service: Service, sli: ThresholdSLI) -> str:
+    """1 when the slice is bad, 0 when good; a slice without data counts as the spec says."""
+    signal = promql.selector(sli.signal, service.realm_matchers())
+    bad = promql.aggregate("max", promql.compare(signal, promql.NEGATED[sli.op], sli.value, as_bool=True))
+    if sli.missing_data == "ignore":
+        return bad
+    return f"{bad} or on () vector({1 if sli.missing_data == 'bad' else 0})"
+
+
+def events_exprs(service: Service, ratio: RatioSLI) -> tuple[str, str]:
+    """Error and total event rates over the base window, read once from the raw counters."""
+    realm = service.realm_matchers()
+
+    def summed_rate(metric: str, matchers: dict[str, str]) -> str:
+        series = promql.selector(metric, {**matchers, **realm})
+        return promql.aggregate("sum", promql.call("rate", promql.range_vector(series, EVENTS_BASE_WINDOW)))
+
+    total = summed_rate(ratio.total.metric, ratio.total.matchers)
+    if ratio.errors is not None:
+        errors = summed_rate(ratio.errors.metric, ratio.errors.matchers)
+    else:
+        assert ratio.good is not None
+        good = summed_rate(ratio.good.metric, ratio.good.matchers)
+        errors = promql.call("clamp_min", f"{total} - {good}", "0")
+    return errors, total
+
+
+def window_ratio_expr(service: Service, slo: SLO, window: int) -> str:
+    if slo.sli.threshold is not None:
+        return promql.call(
+            "avg_over_time", promql.range_vector(slo_selector(TIME_SLICE_ERROR, service, slo), window)
+        )
+    if window == EVENTS_BASE_WINDOW:
+        errors, total = slo_selector(SLI_ERRORS, service, slo), slo_selector(SLI_TOTAL, service, slo)
+    else:
+        errors, total = (
+            promql.call("sum_over_time", promql.range_vector(slo_selector(name, service, slo), window))
+            for name in (SLI_ERRORS, SLI_TOTAL)
+        )
+    # No traffic is not an error: a window without events has an error ratio of 0.
+    ratio = promql.call("clamp", f"{errors} / ({total} > 0)", "0", "1")
+    return f"{ratio} or ({total} == 0)"
+
+
+def slo_fast_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
+    labels = slo_labels(service, slo)
+    if slo.sli.threshold is not None:
+        rules = [_record(TIME_SLICE_ERROR, slice_error_expr(service, slo.sli.threshold), labels)]
+    else:
+        assert slo.sli.ratio is not None
+        errors, total = events_exprs(service, slo.sli.ratio)
+        rules = [_record(SLI_ERRORS, errors, labels), _record(SLI_TOTAL, total, labels)]
+    for window in sli_windows(slo)[:-1]:
+        rules.append(
+            _record(
+                sli_error_ratio(window),
+                window_ratio_expr(service, slo, window),
+                {**labels, "slo_window": format_duration(window)},
+            )
+        )
+    rules.extend(burn_alert_rules(spec, service, slo))
+    return rules
+
+
+def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
+    labels = slo_labels(service, slo)
+    period = format_duration(slo.period)
+
+    def constant(value: Fraction | int) -> str:
+        return promql.call("vector", promql.number(float(value)))
+
+    def over_budget(name: str) -> str:
+        return f"{slo_selector(name, service, slo)} / ignoring (slo_window) {slo_selector('slo:error_budget:ratio', service, slo)}"
+
+    return [
+        _record("slo:objective:ratio", constant(objective_ratio(slo)), labels),
+        _record("slo:error_budget:ratio", constant(error_budget(slo)), labels),
+        _record("slo:time_period:days", constant(Fraction(slo.period, 86400)), labels),
+        _record(
+            sli_error_ratio(slo.period),
+            window_ratio_expr(service, slo, slo.period),
+            {**labels, "slo_window": period},
+        ),
+        _record("slo:current_burn_rate:ratio", over_budget(sli_error_ratio(sli_windows(slo)[0])), labels),
+        _record("slo:period_burn_rate:ratio", over_budget(sli_error_ratio(slo.period)), labels),
+        _record(
+            "slo:period_error_budget_remaining:ratio",
+            f"1 - {slo_selector('slo:period_burn_rate:ratio', service, slo)}",
+            labels,
+        ),
+    ]
+
+
+def burn_condition(service: Service, slo: SLO, window: BurnWindow) -> str:
+    threshold = float(window.threshold(error_budget(slo)))
+    both = [
+        promql.aggregate(
+            "max",
+            promql.compare(slo_selector(sli_error_ratio(w), service, slo), ">", threshold),
+            without=["slo_window"],
+        )
+        for w in (window.short, window.long)
+    ]
+    return promql.group(" and ".join(both))
+
+
+def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
+    rules = []
+    budget = error_budget(slo)
+    for severity in ("page", "ticket"):
+        tier = getattr(slo.alerting, severity)
+        windows = [w for w in enabled_windows(slo) if w.severity == severity]
+        if not windows:
+            continue
+        expr = "\nor\n".join(burn_condition(service, slo, w) for w in windows)
+        name = burn_alert_name(service, slo)
+        labels = {**service.labels, **slo.alerting.labels, **tier.labels, "severity": severity, "service": service.service}
+        rates = ", ".join(f"{float(w.factor):g}× over {w.label()}" for w in windows)
+        annotations = {
+            "summary": f"The {service.service} {slo.name} SLO is burning its error budget too fast.",
+            "description": (
+                f"{{{{ $labels.slo_id }}}} has {{{{ $value | humanizePercentage }}}} bad "
+                f"{'slices' if slo.sli.threshold else 'events'} over the short window, against an "
+                f"error budget of {float(budget) * 100:g}% for {format_duration(slo.period)} "
+                f"({severity} burn rates: {rates})."
+            ),
+            "runbook_url": runbook_url(spec, name),
+            **slo.alerting.annotations,
+            **tier.annotations,
+        }
+        rules.append(_alert(name, expr, 0, labels, annotations))
+    return rules
+
+
+# --- threshold and raw alerts ----------------------------------------------------------------
+
+
+def runbook_url(spec: Spec, alert_name: str) -> str:
+    return f"{spec.settings.runbook_base_url.rstrip('/')}/{alert_name}"
+
+
+def threshold_expr(service: Service, alert: ThresholdAlert) -> str:
+    matchers = {**alert.matchers, **service.realm_matchers()}
+    series = promql.selector(alert.signal or alert.metric or "", matchers)
+    return promql.compare(series, alert.op, alert.value)
+
+
+def alert_labels(service: Service, alert: ThresholdAlert | PromQLAlert) -> dict[str, str]:
+    return {**service.labels, **alert.labels, "severity": alert.severity, "service": service.service}
+
+
+def alert_rules(spec: Spec, service: Service) -> list[Rule]:
+    rules = []
+    for alert in service.alerts:
+        expr = threshold_expr(service, alert) if isinstance(alert, ThresholdAlert) else alert.expr
+        annotations = {
+            "summary": alert.summary,
+            "description": alert.description,
+            "runbook_url": alert.runbook_url or runbook_url(spec, alert.name),
+        }
+        rules.append(_alert(alert.name, expr, alert.for_, alert_labels(service, alert), annotations))
+    return rules
+

@@ -1,0 +1,115 @@
+"""SLO arithmetic shared by the rules, the generated tests and `obsgen explain`.
+
+Exact fractions where the spec gives decimals, so `1 − 99.0 %` is 0.01, not 0.010000000000000009.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from generator.durations import format_duration
+from generator.model import SLO, Service
+
+HOUR, DAY = 3600, 86400
+
+# The SRE workbook's multiwindow, multi-burn-rate scheme: (severity, long, short, budget
+# fraction spent when the long window fires). For a 30-day period these give 14.4, 6, 3 and 1.
+WORKBOOK_WINDOWS: tuple[tuple[str, int, int, Fraction], ...] = (
+    ("page", HOUR, 5 * 60, Fraction(2, 100)),
+    ("page", 6 * HOUR, 30 * 60, Fraction(5, 100)),
+    ("ticket", DAY, 2 * HOUR, Fraction(10, 100)),
+    ("ticket", 3 * DAY, 6 * HOUR, Fraction(10, 100)),
+)
+
+# Windows every SLO records, named as Sloth names them, so Sloth dashboards work.
+CONTRACT_WINDOWS: tuple[int, ...] = (300, 1800, HOUR, 2 * HOUR, 6 * HOUR, DAY, 3 * DAY)
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    severity: str
+    long: int
+    short: int
+    factor: Fraction
+
+    def threshold(self, budget: Fraction) -> Fraction:
+        """Error ratio above which both windows must be for the alert to fire."""
+        return self.factor * budget
+
+    def label(self) -> str:
+        return f"{format_duration(self.long)}/{format_duration(self.short)}"
+
+
+def objective_ratio(slo: SLO) -> Fraction:
+    return Fraction(str(slo.objective)) / 100
+
+
+def error_budget(slo: SLO) -> Fraction:
+    return 1 - objective_ratio(slo)
+
+
+def burn_windows(slo: SLO) -> list[BurnWindow]:
+    """The SLO's window pairs, the workbook's scaled to its period unless it gives its own."""
+    if slo.alerting.windows is not None:
+        return [
+            BurnWindow(w.severity, w.long, w.short, Fraction(str(w.factor)))
+            for w in slo.alerting.windows
+        ]
+    return [
+        BurnWindow(severity, long, short, fraction * slo.period / long)
+        for severity, long, short, fraction in WORKBOOK_WINDOWS
+    ]
+
+
+def enabled_windows(slo: SLO) -> list[BurnWindow]:
+    tiers = {"page": slo.alerting.page, "ticket": slo.alerting.ticket}
+    return [w for w in burn_windows(slo) if not tiers[w.severity].disabled]
+
+
+def sli_windows(slo: SLO) -> list[int]:
+    """Every window the SLI is recorded over, shortest first; the period is last."""
+    windows = set(CONTRACT_WINDOWS)
+    for w in burn_windows(slo):
+        windows.update((w.long, w.short))
+    windows.discard(slo.period)
+    return [*sorted(windows), slo.period]
+
+
+def alert_windows(slo: SLO) -> list[int]:
+    """Windows alerts read: these live in the fast group; the rest in the period group."""
+    return sorted({t for w in enabled_windows(slo) for t in (w.long, w.short)})
+
+
+def slo_id(service: Service, slo: SLO) -> str:
+    return f"{service.service}-{slo.name}"
+
+
+def camel(*parts: str) -> str:
+    return "".join(word.capitalize() for part in parts for word in part.replace("_", "-").split("-"))
+
+
+def burn_alert_name(service: Service, slo: SLO) -> str:
+    return slo.alerting.name or camel(service.service, slo.name, "error-budget-burn")
+
+
+def time_to_fire(window: BurnWindow, budget: Fraction, bad_fraction: Fraction) -> Fraction:
+    """Seconds after a constant bad fraction starts (clean history) until this pair fires.
+
+    A window W reaches factor × budget after W × factor × budget / bad_fraction; the pair
+    fires when the slower of its two windows does.
+    """
+    reach = window.threshold(budget) / bad_fraction
+    return max(window.long * reach, window.short * reach)
+
+
+def first_alert(
+    windows: list[BurnWindow], severity: str, budget: Fraction, bad_fraction: Fraction
+) -> Fraction | None:
+    """When the earliest window pair of `severity` fires, or None if none ever can."""
+    times = [
+        time_to_fire(w, budget, bad_fraction)
+        for w in windows
+        if w.severity == severity and w.threshold(budget) < bad_fraction
+    ]
+    return min(times) if times else None

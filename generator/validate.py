@@ -1,0 +1,208 @@
+"""Cross-reference checks the field types alone cannot make; every issue is located."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator import promql
+from generator.durations import format_duration
+from generator.errors import SpecError, SpecIssue
+from generator.loader import PathKey
+from generator.model import Metric, PromQLAlert, Service, Spec, ThresholdAlert
+from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows
+
+# Series Prometheus itself produces for any target or rule.
+BUILTIN_SERIES = frozenset(
+    {"up", "ALERTS", "ALERTS_FOR_STATE", "scrape_duration_seconds", "scrape_samples_scraped"}
+)
+TARGET_LABELS = frozenset({"job", "instance"})
+SUFFIXES = {"histogram": ("_bucket", "_sum", "_count"), "summary": ("", "_sum", "_count")}
+
+Found = tuple[PathKey, str]
+
+
+def validate(spec: Spec) -> None:
+    issues: list[SpecIssue] = []
+    for service in spec.services:
+        doc = spec.sources[service.service]
+        for path, message in _service_issues(spec, service):
+            issues.append(SpecIssue(doc.location(path), message))
+    for path_owner, path, message in _spec_issues(spec):
+        issues.append(SpecIssue(spec.sources[path_owner].location(path), message))
+    if issues:
+        raise SpecError(issues)
+
+
+def known_series(spec: Spec) -> set[str]:
+    """Every series name a rule may read: catalog metrics, recorded signals, SLO series."""
+    names = set(BUILTIN_SERIES)
+    for service in spec.services:
+        for metric in service.metrics:
+            names.update(metric.name + suffix for suffix in SUFFIXES.get(metric.type, ("",)))
+        names.update(signal.record for signal in service.signals)
+        for slo in service.slos:
+            names.update(f"slo:sli_error:ratio_rate{format_duration(w)}" for w in sli_windows(slo))
+    names.update(
+        {
+            "slo:time_slice_error:bool",
+            "slo:sli_errors:rate5m",
+            "slo:sli_total:rate5m",
+            "slo:objective:ratio",
+            "slo:error_budget:ratio",
+            "slo:time_period:days",
+            "slo:current_burn_rate:ratio",
+            "slo:period_burn_rate:ratio",
+            "slo:period_error_budget_remaining:ratio",
+        }
+    )
+    return names
+
+
+def _service_issues(spec: Spec, service: Service) -> Iterator[Found]:
+    yield from _duplicates([m.name for m in service.metrics], "metrics", "metric")
+    yield from _duplicates([s.name for s in service.slos], "slos", "SLO")
+    yield from _signal_issues(service)
+    yield from _slo_issues(service)
+    yield from _alert_issues(spec, service)
+
+
+def _duplicates(names: list[str], field: str, what: str) -> Iterator[Found]:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            yield (field, i), f"duplicate {what} {name!r}"
+        seen.add(name)
+
+
+def _catalog_metric(
+    service: Service, name: str, path: PathKey, types: tuple[str, ...]
+) -> Iterator[Found]:
+    metric = service.metric(name)
+    if metric is None:
+        yield path, (
+            f"metric {name!r} is not declared in this service's `metrics` catalog "
+            "(declare it, with `external: true` if something else exports it)"
+        )
+    elif metric.type not in types:
+        yield path, f"metric {name!r} is a {metric.type}; expected a {' or '.join(types)}"
+
+
+def _label_issues(metric: Metric | None, labels: list[str], path: PathKey) -> Iterator[Found]:
+    for label in labels:
+        if label == "metric_realm":
+            yield path, "metric_realm comes from the service's `realm`; do not match it by hand"
+        elif metric and not metric.external and label not in {*metric.labels, *TARGET_LABELS}:
+            allowed = ", ".join(sorted({*metric.labels, *TARGET_LABELS}))
+            yield path, f"label {label!r} is not a label of {metric.name} (expected one of {allowed})"
+
+
+def _signal_issues(service: Service) -> Iterator[Found]:
+    for i, signal in enumerate(service.signals):
+        types = ("histogram",) if signal.function == "histogram_quantile" else ("gauge",)
+        yield from _catalog_metric(service, signal.metric, ("signals", i, "metric"), types)
+        metric = service.metric(signal.metric)
+        yield from _label_issues(metric, list(signal.matchers), ("signals", i, "matchers"))
+        yield from _label_issues(metric, signal.by, ("signals", i, "by"))
+
+
+def _slo_issues(service: Service) -> Iterator[Found]:
+    for i, slo in enumerate(service.slos):
+        base: PathKey = ("slos", i)
+        sli = slo.sli
+        if sli.threshold and service.signal(sli.threshold.signal) is None:
+            yield (*base, "sli", "threshold", "signal"), (
+                f"signal {sli.threshold.signal!r} is not one of this service's `signals`"
+            )
+        if sli.ratio:
+            for part in ("errors", "good", "total"):
+                query = getattr(sli.ratio, part)
+                if query is not None:
+                    path = (*base, "sli", "ratio", part, "metric")
+                    yield from _catalog_metric(service, query.metric, path, ("counter",))
+        for window in sli_windows(slo):
+            if window % slo.time_slice:
+                yield (*base, "time_slice"), (
+                    f"time_slice {format_duration(slo.time_slice)} must divide every SLI window; "
+                    f"it does not divide {format_duration(window)}"
+                )
+                break
+        budget = error_budget(slo)
+        for j, window in enumerate(burn_windows(slo)):
+            path = (*base, "alerting", "windows", j) if slo.alerting.windows else (*base, "objective")
+            if window.short >= window.long:
+                yield path, f"short window {format_duration(window.short)} must be shorter than long"
+            threshold = window.threshold(budget)
+            if threshold >= 1:
+                yield path, (
+                    f"the {window.severity} burn rate over {window.label()} can never fire: "
+                    f"factor {float(window.factor):g} × error budget {float(budget):g} = "
+                    f"{float(threshold):g} ≥ 1, and an error ratio cannot exceed 1 "
+                    "(raise the objective, shorten the period, or give smaller factors)"
+                )
+
+
+def _alert_issues(spec: Spec, service: Service) -> Iterator[Found]:
+    known = known_series(spec)
+    for i, alert in enumerate(service.alerts):
+        base: PathKey = ("alerts", i)
+        if isinstance(alert, ThresholdAlert):
+            if alert.signal is not None and service.signal(alert.signal) is None:
+                yield (*base, "signal"), f"signal {alert.signal!r} is not one of this service's `signals`"
+            if alert.metric is not None:
+                types = ("gauge", "counter")
+                yield from _catalog_metric(service, alert.metric, (*base, "metric"), types)
+                metric = service.metric(alert.metric)
+                yield from _label_issues(metric, list(alert.matchers), (*base, "matchers"))
+        elif isinstance(alert, PromQLAlert):
+            yield from _promql_issues(alert, (*base, "expr"), known)
+
+
+def _promql_issues(alert: PromQLAlert, path: PathKey, known: set[str]) -> Iterator[Found]:
+    try:
+        names = promql.series_names(alert.expr)
+    except promql.PromQLError as exc:
+        yield path, str(exc)
+        return
+    for name in sorted(names - known):
+        yield path, (
+            f"series {name!r} is neither declared in a `metrics` catalog nor recorded by a "
+            "signal (declare it, with `external: true` if something else exports it)"
+        )
+
+
+def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:
+    """Names and ports that must be unique across services."""
+    records: dict[str, str] = {}
+    alerts: dict[str, str] = {}
+    jobs: dict[str, str] = {}
+    ports: dict[tuple[str, int], str] = {}
+    for service in spec.services:
+        name = service.service
+        for i, signal in enumerate(service.signals):
+            if signal.record in records:
+                yield name, ("signals", i, "record"), (
+                    f"{signal.record} is already recorded by service {records[signal.record]!r}"
+                )
+            records.setdefault(signal.record, name)
+        alert_names = [(("alerts", i, "name"), a.name) for i, a in enumerate(service.alerts)]
+        alert_names += [
+            (("slos", i, "alerting", "name"), burn_alert_name(service, slo))
+            for i, slo in enumerate(service.slos)
+        ]
+        for path, alert in alert_names:
+            if alert in alerts:
+                yield name, path, f"alert {alert} is already defined by service {alerts[alert]!r}"
+            alerts.setdefault(alert, name)
+        job_names = [(("scrape", "job"), service.job)]
+        job_names += [(("probes", i, "name"), p.name) for i, p in enumerate(service.probes)]
+        for path, job in job_names:
+            if job in jobs:
+                yield name, path, f"scrape job {job!r} is already used by service {jobs[job]!r}"
+            jobs.setdefault(job, name)
+        address = (service.scrape.host, service.scrape.port)
+        if address in ports:
+            yield name, ("scrape", "port"), (
+                f"port {address[1]} is already the port of service {ports[address]!r} "
+                "(ports must not conflict)"
+            )
+        ports.setdefault(address, name)
