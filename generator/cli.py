@@ -28,7 +28,7 @@ def _fail(error: SpecError) -> None:
     sys.exit(EXIT_SPEC_ERROR)
 
 
-def _load(spec_dir: Path):  # noqa: ANN202 - returns generator.model.Spec
+def _load(spec_dir: Path):
     from generator.pipeline import load
 
     try:
@@ -96,7 +96,8 @@ def validate(spec_dir: Path) -> None:
 @click.argument("slo_id")
 def explain(spec_dir: Path, slo_id: str) -> None:
     """Show one SLO's rules, burn-rate factors, thresholds and detection times."""
-    from generator.explain import all_slo_ids, explain as explain_slo, find_slo
+    from generator.explain import all_slo_ids, find_slo
+    from generator.explain import explain as explain_slo
 
     spec = _load(spec_dir)
     found = find_slo(spec, slo_id)

@@ -13,9 +13,7 @@ def parse_duration(text: str) -> int:
     """Seconds in a Prometheus duration; raises ValueError with what was expected."""
     match = DURATION_RE.match(text) if isinstance(text, str) and text else None
     if not match or not any(match.groups()):
-        raise ValueError(
-            f"expected a Prometheus duration such as 30s, 5m, 1h or 30d, got {text!r}"
-        )
+        raise ValueError(f"expected a Prometheus duration such as 30s, 5m, 1h or 30d, got {text!r}")
     return sum(int(n) * size for n, size in zip(match.groups(), UNITS.values(), strict=True) if n)
 
 

@@ -52,12 +52,10 @@ def explain(service: Service, slo: SLO) -> str:
     lines += [f"  {sli_error_ratio(w)}" for w in sli_windows(slo)]
     lines += [
         "  slo:objective:ratio, slo:error_budget:ratio, slo:time_period:days",
-        "  slo:current_burn_rate:ratio, slo:period_burn_rate:ratio,"
-        " slo:period_error_budget_remaining:ratio",
+        "  slo:current_burn_rate:ratio, slo:period_burn_rate:ratio, slo:period_error_budget_remaining:ratio",
         "",
         f"Burn-rate alert {burn_alert_name(service, slo)} (multiwindow, multi-burn-rate, no `for`):",
-        "  severity  long/short   factor  error ratio above   fires after (100% bad)"
-        "   budget spent",
+        "  severity  long/short   factor  error ratio above   fires after (100% bad)   budget spent",
     ]
     enabled = enabled_windows(slo)
     for window in burn_windows(slo):

@@ -47,9 +47,7 @@ def spec_files(spec_dir: Path) -> list[Path]:
     """Spec files under `spec_dir`, in a stable order; Jsonnet libraries are not specs."""
     if not spec_dir.is_dir():
         raise SpecError([SpecIssue(Location(str(spec_dir)), "spec directory does not exist")])
-    return sorted(
-        p for p in spec_dir.rglob("*") if p.is_file() and p.suffix in SPEC_SUFFIXES
-    )
+    return sorted(p for p in spec_dir.rglob("*") if p.is_file() and p.suffix in SPEC_SUFFIXES)
 
 
 def load_file(path: Path, display: str | None = None) -> SourceDoc:
@@ -83,9 +81,7 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDoc, issues: list[SpecIssu
         for key_node, value_node in node.value:
             key = _scalar(key_node)
             if key in out:
-                issues.append(
-                    SpecIssue(doc.location((*path, key)), f"duplicate key {key!r} in a mapping")
-                )
+                issues.append(SpecIssue(doc.location((*path, key)), f"duplicate key {key!r} in a mapping"))
             child = (*path, key)
             out[key] = _build(value_node, child, doc, issues)
             doc.lines[child] = key_node.start_mark.line + 1

@@ -49,7 +49,9 @@ def service_groups(spec: Spec, service: Service) -> list[dict[str, Any]]:
     interval = spec.settings.evaluation_interval
     groups = [_group(f"{service.service}-signals", interval, signal_rules(service))]
     for slo in service.slos:
-        groups.append(_group(f"{service.service}-slo-{slo.name}", slo.time_slice, slo_fast_rules(spec, service, slo)))
+        groups.append(
+            _group(f"{service.service}-slo-{slo.name}", slo.time_slice, slo_fast_rules(spec, service, slo))
+        )
     period_rules = [rule for slo in service.slos for rule in slo_period_rules(service, slo)]
     groups.append(_group(f"{service.service}-slo-period", PERIOD_GROUP_INTERVAL, period_rules))
     groups.append(_group(f"{service.service}-alerts", interval, alert_rules(spec, service)))
@@ -68,9 +70,7 @@ def _record(name: str, expr: str, labels: dict[str, str] | None = None) -> Rule:
     return rule
 
 
-def _alert(
-    name: str, expr: str, for_: int, labels: dict[str, str], annotations: dict[str, str]
-) -> Rule:
+def _alert(name: str, expr: str, for_: int, labels: dict[str, str], annotations: dict[str, str]) -> Rule:
     promql.parse(expr)
     rule: Rule = {"alert": name, "expr": expr}
     if for_:
@@ -191,7 +191,8 @@ def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
         return promql.call("vector", promql.number(float(value)))
 
     def over_budget(name: str) -> str:
-        return f"{slo_selector(name, service, slo)} / ignoring (slo_window) {slo_selector('slo:error_budget:ratio', service, slo)}"
+        budget = slo_selector("slo:error_budget:ratio", service, slo)
+        return f"{slo_selector(name, service, slo)} / ignoring (slo_window) {budget}"
 
     return [
         _record("slo:objective:ratio", constant(objective_ratio(slo)), labels),
@@ -235,15 +236,22 @@ def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
             continue
         expr = "\nor\n".join(burn_condition(service, slo, w) for w in windows)
         name = burn_alert_name(service, slo)
-        labels = {**service.labels, **slo.alerting.labels, **tier.labels, "severity": severity, "service": service.service}
+        labels = {
+            **service.labels,
+            **slo.alerting.labels,
+            **tier.labels,
+            "severity": severity,
+            "service": service.service,
+        }
         rates = ", ".join(f"{float(w.factor):g}× over {w.label()}" for w in windows)
         annotations = {
             "summary": f"The {service.service} {slo.name} SLO is burning its error budget too fast.",
             "description": (
-                f"{{{{ $labels.slo_id }}}} has {{{{ $value | humanizePercentage }}}} bad "
-                f"{'slices' if slo.sli.threshold else 'events'} over the short window, against an "
-                f"error budget of {float(budget) * 100:g}% for {format_duration(slo.period)} "
-                f"({severity} burn rates: {rates})."
+                f"{{{{ $labels.slo_id }}}} is spending its error budget of "
+                f"{float(budget) * 100:g}% per {format_duration(slo.period)} faster than the "
+                f"{severity} burn rates allow ({rates}); the share of bad "
+                f"{'time slices' if slo.sli.threshold else 'events'} is above that rate in both "
+                "windows of a pair."
             ),
             "runbook_url": runbook_url(spec, name),
             **slo.alerting.annotations,
@@ -281,4 +289,3 @@ def alert_rules(spec: Spec, service: Service) -> list[Rule]:
         }
         rules.append(_alert(alert.name, expr, alert.for_, alert_labels(service, alert), annotations))
     return rules
-

@@ -53,8 +53,7 @@ def burn_windows(slo: SLO) -> list[BurnWindow]:
     """The SLO's window pairs, the workbook's scaled to its period unless it gives its own."""
     if slo.alerting.windows is not None:
         return [
-            BurnWindow(w.severity, w.long, w.short, Fraction(str(w.factor)))
-            for w in slo.alerting.windows
+            BurnWindow(w.severity, w.long, w.short, Fraction(str(w.factor))) for w in slo.alerting.windows
         ]
     return [
         BurnWindow(severity, long, short, fraction * slo.period / long)

@@ -74,14 +74,15 @@ def _duplicates(names: list[str], field: str, what: str) -> Iterator[Found]:
         seen.add(name)
 
 
-def _catalog_metric(
-    service: Service, name: str, path: PathKey, types: tuple[str, ...]
-) -> Iterator[Found]:
+def _catalog_metric(service: Service, name: str, path: PathKey, types: tuple[str, ...]) -> Iterator[Found]:
     metric = service.metric(name)
     if metric is None:
-        yield path, (
-            f"metric {name!r} is not declared in this service's `metrics` catalog "
-            "(declare it, with `external: true` if something else exports it)"
+        yield (
+            path,
+            (
+                f"metric {name!r} is not declared in this service's `metrics` catalog "
+                "(declare it, with `external: true` if something else exports it)"
+            ),
         )
     elif metric.type not in types:
         yield path, f"metric {name!r} is a {metric.type}; expected a {' or '.join(types)}"
@@ -110,8 +111,9 @@ def _slo_issues(service: Service) -> Iterator[Found]:
         base: PathKey = ("slos", i)
         sli = slo.sli
         if sli.threshold and service.signal(sli.threshold.signal) is None:
-            yield (*base, "sli", "threshold", "signal"), (
-                f"signal {sli.threshold.signal!r} is not one of this service's `signals`"
+            yield (
+                (*base, "sli", "threshold", "signal"),
+                (f"signal {sli.threshold.signal!r} is not one of this service's `signals`"),
             )
         if sli.ratio:
             for part in ("errors", "good", "total"):
@@ -121,9 +123,12 @@ def _slo_issues(service: Service) -> Iterator[Found]:
                     yield from _catalog_metric(service, query.metric, path, ("counter",))
         for window in sli_windows(slo):
             if window % slo.time_slice:
-                yield (*base, "time_slice"), (
-                    f"time_slice {format_duration(slo.time_slice)} must divide every SLI window; "
-                    f"it does not divide {format_duration(window)}"
+                yield (
+                    (*base, "time_slice"),
+                    (
+                        f"time_slice {format_duration(slo.time_slice)} must divide every SLI window; "
+                        f"it does not divide {format_duration(window)}"
+                    ),
                 )
                 break
         budget = error_budget(slo)
@@ -133,11 +138,14 @@ def _slo_issues(service: Service) -> Iterator[Found]:
                 yield path, f"short window {format_duration(window.short)} must be shorter than long"
             threshold = window.threshold(budget)
             if threshold >= 1:
-                yield path, (
-                    f"the {window.severity} burn rate over {window.label()} can never fire: "
-                    f"factor {float(window.factor):g} × error budget {float(budget):g} = "
-                    f"{float(threshold):g} ≥ 1, and an error ratio cannot exceed 1 "
-                    "(raise the objective, shorten the period, or give smaller factors)"
+                yield (
+                    path,
+                    (
+                        f"the {window.severity} burn rate over {window.label()} can never fire: "
+                        f"factor {float(window.factor):g} × error budget {float(budget):g} = "
+                        f"{float(threshold):g} ≥ 1, and an error ratio cannot exceed 1 "
+                        "(raise the objective, shorten the period, or give smaller factors)"
+                    ),
                 )
 
 
@@ -149,8 +157,7 @@ def _alert_issues(spec: Spec, service: Service) -> Iterator[Found]:
             if alert.signal is not None and service.signal(alert.signal) is None:
                 yield (*base, "signal"), f"signal {alert.signal!r} is not one of this service's `signals`"
             if alert.metric is not None:
-                types = ("gauge", "counter")
-                yield from _catalog_metric(service, alert.metric, (*base, "metric"), types)
+                yield from _catalog_metric(service, alert.metric, (*base, "metric"), ("gauge",))
                 metric = service.metric(alert.metric)
                 yield from _label_issues(metric, list(alert.matchers), (*base, "matchers"))
         elif isinstance(alert, PromQLAlert):
@@ -164,9 +171,12 @@ def _promql_issues(alert: PromQLAlert, path: PathKey, known: set[str]) -> Iterat
         yield path, str(exc)
         return
     for name in sorted(names - known):
-        yield path, (
-            f"series {name!r} is neither declared in a `metrics` catalog nor recorded by a "
-            "signal (declare it, with `external: true` if something else exports it)"
+        yield (
+            path,
+            (
+                f"series {name!r} is neither declared in a `metrics` catalog nor recorded by a "
+                "signal (declare it, with `external: true` if something else exports it)"
+            ),
         )
 
 
@@ -180,8 +190,10 @@ def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:
         name = service.service
         for i, signal in enumerate(service.signals):
             if signal.record in records:
-                yield name, ("signals", i, "record"), (
-                    f"{signal.record} is already recorded by service {records[signal.record]!r}"
+                yield (
+                    name,
+                    ("signals", i, "record"),
+                    (f"{signal.record} is already recorded by service {records[signal.record]!r}"),
                 )
             records.setdefault(signal.record, name)
         alert_names = [(("alerts", i, "name"), a.name) for i, a in enumerate(service.alerts)]
@@ -201,8 +213,12 @@ def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:
             jobs.setdefault(job, name)
         address = (service.scrape.host, service.scrape.port)
         if address in ports:
-            yield name, ("scrape", "port"), (
-                f"port {address[1]} is already the port of service {ports[address]!r} "
-                "(ports must not conflict)"
+            yield (
+                name,
+                ("scrape", "port"),
+                (
+                    f"port {address[1]} is already the port of service {ports[address]!r} "
+                    "(ports must not conflict)"
+                ),
             )
         ports.setdefault(address, name)

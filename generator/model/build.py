@@ -26,9 +26,7 @@ def build_spec(docs: list[SourceDoc]) -> Spec:
         if "settings" in doc.data:
             extra = sorted(set(doc.data) - {"settings"})
             if extra:
-                issues.append(
-                    SpecIssue(doc.location((extra[0],)), "a settings file holds only `settings`")
-                )
+                issues.append(SpecIssue(doc.location((extra[0],)), "a settings file holds only `settings`"))
             parsed = _validate(Settings, doc.data["settings"], doc, ("settings",), issues)
             if parsed:
                 settings.append((parsed, doc))
@@ -83,10 +81,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and part not in ("threshold", "promql"):

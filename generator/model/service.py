@@ -9,8 +9,8 @@ from pydantic import Field
 from generator.model.alerts import Alert
 from generator.model.common import (
     Duration,
-    Labels,
     LabelName,
+    Labels,
     MetricName,
     Slug,
     StrictModel,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from generator.model.common import Duration, Labels, LabelName, MetricName, RecordName, StrictModel
+from generator.model.common import Duration, LabelName, Labels, MetricName, RecordName, StrictModel
 
 OverTime = Literal["mean", "quantile", "stddev", "max", "min", "histogram_quantile"]
 QUANTILE_FUNCTIONS = ("quantile", "histogram_quantile")

@@ -1,1 +1,0 @@
-def compile_promtool_tests(spec): return {}

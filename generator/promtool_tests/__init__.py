@@ -1,0 +1,47 @@
+"""Model → promtool unit-test files (`generated/prometheus/tests/*.yml`).
+
+One file per service (recorded signals and threshold/raw alerts, at the evaluation interval)
+and one per SLO (at its time slice, which the rules evaluate on). Every number in them is
+computed from the model; see `slo_cases` for the theory of expected alert times.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.durations import format_duration
+from generator.errors import SpecError, SpecIssue
+from generator.model import Service, Spec
+from generator.promtool_tests.alert_cases import alert_tests, signal_test
+from generator.promtool_tests.slo_cases import ScenarioError, slo_tests
+from generator.rules import service_groups
+from generator.slo_math import slo_id
+
+
+def _file(spec: Spec, service: Service, interval: int, tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Groups are evaluated in file order, as a reader expects (promtool's own order is not)."""
+    return {
+        "rule_files": [f"../rules/{service.service}.yml"],
+        "evaluation_interval": format_duration(interval),
+        "group_eval_order": [group["name"] for group in service_groups(spec, service)],
+        "tests": tests,
+    }
+
+
+def compile_promtool_tests(spec: Spec) -> dict[str, dict[str, Any]]:
+    """test file name (without .yml) → document."""
+    files: dict[str, dict[str, Any]] = {}
+    interval = spec.settings.evaluation_interval
+    for service in spec.services:
+        tests = [signal_test(service, signal, interval) for signal in service.signals]
+        tests += alert_tests(spec, service)
+        if tests:
+            files[service.service] = _file(spec, service, interval, tests)
+        for i, slo in enumerate(service.slos):
+            try:
+                cases = slo_tests(spec, service, slo)
+            except ScenarioError as exc:
+                location = spec.sources[service.service].location(("slos", i))
+                raise SpecError([SpecIssue(location, f"cannot generate tests: {exc}")]) from None
+            files[slo_id(service, slo)] = _file(spec, service, slo.time_slice, cases)
+    return files

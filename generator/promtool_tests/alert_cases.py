@@ -1,0 +1,197 @@
+"""Generated promtool tests for threshold alerts (just past vs. exactly at the threshold),
+raw-PromQL alerts (the spec's own examples) and recorded signals (their value)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from generator import promql, signal_math
+from generator.alert_templates import expand
+from generator.model import PromQLAlert, Service, Signal, Spec, ThresholdAlert
+from generator.promtool_tests.drivers import LEGACY_REALM
+from generator.promtool_tests.series import (
+    alert_case,
+    decimal,
+    duration,
+    expected_alert,
+    input_series,
+    series,
+    target_labels,
+    values,
+)
+from generator.rules import alert_labels, alert_rules
+
+INSTANCES = ("1", "2")
+
+
+def fire_and_quiet_values(alert: ThresholdAlert) -> tuple[Decimal, Decimal]:
+    """A value just past the threshold (fires) and one exactly at it, or just short (quiet)."""
+    v = decimal(alert.value)
+    whole = v == v.to_integral_value() and abs(v) >= 10
+    delta = Decimal(1) if whole else (abs(v) / 100 or Decimal("0.001"))
+    return {
+        ">": (v + delta, v),
+        ">=": (v, v - delta),
+        "<": (v - delta, v),
+        "<=": (v, v + delta),
+        "==": (v, v + delta),
+        "!=": (v + delta, v),
+    }[alert.op]
+
+
+def _signal_inputs(
+    service: Service, signal: Signal, value: Decimal, samples: int
+) -> tuple[list[dict[str, str]], Any]:
+    """Raw inputs that make the signal read exactly `value`; returns (series, value read)."""
+    extra = {label: "x" for label in signal.by}
+    labels = target_labels(service, f"{service.service}-1", {**signal.matchers, **extra})
+    if signal.function == "histogram_quantile":
+        # Half the events fall at or below `value`, the rest above every finite bucket, so
+        # the quantile lands in +Inf and Prometheus returns the highest finite bound: `value`.
+        bound = promql.number(float(value))
+        return [
+            input_series(f"{signal.metric}_bucket", {**labels, "le": bound}, f"0+50x{samples}"),
+            input_series(f"{signal.metric}_bucket", {**labels, "le": "+Inf"}, f"0+100x{samples}"),
+        ], float(value)
+    if signal.function == "stddev":
+        alternating = [float(-value) if i % 2 else float(value) for i in range(samples + 1)]
+        read = signal_math.stddev(alternating[-max(2, signal.window // 60) :])
+        return [input_series(signal.metric, labels, values(alternating))], read
+    return [input_series(signal.metric, labels, f"{promql.number(float(value))}x{samples}")], float(value)
+
+
+def threshold_alert_tests(
+    spec: Spec, service: Service, alert: ThresholdAlert, rule: dict[str, Any], interval: int
+) -> list[dict[str, Any]]:
+    fire, quiet = fire_and_quiet_values(alert)
+    settle = 2 * interval
+    fire_at = alert.for_ + settle
+    samples = (fire_at + 10 * interval) // interval
+    groups = []
+    for label, value in (("fires", fire), ("quiet", quiet)):
+        if alert.signal is not None:
+            signal = service.signal(alert.signal)
+            assert signal is not None
+            inputs, read = _signal_inputs(service, signal, value, samples)
+            result_labels = {**service.realm_matchers(), **{b: "x" for b in signal.by}}
+        else:
+            result_labels = target_labels(service, f"{service.service}-1", dict(alert.matchers))
+            assert alert.metric is not None
+            inputs = [input_series(alert.metric, result_labels, f"{promql.number(float(value))}x{samples}")]
+            read = float(value)
+        if label == "fires":
+            annotations = {
+                k: expand(v, result_labels, read, spec.settings.external_labels)
+                for k, v in rule["annotations"].items()
+            }
+            firing = [expected_alert({**result_labels, **rule["labels"]}, annotations)]
+            cases = [alert_case(fire_at, alert.name, firing)]
+            if alert.for_ >= interval:
+                cases.insert(0, alert_case(alert.for_ - interval, alert.name, []))
+            title = (
+                f"{alert.name}: {alert.op} {alert.value:g} with {value} fires after {duration(alert.for_)}"
+            )
+        else:
+            cases = [alert_case(fire_at + 8 * interval, alert.name, [])]
+            title = f"{alert.name}: {value} never fires"
+        groups.append(
+            {"name": title, "interval": duration(interval), "input_series": inputs, "alert_rule_test": cases}
+        )
+    return groups
+
+
+def promql_alert_tests(
+    spec: Spec, service: Service, alert: PromQLAlert, rule: dict[str, Any]
+) -> list[dict[str, Any]]:
+    groups = []
+    for i, example in enumerate(alert.examples):
+        expected = []
+        if example.fires:
+            annotations = {
+                k: expand(v, example.labels, example.value, spec.settings.external_labels)
+                for k, v in rule["annotations"].items()
+            }
+            expected = [expected_alert({**example.labels, **alert_labels(service, alert)}, annotations)]
+        groups.append(
+            {
+                "name": f"{alert.name}: example {i + 1} ({'fires' if example.fires else 'quiet'})",
+                "interval": duration(example.interval),
+                "input_series": [s.model_dump() for s in example.input_series],
+                "alert_rule_test": [alert_case(example.eval_time, alert.name, expected)],
+            }
+        )
+    return groups
+
+
+def alert_tests(spec: Spec, service: Service) -> list[dict[str, Any]]:
+    interval = spec.settings.evaluation_interval
+    rules = {rule["alert"]: rule for rule in alert_rules(spec, service)}
+    groups: list[dict[str, Any]] = []
+    for alert in service.alerts:
+        if isinstance(alert, ThresholdAlert):
+            groups += threshold_alert_tests(spec, service, alert, rules[alert.name], interval)
+        else:
+            groups += promql_alert_tests(spec, service, alert, rules[alert.name])
+    return groups
+
+
+# --- recorded signals --------------------------------------------------------------------------
+
+
+def _ramp(start: float, stop: float, count: int) -> list[float]:
+    return [start + (stop - start) * i / max(1, count - 1) for i in range(count)]
+
+
+def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, Any]:
+    """Two instances and a legacy-realm series; the window's left edge is kept empty."""
+    n = max(2, signal.window // interval)
+    at = (n + 1) * interval
+    extra = {label: "x" for label in signal.by}
+    inputs = []
+    if signal.function == "histogram_quantile":
+        bounds = [0.005, 0.01, 0.025, 0.05, 0.1]
+        per_instance = {"1": [10, 30, 70, 90, 97, 100], "2": [5, 20, 50, 80, 95, 100]}
+        summed: dict[float, float] = {}
+        for inst, counts in per_instance.items():
+            labels = target_labels(service, f"{service.service}-{inst}", {**signal.matchers, **extra})
+            for bound, count in zip([*bounds, float("inf")], counts, strict=True):
+                le = "+Inf" if bound == float("inf") else promql.number(bound)
+                inputs.append(
+                    input_series(f"{signal.metric}_bucket", {**labels, "le": le}, f"_x2 1000+{count}x{n - 1}")
+                )
+                summed[bound] = summed.get(bound, 0) + count
+        expected = signal_math.histogram_quantile(signal.quantile or 0, sorted(summed.items()))
+    else:
+        ramps = {"1": _ramp(0.25, 1.0, n), "2": _ramp(0.5, 0.125, n)}
+        reads = []
+        for inst, samples in ramps.items():
+            labels = target_labels(service, f"{service.service}-{inst}", {**signal.matchers, **extra})
+            inputs.append(input_series(signal.metric, labels, values([None, None, *samples])))
+            reads.append(signal_math.over_time(signal.function, samples, signal.quantile))
+        expected = {"max": max, "min": min, "sum": sum, "avg": lambda r: sum(r) / len(r)}[signal.aggregate](
+            reads
+        )
+    if service.realm:
+        legacy = target_labels(
+            service, "legacy-1", {**signal.matchers, **extra, "metric_realm": LEGACY_REALM}
+        )
+        name = f"{signal.metric}_bucket" if signal.function == "histogram_quantile" else signal.metric
+        if signal.function == "histogram_quantile":
+            legacy["le"] = "+Inf"
+        inputs.append(input_series(name, legacy, f"1000x{n + 1}"))
+    tolerance = 1e-9 * max(1.0, abs(expected))
+    selector = series(signal.record, service.realm_matchers())
+    result = {**service.realm_matchers(), **extra}
+    return {
+        "name": f"{signal.record} reads {expected:.6g} over its {duration(signal.window)} window",
+        "interval": duration(interval),
+        "input_series": inputs,
+        "promql_expr_test": [
+            {
+                "expr": f"abs({selector} - {promql.number(expected)}) < bool {promql.number(tolerance)}",
+                "eval_time": duration(at),
+                "exp_samples": [{"labels": series("", result) if result else "{}", "value": 1}],
+            }
+        ],
+    }

@@ -1,0 +1,177 @@
+"""Drive an SLI from its raw inputs: which samples to feed, and what each evaluation records.
+
+A *badness* sequence says, per input sample, how bad the world is: 0 healthy, 1 fully bad,
+a fraction for events, None for no data. A driver turns it into promtool input series and
+predicts the per-evaluation error the SLO's first recording rule will hold, for Prometheus 3
+(left-open windows) or Prometheus 2 (closed windows, one sample more).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from generator import signal_math
+from generator.model import SLO, Service, Signal
+from generator.model.slo import ThresholdSLI
+from generator.promtool_tests.series import (
+    Level,
+    alternating,
+    constant,
+    counter_values,
+    decimal,
+    input_series,
+    target_labels,
+    values,
+)
+from generator.rules import EVENTS_BASE_WINDOW
+
+Badness = list[float | None]
+LEGACY_REALM = "legacy"
+
+
+class SliDriver(Protocol):
+    interval: int
+
+    def inputs(self, badness: Badness) -> list[dict[str, str]]: ...
+
+    def slice_errors(self, badness: Badness, closed: bool) -> list[float | None]: ...
+
+    def key(self) -> tuple[Any, ...]: ...
+
+
+def driver_for(service: Service, slo: SLO) -> SliDriver:
+    if slo.sli.threshold is not None:
+        signal = service.signal(slo.sli.threshold.signal)
+        assert signal is not None
+        return ThresholdDriver(service, slo.sli.threshold, signal, slo.time_slice)
+    return RatioDriver(service, slo)
+
+
+@dataclass(frozen=True)
+class Levels:
+    healthy: Level
+    bad: Level
+    description: str
+
+
+def levels_for(sli: ThresholdSLI, signal: Signal, samples_in_window: int) -> Levels:
+    """Raw levels well inside each side of the threshold.
+
+    A mean needs its bad level far enough out that one bad sample already tips the window,
+    so onset is instant; a stddev is driven by alternation around a centre.
+    """
+    threshold = decimal(sli.value)
+    step = abs(threshold) / 10 or Decimal("0.1")
+    bad_high = sli.op in ("<", "<=")
+    sign = 1 if bad_high else -1
+    if signal.function == "stddev":
+        wide, narrow = alternating(Decimal(0), abs(threshold) * (samples_in_window + 2) or step), constant(0)
+        if bad_high:
+            return Levels(narrow, wide, "constant vs. wide alternation")
+        return Levels(alternating(Decimal(0), 2 * abs(threshold) or step), narrow, "alternation vs. constant")
+    reach = samples_in_window + 2 if signal.function == "mean" else 2
+    healthy = threshold - sign * step
+    bad = threshold + sign * step * reach
+    return Levels(constant(healthy), constant(bad), f"{healthy} vs. {bad}")
+
+
+class ThresholdDriver:
+    """Time-slice SLI over a recorded signal: feeds the signal's raw metric."""
+
+    def __init__(self, service: Service, sli: ThresholdSLI, signal: Signal, interval: int) -> None:
+        self.service, self.sli, self.signal, self.interval = service, sli, signal, interval
+        self.samples_in_window = max(1, signal.window // interval)
+        self.levels = levels_for(sli, signal, self.samples_in_window)
+
+    def key(self) -> tuple[Any, ...]:
+        s = self.signal
+        return (
+            "threshold",
+            s.function,
+            s.quantile,
+            self.samples_in_window,
+            self.sli.op,
+            self.sli.value,
+            self.sli.missing_data,
+        )
+
+    def raw(self, badness: Badness, healthy_only: bool = False) -> list[float | None]:
+        out: list[float | None] = []
+        for i, b in enumerate(badness):
+            if b is None:
+                out.append(None)
+            else:
+                out.append((self.levels.healthy if healthy_only or not b else self.levels.bad)(i))
+        return out
+
+    def inputs(self, badness: Badness) -> list[dict[str, str]]:
+        metric = self.signal.metric
+        extra = {label: "x" for label in self.signal.by}
+        labels = target_labels(self.service, f"{self.service.service}-1", {**self.signal.matchers, **extra})
+        series = [input_series(metric, labels, values(self.raw(badness)))]
+        if self.service.realm:
+            # A legacy series of another realm, bad all along: the realm filter must ignore it.
+            legacy = {**labels, "metric_realm": LEGACY_REALM, "instance": "legacy-1"}
+            always_bad = [None if b is None else 1.0 for b in badness]
+            series.append(input_series(metric, legacy, values(self.raw(always_bad))))
+        return series
+
+    def is_bad(self, value: float) -> bool:
+        v, t = value, self.sli.value
+        return {"<": v >= t, "<=": v > t, ">": v <= t, ">=": v < t}[self.sli.op]
+
+    def slice_errors(self, badness: Badness, closed: bool) -> list[float | None]:
+        window = self.samples_in_window + (1 if closed else 0)
+        derived = signal_math.signal_series(
+            self.signal.function, self.raw(badness), window, self.signal.quantile
+        )
+        missing = {"bad": 1.0, "good": 0.0, "ignore": None}[self.sli.missing_data]
+        return [missing if v is None else float(self.is_bad(v)) for v in derived]
+
+
+class RatioDriver:
+    """Events SLI: counters of total and errors (or good) events."""
+
+    RATE = 1000
+    TOTAL_START = 100_000
+    ERRORS_START = 1_000
+
+    def __init__(self, service: Service, slo: SLO) -> None:
+        assert slo.sli.ratio is not None
+        self.service, self.ratio, self.interval = service, slo.sli.ratio, slo.time_slice
+        self.samples_in_window = max(2, EVENTS_BASE_WINDOW // self.interval)
+
+    def key(self) -> tuple[Any, ...]:
+        return ("ratio", self.samples_in_window)
+
+    def error_increments(self, badness: Badness) -> list[int]:
+        return [round((b or 0) * self.RATE) for b in badness[1:]]
+
+    def inputs(self, badness: Badness) -> list[dict[str, str]]:
+        labels = target_labels(self.service, f"{self.service.service}-1")
+        errors = self.error_increments(badness)
+        total = [self.RATE] * len(errors)
+        out = [self._series(self.ratio.total, labels, self.TOTAL_START, total)]
+        if self.ratio.errors is not None:
+            out.append(self._series(self.ratio.errors, labels, self.ERRORS_START, errors))
+        else:
+            assert self.ratio.good is not None
+            good = [self.RATE - e for e in errors]
+            out.append(self._series(self.ratio.good, labels, self.TOTAL_START - self.ERRORS_START, good))
+        return out
+
+    def _series(self, query: Any, labels: dict[str, str], start: int, steps: list[int]) -> dict[str, str]:
+        return input_series(query.metric, {**labels, **query.matchers}, counter_values(start, steps))
+
+    def slice_errors(self, badness: Badness, closed: bool) -> list[float | None]:
+        """Each evaluation's error ratio over the base rate window (rate's extrapolation cancels)."""
+        errors = [0, *self.error_increments(badness)]
+        window = self.samples_in_window + (1 if closed else 0)
+        out: list[float | None] = []
+        for i in range(len(badness)):
+            first = max(1, i - window + 2)
+            steps = range(first, i + 1)
+            out.append(sum(errors[j] for j in steps) / (self.RATE * len(steps)) if steps else None)
+        return out

@@ -1,0 +1,91 @@
+"""Input series for promtool: labels, exact decimal levels, compact value strings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from generator import promql
+from generator.durations import format_duration
+from generator.model import Service
+
+Sample = float | None
+Level = Callable[[int], float]
+"""A raw level as a function of the sample index (constant, or alternating for stddev)."""
+
+
+def constant(value: Decimal | float) -> Level:
+    v = float(value)
+    return lambda _i: v
+
+
+def alternating(center: Decimal, amplitude: Decimal) -> Level:
+    low, high = float(center - amplitude), float(center + amplitude)
+    return lambda i: high if i % 2 else low
+
+
+def decimal(value: float) -> Decimal:
+    return Decimal(repr(float(value)))
+
+
+def target_labels(service: Service, instance: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        "job": service.job,
+        "instance": instance,
+        **service.realm_matchers(),
+        **(extra or {}),
+    }
+
+
+def series(name: str, labels: dict[str, str]) -> str:
+    return promql.selector(name, labels)
+
+
+def values(samples: Sequence[Sample]) -> str:
+    """promtool's expanding notation, run-length encoded: `0.5x9 _x3 1`."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(samples):
+        j = i
+        while j + 1 < len(samples) and samples[j + 1] == samples[i]:
+            j += 1
+        run = j - i + 1
+        if samples[i] is None:
+            tokens.append("_" if run == 1 else f"_x{run}")
+        else:
+            text = promql.number(samples[i])  # type: ignore[arg-type]
+            tokens.append(text if run == 1 else f"{text}x{run - 1}")
+        i = j + 1
+    return " ".join(tokens)
+
+
+def counter_values(start: int, increments: Sequence[int]) -> str:
+    """A counter from `start` growing by each increment, compressed to `a+bxn` runs."""
+    tokens: list[str] = [str(start)]
+    value, i = start, 0
+    while i < len(increments):
+        j = i
+        while j + 1 < len(increments) and increments[j + 1] == increments[i]:
+            j += 1
+        step, run = increments[i], j - i + 1
+        tokens.append(f"{value + step}+{step}x{run - 1}" if run > 1 else str(value + step))
+        value += step * run
+        i = j + 1
+    return " ".join(tokens)
+
+
+def input_series(name: str, labels: dict[str, str], text: str) -> dict[str, str]:
+    return {"series": series(name, labels), "values": text}
+
+
+def duration(seconds: int | float) -> str:
+    return format_duration(int(seconds))
+
+
+def alert_case(eval_time: int, alertname: str, expected: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"eval_time": duration(eval_time), "alertname": alertname, "exp_alerts": expected}
+
+
+def expected_alert(labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+    return {"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(annotations.items()))}
