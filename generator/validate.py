@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator import promql
+from generator import alert_templates, promql
 from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
 from generator.loader import PathKey
@@ -64,6 +64,7 @@ def _service_issues(spec: Spec, service: Service) -> Iterator[Found]:
     yield from _signal_issues(service)
     yield from _slo_issues(service)
     yield from _alert_issues(spec, service)
+    yield from _template_issues(service)
 
 
 def _duplicates(names: list[str], field: str, what: str) -> Iterator[Found]:
@@ -162,6 +163,46 @@ def _alert_issues(spec: Spec, service: Service) -> Iterator[Found]:
                 yield from _label_issues(metric, list(alert.matchers), (*base, "matchers"))
         elif isinstance(alert, PromQLAlert):
             yield from _promql_issues(alert, (*base, "expr"), known)
+
+
+def _template_issues(service: Service) -> Iterator[Found]:
+    """Annotations must be templates the generated tests can expand."""
+    texts: list[tuple[PathKey, str, bool]] = []
+    for i, alert in enumerate(service.alerts):
+        for field in ("summary", "description"):
+            texts.append((("alerts", i, field), getattr(alert, field), True))
+        if isinstance(alert, PromQLAlert) and any(
+            alert_templates.uses_value(t) for t in (alert.summary, alert.description)
+        ):
+            for j, example in enumerate(alert.examples):
+                if example.fires and example.value is None:
+                    yield (
+                        ("alerts", i, "examples", j),
+                        ("the annotations use $value, so a firing example needs `value`"),
+                    )
+    for i, slo in enumerate(service.slos):
+        alerting = slo.alerting
+        for where, texts_by_key in (
+            (("alerting", "annotations"), alerting.annotations),
+            (("alerting", "page", "annotations"), alerting.page.annotations),
+            (("alerting", "ticket", "annotations"), alerting.ticket.annotations),
+        ):
+            for key, text in texts_by_key.items():
+                texts.append((("slos", i, *where, key), text, False))
+    for path, text, value_allowed in texts:
+        try:
+            alert_templates.check(text)
+        except alert_templates.TemplateError as exc:
+            yield path, str(exc)
+            continue
+        if not value_allowed and alert_templates.uses_value(text):
+            yield (
+                path,
+                (
+                    "burn-rate alert annotations cannot use $value: it is the error ratio of "
+                    "whichever window pair fired; use $labels instead"
+                ),
+            )
 
 
 def _promql_issues(alert: PromQLAlert, path: PathKey, known: set[str]) -> Iterator[Found]:

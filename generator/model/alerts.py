@@ -57,7 +57,10 @@ class AlertExample(StrictModel):
     input_series: list[InputSeries] = Field(min_length=1)
     eval_time: Duration
     fires: bool
-    labels: Labels = Field(default_factory=dict, description="labels the firing alert carries")
+    labels: Labels = Field(
+        default_factory=dict, description="labels of the expression's result (rule labels are added)"
+    )
+    value: float | None = Field(None, description="the expression's value, if annotations use $value")
 
 
 class PromQLAlert(AlertText):

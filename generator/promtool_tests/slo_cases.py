@@ -302,7 +302,8 @@ def design_slow_burn(
     best: tuple[Fraction, tuple[int, int, tuple[Fraction, Fraction]]] | None = None
     for hours in (1, 2, 3, 4, 6, 8, 12, 24):
         period = hours * HOUR // step
-        for burst in range(1, min(period // 2, 240) + 1):
+        pad = getattr(driver, "samples_in_window", 1) + 2
+        for burst in range(1, min(period - 2 * pad, 240) + 1):
             patterns = [_periodic_errors(driver, period, burst, closed) for closed in (False, True)]
             if not all(
                 _feasible(p, c, page, ticket, budget, step)
@@ -319,10 +320,13 @@ def design_slow_burn(
 
 
 def _periodic_errors(driver: SliDriver, period: int, burst: int, closed: bool) -> list[float]:
-    """Steady-state per-evaluation errors over one period of the burst pattern."""
-    badness = tuple(1.0 if i % period < burst else 0.0 for i in range(3 * period))
-    errors = _cached_slice_errors(driver, badness, closed)
-    return [e or 0.0 for e in errors[2 * period :]]
+    """Per-evaluation errors over one period of the burst pattern (bursts never overlap)."""
+    pad = getattr(driver, "samples_in_window", 1) + 2
+    errors = _cached_slice_errors(driver, (0.0,) * pad + (1.0,) * burst + (0.0,) * pad, closed)
+    pattern = [0.0] * period
+    for i, error in enumerate(errors):
+        pattern[(i - pad) % period] += error or 0.0
+    return pattern
 
 
 def _window_sums(pattern: list[float], width: int) -> tuple[float, float]:

@@ -1,0 +1,57 @@
+# obsgen: `make gen` compiles spec/ into generated/; `make test` runs every check.
+# Both set themselves up: a .venv for Python, and (for test) the Debian packages with
+# promtool, Prometheus, Alertmanager and the exporters when they are missing.
+
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+OBSGEN  := $(VENV)/bin/obsgen
+STAMP   := $(VENV)/.installed
+DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
+
+.PHONY: gen test lint promql-unit debs bench clean help
+
+help:
+	@echo "make gen          compile spec/ into generated/ (creates .venv on first use)"
+	@echo "make test         lint, pytest, gen --check, promtool check/test (installs what it needs)"
+	@echo "make lint         ruff check and format check"
+	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
+	@echo "make bench        generation benchmarks (bundled spec and 1,000 synthetic SLOs)"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+gen: $(STAMP)
+	$(OBSGEN) gen
+
+debs:
+	@missing=""; for pkg in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+promql-unit: $(STAMP) debs
+	promtool check rules --lint-fatal generated/prometheus/rules/*.yml
+	promtool check config generated/prometheus/prometheus.yml
+	promtool test rules generated/prometheus/tests/*.yml
+
+test: $(STAMP) debs lint
+	$(VENV)/bin/pytest -q
+	$(OBSGEN) gen --check
+	$(MAKE) --no-print-directory promql-unit
+
+bench: $(STAMP)
+	$(PY) benchmarks/gen_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out
