@@ -68,7 +68,11 @@ def gen(spec_dir: Path, out_dir: Path, check: bool) -> None:
     from generator.pipeline import render_outputs
     from generator.writer import diff_tree, write_tree
 
-    outputs = render_outputs(_load(spec_dir))
+    spec = _load(spec_dir)
+    try:
+        outputs = render_outputs(spec)
+    except SpecError as exc:
+        _fail(exc)
     if check:
         diff = diff_tree(out_dir, outputs)
         if diff:

@@ -20,6 +20,9 @@ from generator.slo_math import slo_id
 
 def _file(spec: Spec, service: Service, interval: int, tests: list[dict[str, Any]]) -> dict[str, Any]:
     """Groups are evaluated in file order, as a reader expects (promtool's own order is not)."""
+    if spec.settings.external_labels:
+        labels = dict(sorted(spec.settings.external_labels.items()))
+        tests = [{**test, "external_labels": labels} for test in tests]
     return {
         "rule_files": [f"../rules/{service.service}.yml"],
         "evaluation_interval": format_duration(interval),

@@ -180,34 +180,22 @@ def first_fire(
     return min(times) if times else None
 
 
-def checks_for(
-    spec: Spec,
-    service: Service,
-    slo: SLO,
-    timeline: Timeline,
-    fire_times: dict[str, Fraction],
-    after: list[int],
-) -> list[dict[str, Any]]:
-    """Alert checks at the given times; a time inside a severity's tolerance band is skipped."""
-    margin = 2 * timeline.interval
-    name = burn_alert_name(service, slo)
-    cases = []
-    for at in sorted(set(after)):
-        firing, ambiguous = [], False
-        for severity, t in fire_times.items():
-            if at >= t + margin:
-                firing.append(severity)
-            elif at >= t:
-                ambiguous = True
-        if not ambiguous:
-            cases.append(alert_case(at, name, expected_burn_alerts(spec, service, slo, firing)))
-    return cases
+def expected_severities(fire_times: dict[str, Fraction], at: int, step: int) -> list[str] | None:
+    """Severities certainly firing at `at`; None inside a severity's tolerance: from its
+    theoretical time up to the last evaluation at or before two intervals after it."""
+    firing = []
+    for severity, t in fire_times.items():
+        if at >= Timeline(step).by(t + 2 * step):
+            firing.append(severity)
+        elif at >= t:
+            return None
+    return firing
 
 
-def violation_test(
-    spec: Spec, service: Service, slo: SLO, driver: SliDriver, windows: list[BurnWindow]
-) -> dict[str, Any]:
-    history = history_samples(slo, windows)
+def violation_plan(
+    driver: SliDriver, slo: SLO, windows: list[BurnWindow], history: int
+) -> tuple[dict[str, Fraction], list[int]]:
+    """Theoretical fire time per severity, and the times to check around each."""
     start = onset(driver, history)
     budget = error_budget(slo)
     fire_times: dict[str, Fraction] = {}
@@ -219,16 +207,45 @@ def violation_test(
     times = []
     for t in fire_times.values():
         times += [timeline.before(t), timeline.by(t + 2 * slo.time_slice)]
+    return fire_times, times
+
+
+def violation_test(
+    spec: Spec, service: Service, slo: SLO, driver: SliDriver, windows: list[BurnWindow]
+) -> dict[str, Any]:
+    """Page (or, without one, ticket) timing is always checked on both sides.
+
+    With the short default history, partly empty ticket windows can fire the ticket close to
+    the page, which would blur the check; then the history grows until every window is full,
+    where the ticket (10 % of the budget) always comes well after the page (2 %).
+    """
+    step = slo.time_slice
+    longest = max(w.long for w in windows)
+    for history in (history_samples(slo, windows), (longest + HOUR) // step):
+        fire_times, times = violation_plan(driver, slo, windows, history)
+        primary = "page" if "page" in fire_times else next(iter(fire_times))
+        around = [
+            Timeline(step).before(fire_times[primary]),
+            Timeline(step).by(fire_times[primary] + 2 * step),
+        ]
+        if all(expected_severities(fire_times, t, step) is not None for t in around):
+            break
+    else:
+        raise ScenarioError("the ticket fires too close to the page to check either")
     name = burn_alert_name(service, slo)
-    cases = checks_for(spec, service, slo, timeline, fire_times, times)
-    last = max(times) // slo.time_slice + 1
+    cases = []
+    for at in sorted(set(times)):
+        firing = expected_severities(fire_times, at, step)
+        if firing is not None:
+            cases.append(alert_case(at, name, expected_burn_alerts(spec, service, slo, firing)))
+    last = max(times) // step + 1
     badness = [0.0] * history + [1.0] * (last - history + 1)
     detail = ", ".join(
-        f"{s} expected at {_clock(t - history * slo.time_slice)} after the first bad sample"
+        f"{s} expected at {_clock(t - history * step)} after the first bad sample"
         for s, t in fire_times.items()
     )
     return _group(
-        f"{name}: full violation after {format_duration(history * slo.time_slice)} healthy ({detail})",
+        f"{name}: full violation after {format_duration(history * step)} healthy ({detail})",
         driver,
         badness,
         alert_rule_test=cases,
@@ -252,22 +269,31 @@ def slow_burn_test(
         return None
     design = design_slow_burn(driver, page, ticket, budget)
     if design is None:
-        raise ScenarioError("no steady bad fraction fires the ticket without the page")
-    period, burst, bads = design
+        raise ScenarioError(
+            "no bad fraction fires the ticket without also paging under both Prometheus 2 and 3 "
+            f"windows (lowest ticket threshold {float(min(w.threshold(budget) for w in ticket)):g}, "
+            f"lowest page threshold {float(min((w.threshold(budget) for w in page), default=1)):g}); "
+            "widen the gap between page and ticket factors"
+        )
     history = history_samples(slo, windows)
-    start = Fraction(history * slo.time_slice)
     step = slo.time_slice
-    latest = max(t for bad in bads if (t := first_fire(ticket, "ticket", budget, bad, start, step)))
-    timeline = Timeline(step)
-    fire_at = timeline.by(latest + (latest - start) / 4 + (period + 2) * step)
-    checks = [fire_at + k * period * step for k in range(4)]
+    start = Fraction(history * step)
+    latest = max(
+        t for bad in design.bad.values() if (t := first_fire(ticket, "ticket", budget, bad, start, step))
+    )
+    period = design.period
+    first = math.ceil((latest + (latest - start) / 4) / step) + period + 2
+    first += (design.phase - (first - history)) % period
+    checks = [(first + k * period) * step for k in range(4)]
     name = burn_alert_name(service, slo)
     ticket_only = expected_burn_alerts(spec, service, slo, ["ticket"])
     cases = [alert_case(history * step - step, name, [])]
     cases += [alert_case(t, name, ticket_only) for t in checks]
     length = checks[-1] // step + 1
-    bad = bads[0]
-    badness = [0.0] * history + [_burst_badness(i, period, burst, bad) for i in range(length - history)]
+    bad = design.bad[False]
+    badness = [0.0] * history + [
+        _burst_badness(i, period, design.burst, bad) for i in range(length - history)
+    ]
     return _group(
         f"{name}: slow burn ({float(bad) * 100:.3g}% bad) fires the ticket, never the page",
         driver,
@@ -282,38 +308,42 @@ def _burst_badness(i: int, period: int, burst: int, bad: Fraction) -> float:
     return 1.0 if i % period < burst else 0.0
 
 
+@dataclass(frozen=True)
+class SlowBurn:
+    period: int
+    burst: int
+    phase: int
+    bad: dict[bool, Fraction]
+    """Steady bad fraction under Prometheus 3 (False) and 2 (True) windows."""
+
+
 def design_slow_burn(
     driver: SliDriver, page: list[BurnWindow], ticket: list[BurnWindow], budget: Fraction
-) -> tuple[int, int, tuple[Fraction, Fraction]] | None:
-    """(period, burst, bad fraction under Prometheus 3 and 2): steady for events, periodic
-    bursts of bad raw samples for time slices.
-
-    Feasible when, for Prometheus 3's and 2's windows alike, every page pair has a window that
-    can never exceed its threshold, and some ticket pair's windows always exceed theirs.
-    """
+) -> SlowBurn | None:
+    """A constant error fraction for events; periodic bursts of bad raw samples for slices,
+    the bad fraction nearest the geometric middle of the ticket and page thresholds."""
     step = driver.interval
     page_x = min((w.threshold(budget) for w in page), default=Fraction(1))
     ticket_x = min(w.threshold(budget) for w in ticket)
+    middle = Fraction(math.sqrt(float(ticket_x * page_x)))
     if driver.key()[0] == "ratio":
-        bad = Fraction(round((ticket_x + page_x) / 2 * 1000), 1000)
-        pattern = [float(bad)]
-        ok = all(_feasible(pattern, closed, page, ticket, budget, step) for closed in (False, True))
-        return (1, 1, (bad, bad)) if ok and bad > 0 else None
-    best: tuple[Fraction, tuple[int, int, tuple[Fraction, Fraction]]] | None = None
+        bad = Fraction(round(middle * 1000), 1000)
+        patterns = {False: [float(bad)], True: [float(bad)]}
+        phase = ticket_phase(patterns, page, ticket, budget, step)
+        return None if phase is None or not bad else SlowBurn(1, 1, 0, {False: bad, True: bad})
+    best: tuple[Fraction, SlowBurn] | None = None
+    pad = getattr(driver, "samples_in_window", 1) + 2
     for hours in (1, 2, 3, 4, 6, 8, 12, 24):
         period = hours * HOUR // step
-        pad = getattr(driver, "samples_in_window", 1) + 2
         for burst in range(1, min(period - 2 * pad, 240) + 1):
-            patterns = [_periodic_errors(driver, period, burst, closed) for closed in (False, True)]
-            if not all(
-                _feasible(p, c, page, ticket, budget, step)
-                for p, c in zip(patterns, (False, True), strict=True)
-            ):
+            patterns = {c: _periodic_errors(driver, period, burst, c) for c in (False, True)}
+            phase = ticket_phase(patterns, page, ticket, budget, step)
+            if phase is None:
                 continue
-            bads = tuple(Fraction(round(sum(p)), period) for p in patterns)
-            score = abs(Fraction(math.sqrt(float(ticket_x * page_x))) - bads[0])
+            bad = {c: Fraction(round(sum(p)), period) for c, p in patterns.items()}
+            score = abs(middle - bad[False])
             if best is None or score < best[0]:
-                best = (score, (period, burst, bads))  # type: ignore[assignment]
+                best = (score, SlowBurn(period, burst, phase, bad))
         if best is not None:
             return best[1]
     return None
@@ -343,31 +373,50 @@ def _window_sums(pattern: list[float], width: int) -> tuple[float, float]:
     return base + min(sums), base + max(sums)
 
 
-def _feasible(
-    pattern: list[float],
-    closed: bool,
+def _sum_ending_at(pattern: list[float], width: int, end: int) -> float:
+    """Sum of the `width` evaluations of a periodic pattern that end at index `end`."""
+    full, rest = divmod(width, len(pattern))
+    return full * sum(pattern) + sum(pattern[(end - j) % len(pattern)] for j in range(rest))
+
+
+def ticket_phase(
+    patterns: dict[bool, list[float]],
     page: list[BurnWindow],
     ticket: list[BurnWindow],
     budget: Fraction,
     step: int,
-) -> bool:
-    extra = 1 if closed else 0
+) -> int | None:
+    """A phase of the period at which the ticket fires and the page never can, or None.
 
-    def ratio_range(window: int) -> tuple[float, float]:
-        width = window // step
-        low, _ = _window_sums(pattern, width)
-        _, high = _window_sums(pattern, width + extra)
-        return low / (width + extra), high / width
-
-    for w in page:
-        x = float(w.threshold(budget)) * 0.9
-        if ratio_range(w.long)[1] >= x and ratio_range(w.short)[1] >= x:
-            return False
+    `patterns` maps closed (Prometheus 2) or not to the per-evaluation errors of one period.
+    Every page pair needs a window that never reaches 90 % of its threshold; some ticket pair
+    needs a long window always above 110 % of it and a short window above it at the phase.
+    """
+    for closed, pattern in patterns.items():
+        extra = int(closed)
+        for w in page:
+            limit = float(w.threshold(budget)) * 0.9
+            if all(
+                _window_sums(pattern, t // step + extra)[1] / (t // step) >= limit for t in (w.long, w.short)
+            ):
+                return None
     for w in ticket:
-        x = float(w.threshold(budget)) * 1.1
-        if ratio_range(w.long)[0] > x and ratio_range(w.short)[0] > x:
-            return True
-    return False
+        need = float(w.threshold(budget)) * 1.1
+        if any(
+            _window_sums(p, w.long // step)[0] / (w.long // step + int(c)) <= need
+            for c, p in patterns.items()
+        ):
+            continue
+        width = w.short // step
+        period = len(patterns[False])
+        phases = [
+            o
+            for o in range(period)
+            if all(_sum_ending_at(p, width, o) / (width + int(c)) > need for c, p in patterns.items())
+        ]
+        if phases:
+            return phases[len(phases) // 2]
+    return None
 
 
 # --- missing data ------------------------------------------------------------------------------
