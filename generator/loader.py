@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from generator.errors import Location, SpecError, SpecIssue
+from generator.errors import Location, SpecError, SpecIssue, format_path
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -34,8 +34,6 @@ class SourceDoc:
 
     def location(self, path: PathKey) -> Location:
         """The location of `path`, or of its nearest ancestor that has a line."""
-        from generator.errors import format_path
-
         parts = tuple(path)
         probe = parts
         while probe and probe not in self.lines:
@@ -81,7 +79,8 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDoc, issues: list[SpecIssu
         for key_node, value_node in node.value:
             key = _scalar(key_node)
             if key in out:
-                issues.append(SpecIssue(doc.location((*path, key)), f"duplicate key {key!r} in a mapping"))
+                where = Location(doc.file, key_node.start_mark.line + 1, format_path((*path, key)))
+                issues.append(SpecIssue(where, f"duplicate key {key!r} in a mapping"))
             child = (*path, key)
             out[key] = _build(value_node, child, doc, issues)
             doc.lines[child] = key_node.start_mark.line + 1

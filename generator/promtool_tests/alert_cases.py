@@ -9,13 +9,13 @@ from typing import Any
 from generator import promql, signal_math
 from generator.alert_templates import expand
 from generator.model import PromQLAlert, Service, Signal, Spec, ThresholdAlert
-from generator.promtool_tests.drivers import LEGACY_REALM
 from generator.promtool_tests.series import (
     alert_case,
     decimal,
     duration,
     expected_alert,
     input_series,
+    legacy_label_sets,
     series,
     target_labels,
     values,
@@ -172,14 +172,14 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
         expected = {"max": max, "min": min, "sum": sum, "avg": lambda r: sum(r) / len(r)}[signal.aggregate](
             reads
         )
-    if service.realm:
-        legacy = target_labels(
-            service, "legacy-1", {**signal.matchers, **extra, "metric_realm": LEGACY_REALM}
-        )
-        name = f"{signal.metric}_bucket" if signal.function == "histogram_quantile" else signal.metric
+    base = target_labels(service, "legacy", {**signal.matchers, **extra})
+    for legacy in legacy_label_sets(service, base):
         if signal.function == "histogram_quantile":
-            legacy["le"] = "+Inf"
-        inputs.append(input_series(name, legacy, f"1000x{n + 1}"))
+            inputs.append(
+                input_series(f"{signal.metric}_bucket", {**legacy, "le": "+Inf"}, f"1000+1000x{n + 1}")
+            )
+        else:
+            inputs.append(input_series(signal.metric, legacy, f"1000x{n + 1}"))
     tolerance = 1e-9 * max(1.0, abs(expected))
     selector = series(signal.record, service.realm_matchers())
     result = {**service.realm_matchers(), **extra}
@@ -192,6 +192,11 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
                 "expr": f"abs({selector} - {promql.number(expected)}) < bool {promql.number(tolerance)}",
                 "eval_time": duration(at),
                 "exp_samples": [{"labels": series("", result) if result else "{}", "value": 1}],
-            }
+            },
+            {
+                "expr": f"count({signal.record})",
+                "eval_time": duration(at),
+                "exp_samples": [{"labels": "{}", "value": 1}],
+            },
         ],
     }

@@ -22,13 +22,13 @@ from generator.promtool_tests.series import (
     counter_values,
     decimal,
     input_series,
+    legacy_label_sets,
     target_labels,
     values,
 )
 from generator.rules import EVENTS_BASE_WINDOW
 
 Badness = list[float | None]
-LEGACY_REALM = "legacy"
 
 
 class SliDriver(Protocol):
@@ -111,11 +111,10 @@ class ThresholdDriver:
         extra = {label: "x" for label in self.signal.by}
         labels = target_labels(self.service, f"{self.service.service}-1", {**self.signal.matchers, **extra})
         series = [input_series(metric, labels, values(self.raw(badness)))]
-        if self.service.realm:
-            # A legacy series of another realm, bad all along: the realm filter must ignore it.
-            legacy = {**labels, "metric_realm": LEGACY_REALM, "instance": "legacy-1"}
-            always_bad = [None if b is None else 1.0 for b in badness]
-            series.append(input_series(metric, legacy, values(self.raw(always_bad))))
+        always_bad = values(self.raw([None if b is None else 1.0 for b in badness]))
+        series += [
+            input_series(metric, legacy, always_bad) for legacy in legacy_label_sets(self.service, labels)
+        ]
         return series
 
     def is_bad(self, value: float) -> bool:

@@ -38,6 +38,21 @@ def target_labels(service: Service, instance: str, extra: dict[str, str] | None 
     }
 
 
+LEGACY_REALM = "legacy"
+
+
+def legacy_label_sets(service: Service, labels: dict[str, str]) -> list[dict[str, str]]:
+    """The seed's stray series: one of another realm, one from an old path with no realm.
+
+    Fed with bad values next to the real ones, they prove the realm filter holds.
+    """
+    if not service.realm:
+        return []
+    other = {**labels, "metric_realm": LEGACY_REALM, "instance": "legacy-1"}
+    unlabelled = {k: v for k, v in labels.items() if k != "metric_realm"} | {"instance": "legacy-2"}
+    return [other, unlabelled]
+
+
 def series(name: str, labels: dict[str, str]) -> str:
     return promql.selector(name, labels)
 

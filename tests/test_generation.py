@@ -1,0 +1,158 @@
+"""What `obsgen gen` writes: deterministic, atomic, and shaped by the contracts of DESIGN.md."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import promql_parser
+import pytest
+import yaml
+from conftest import GENERATED, ROOT, SPEC, obsgen, tree_bytes
+
+from generator import writer
+
+
+def rule_files() -> dict[str, dict]:
+    return {p.stem: yaml.safe_load(p.read_text()) for p in (GENERATED / "prometheus/rules").glob("*.yml")}
+
+
+def all_rules() -> list[dict]:
+    return [rule for doc in rule_files().values() for group in doc["groups"] for rule in group["rules"]]
+
+
+def test_two_runs_give_identical_bytes(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for out, seed in ((first, "1"), (second, "12345")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run(
+            [sys.executable, "-m", "generator", "gen", "--out", str(out)], cwd=ROOT, env=env, check=True
+        )
+    assert tree_bytes(first) == tree_bytes(second)
+    assert tree_bytes(first) == tree_bytes(GENERATED), "generated/ is stale: run `make gen`"
+
+
+def test_check_reports_a_diff_and_exit_1(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    assert obsgen("gen", "--out", out).returncode == 0
+    assert obsgen("gen", "--check", "--out", out).returncode == 0
+    rules = out / "prometheus/rules/ure.yml"
+    rules.write_text(rules.read_text().replace("0.03", "0.3"))
+    (out / "stray.txt").write_text("left over\n")
+    result = obsgen("gen", "--check", "--out", out)
+    assert result.returncode == 1
+    assert "--- a/generated/prometheus/rules/ure.yml" in result.stdout
+    assert "+++ /dev/null" in result.stdout  # the stray file would be removed
+    assert "out of date" in result.stderr
+
+
+def test_a_failed_write_leaves_the_old_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "generated"
+    writer.write_tree(out, {"a.txt": "old\n"})
+
+    def refuse(staging: Path, root: Path) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writer, "_swap", refuse)
+    with pytest.raises(OSError):
+        writer.write_tree(out, {"a.txt": "new\n", "b.txt": "more\n"})
+    assert tree_bytes(out) == {"a.txt": b"old\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]
+
+
+def test_seed_rule_names_and_sloth_names_are_recorded() -> None:
+    records = {rule["record"] for rule in all_rules() if "record" in rule}
+    seeds = {"bridge:phase_diff_mean_5m", "bridge:sync_quality_p95_10m", "ure:residual_stddev_10m"}
+    sloth = {f"slo:sli_error:ratio_rate{w}" for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")}
+    sloth |= {
+        "slo:objective:ratio",
+        "slo:error_budget:ratio",
+        "slo:time_period:days",
+        "slo:current_burn_rate:ratio",
+        "slo:period_burn_rate:ratio",
+        "slo:period_error_budget_remaining:ratio",
+    }
+    assert seeds <= records
+    assert sloth <= records
+
+
+def test_slo_series_carry_identity_labels() -> None:
+    slo_ids = set()
+    for rule in all_rules():
+        if rule.get("record", "").startswith("slo:"):
+            labels = rule["labels"]
+            assert labels["slo_id"] == f"{labels['slo_service']}-{labels['slo_name']}"
+            slo_ids.add(labels["slo_id"])
+            assert ("slo_window" in labels) == rule["record"].startswith("slo:sli_error:ratio_rate")
+    assert slo_ids == {"bridge-phase-diff", "bridge-sync-quality", "ure-residual-stddev"}
+
+
+def test_every_alert_has_severity_summary_description_runbook() -> None:
+    alerts = [rule for rule in all_rules() if "alert" in rule]
+    assert len(alerts) >= 10
+    for alert in alerts:
+        assert alert["labels"]["severity"] in {"page", "ticket", "info"}
+        assert {"summary", "description", "runbook_url"} <= set(alert["annotations"]), alert["alert"]
+
+
+def test_burn_rate_alerts_have_no_for_and_the_workbook_thresholds() -> None:
+    burn = [rule for rule in all_rules() if rule.get("alert", "").endswith("BudgetBurn")]
+    assert {rule["labels"]["severity"] for rule in burn} == {"page", "ticket"}
+    for rule in burn:
+        assert "for" not in rule
+        assert "slo_id=" in rule["expr"]
+    phase_page = next(
+        r for r in burn if r["alert"] == "BridgePhaseDriftBudgetBurn" and r["labels"]["severity"] == "page"
+    )
+    assert "ratio_rate1h{" in phase_page["expr"] and "> 0.144" in phase_page["expr"]
+    assert "ratio_rate6h{" in phase_page["expr"] and "> 0.06" in phase_page["expr"]
+
+
+def _selectors(expr: str) -> list[promql_parser.VectorSelector]:
+    found: list[promql_parser.VectorSelector] = []
+
+    def visit(node: object) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            found.append(node)
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return found
+
+
+def test_every_selector_of_a_realm_service_filters_its_realm() -> None:
+    for service, doc in rule_files().items():
+        realm = yaml.safe_load((SPEC / f"{service}.yaml").read_text())["realm"]
+        for group in doc["groups"]:
+            for rule in group["rules"]:
+                for selector in _selectors(rule["expr"]):
+                    matchers = {m.name: m.value for m in selector.matchers.matchers}
+                    assert matchers.get("metric_realm") == realm, (rule, str(selector))
+
+
+def test_every_alert_is_exercised_by_a_firing_test() -> None:
+    alerts = {rule["alert"] for rule in all_rules() if "alert" in rule}
+    fired: set[str] = set()
+    for path in (GENERATED / "prometheus/tests").glob("*.yml"):
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                if case["exp_alerts"]:
+                    fired.add(case["alertname"])
+    assert alerts - fired == set()
+
+
+def test_prometheus_config_scrapes_the_seed_ports_and_passes_promtool(promtool: str) -> None:
+    path = GENERATED / "prometheus/prometheus.yml"
+    config = yaml.safe_load(path.read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["bridge"]["metrics_path"] == "/metrics_bridge"
+    assert jobs["bridge"]["static_configs"][0]["targets"] == ["127.0.0.1:9306"]
+    assert jobs["ure"]["metrics_path"] == "/metrics_ure"
+    assert jobs["ure"]["static_configs"][0]["targets"] == ["127.0.0.1:9305"]
+    assert jobs["bridge-readyz"]["static_configs"][0]["targets"] == ["http://127.0.0.1:9306/readyz"]
+    assert all(job["static_configs"][0]["labels"] == {"metric_realm": "prod"} for job in jobs.values())
+    assert config["rule_files"] == ["rules/*.yml"]
+    result = subprocess.run([promtool, "check", "config", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

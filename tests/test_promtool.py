@@ -1,0 +1,89 @@
+"""The generated promtool tests run on the real promtool, and they can fail.
+
+The bundled spec's tests also run in `make promql-unit`; here they run for the extras spec
+(events SLIs, custom windows, a disabled tier, missing data good/ignore, raw PromQL), and
+against deliberately broken rules, to show each kind of generated case catches a defect.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import EXTRAS, GENERATED, obsgen
+
+
+def promtool_test(promtool: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [promtool, "test", "rules", *map(str, files)], capture_output=True, text=True, timeout=600
+    )
+
+
+def test_extras_spec_rules_are_clean_and_its_tests_pass(promtool: str, tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    result = obsgen("gen", "--spec", EXTRAS, "--out", out)
+    assert result.returncode == 0, result.stderr
+    rules = sorted((out / "prometheus/rules").glob("*.yml"))
+    check = subprocess.run(
+        [promtool, "check", "rules", "--lint-fatal", *map(str, rules)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    tests = sorted((out / "prometheus/tests").glob("*.yml"))
+    assert {t.stem for t in tests} >= {
+        "api-availability",
+        "api-success",
+        "api-queue",
+        "api-cache",
+        "plain-latency",
+    }
+    run = promtool_test(promtool, *tests)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    copy = tmp_path / "generated"
+    shutil.copytree(GENERATED, copy)
+    return copy
+
+
+ENTROPY = 'bridge_entropy_ratio{metric_realm="prod"}'
+
+# case: (rule file, text, replacement, test file that must now fail)
+MUTATIONS = {
+    # A page threshold three times too high: the page comes late.
+    "late page": ("bridge.yml", "> 0.144", "> 0.432", "bridge-phase-diff.yml"),
+    # A page threshold far too low: the page fires before the theoretical time.
+    "early page": ("bridge.yml", "> 0.144", "> 0.0144", "bridge-phase-diff.yml"),
+    # The realm filter dropped: stray series of other realms join the recorded signal.
+    "no realm filter": ("ure.yml", 'ure_residual{metric_realm="prod"}', "ure_residual", "ure.yml"),
+    # Missing data counted as good instead of bad.
+    "missing data good": (
+        "bridge.yml",
+        "or on () vector(1)",
+        "or on () vector(0)",
+        "bridge-sync-quality.yml",
+    ),
+    # The signal's quantile changed: its value test must notice.
+    "wrong quantile": ("bridge.yml", "quantile_over_time(0.95,", "quantile_over_time(0.5,", "bridge.yml"),
+    # A threshold alert one notch off: the at-threshold case now fires.
+    "threshold off": ("bridge.yml", f"{ENTROPY} > 0.15", f"{ENTROPY} >= 0.15", "bridge.yml"),
+    # A ticket threshold ten times too low: the ticket fires during the page check.
+    "ticket too eager": ("ure.yml", "> 0.045", "> 0.0045", "ure-residual-stddev.yml"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MUTATIONS))
+def test_generated_tests_catch_a_broken_rule(case: str, broken: Path, promtool: str) -> None:
+    rule_file, old, new, test_file = MUTATIONS[case]
+    path = broken / "prometheus/rules" / rule_file
+    text = path.read_text()
+    assert old in text, f"mutation no longer applies: {old!r}"
+    path.write_text(text.replace(old, new))
+    result = promtool_test(promtool, broken / "prometheus/tests" / test_file)
+    assert result.returncode != 0, (
+        f"{case}: the generated tests did not notice\n{result.stdout}{result.stderr}"
+    )
+    assert "FAILED" in result.stdout + result.stderr

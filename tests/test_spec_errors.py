@@ -1,0 +1,131 @@
+"""Bad input: exit 2, file:line, field path and what was expected; generated/ untouched."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import obsgen, tree_bytes
+
+BROKEN_PROMQL_ALERT = """
+  - name: BridgeBroken
+    expr: sum(rate(bridge_power_w[5m])
+    severity: info
+    summary: Broken on purpose.
+    description: This expression misses a parenthesis.
+    examples: [{eval_time: 1m, fires: true, input_series: [{series: up, values: "1"}]}]
+"""
+
+
+def replace_first(old: str, new: str) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        assert old in text, f"fixture drifted: {old!r} not in spec"
+        return text.replace(old, new, 1)
+
+    return edit
+
+
+# case: (spec file, edit, text on the offending line, field path, words of the message)
+CASES = {
+    "objective 101": (
+        "bridge.yaml",
+        replace_first("objective: 99.0", "objective: 101"),
+        "objective: 101",
+        "slos[0].objective",
+        "less than 100",
+    ),
+    "unknown field": (
+        "bridge.yaml",
+        replace_first("    type: gauge\n", "    type: gauge\n    colour: blue\n"),
+        "colour: blue",
+        "metrics[0].colour",
+        "unknown field",
+    ),
+    "undeclared metric": (
+        "bridge.yaml",
+        replace_first("metric: bridge_entropy_ratio", "metric: bridge_entropy"),
+        "metric: bridge_entropy\n",
+        "alerts[1].metric",
+        "not declared",
+    ),
+    "PromQL that does not parse": (
+        "bridge.yaml",
+        lambda text: text + BROKEN_PROMQL_ALERT,
+        "expr: sum(rate(",
+        "alerts[7].expr",
+        "does not parse",
+    ),
+    "burn rate that can never fire": (
+        "ure.yaml",
+        replace_first("objective: 98.5", "objective: 90"),
+        "objective: 90",
+        "slos[0].objective",
+        "can never fire",
+    ),
+    "duplicate key": (
+        "ure.yaml",
+        replace_first("  port: 9305\n", "  port: 9305\n  port: 9306\n"),
+        "port: 9306",
+        "scrape.port",
+        "duplicate key",
+    ),
+    "port conflict": (
+        "ure.yaml",
+        replace_first("port: 9305", "port: 9306"),
+        "port: 9306",
+        "scrape.port",
+        "already the port of service 'bridge'",
+    ),
+}
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_spec_exits_2_with_location_and_leaves_output(case: str, spec_copy: Path, tmp_path: Path) -> None:
+    filename, edit, needle, field, expected = CASES[case]
+    out = tmp_path / "generated"
+    assert obsgen("gen", "--spec", spec_copy, "--out", out).returncode == 0
+    before = tree_bytes(out)
+
+    path = spec_copy / filename
+    text = edit(path.read_text())
+    path.write_text(text)
+    result = obsgen("gen", "--spec", spec_copy, "--out", out)
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    location = f"{path}:{line_of(text, needle)}: {field}: "
+    assert location in result.stderr, result.stderr
+    assert expected in result.stderr
+    assert tree_bytes(out) == before
+    assert not list(tmp_path.glob(".generated*")), "no staging directory may be left behind"
+
+
+def test_invalid_yaml_names_its_line(spec_copy: Path) -> None:
+    path = spec_copy / "ure.yaml"
+    path.write_text(path.read_text().replace("realm: prod", "realm: [prod"))
+    result = obsgen("validate", "--spec", spec_copy)
+    assert result.returncode == 2
+    assert re.search(rf"{re.escape(str(path))}:\d+: invalid YAML", result.stderr), result.stderr
+
+
+def test_missing_spec_directory_is_a_clear_error(tmp_path: Path) -> None:
+    result = obsgen("validate", "--spec", tmp_path / "nowhere")
+    assert result.returncode == 2
+    assert "spec directory does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_problem_is_reported_at_once(spec_copy: Path) -> None:
+    bridge, ure = spec_copy / "bridge.yaml", spec_copy / "ure.yaml"
+    bridge.write_text(bridge.read_text().replace("objective: 99.0", "objective: 101", 1))
+    ure.write_text(ure.read_text().replace("function: stddev", "function: median"))
+    result = obsgen("validate", "--spec", spec_copy)
+    assert result.returncode == 2
+    assert "bridge.yaml" in result.stderr and "ure.yaml" in result.stderr
+    assert "2 problem(s)" in result.stderr
