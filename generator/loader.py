@@ -6,6 +6,7 @@ Nothing here knows the model; it only makes sure every later error can name its 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,9 @@ def _load_jsonnet(path: Path, name: str) -> SourceDoc:
         rendered = _jsonnet.evaluate_file(str(path))
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "evaluation failed"
-        raise SpecError([SpecIssue(Location(name), f"Jsonnet error: {first}")]) from None
+        line = re.search(rf"{re.escape(str(path))}:(\d+)", first)
+        where = Location(name, int(line.group(1)) if line else None)
+        raise SpecError([SpecIssue(where, f"Jsonnet error: {first}")]) from None
     # Lines of a Jsonnet spec point into its rendered JSON, the closest thing to a line it has.
     pretty = json.dumps(json.loads(rendered), indent=2, sort_keys=False)
     return _load_yaml(pretty, f"{name} (rendered)")
