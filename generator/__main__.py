@@ -1,3 +1,3 @@
 from generator.cli import main
 
-main()
+main(prog_name="obsgen")

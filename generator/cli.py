@@ -48,7 +48,11 @@ def main() -> None:
     Typed specs in spec/ become Prometheus recording and alerting rules, promtool unit tests
     that prove them, prometheus.yml and a JSON Schema, all under generated/.
 
-    Exit codes: 0 success, 1 `gen --check` found differences, 2 the spec is invalid.
+    \b
+    Exit codes:
+      0  success
+      1  `gen --check` found generated/ out of date (a diff is printed)
+      2  the spec is invalid (each problem as file:line: field.path: message)
     """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 UNITS: dict[str, int] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 DURATION_RE = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -17,6 +18,7 @@ def parse_duration(text: str) -> int:
     return sum(int(n) * size for n, size in zip(match.groups(), UNITS.values(), strict=True) if n)
 
 
+@lru_cache(maxsize=4096)
 def format_duration(seconds: int) -> str:
     """The shortest Prometheus spelling: 300 → `5m`, 5400 → `1h30m`, 0 → `0s`."""
     if seconds == 0:

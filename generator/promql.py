@@ -7,6 +7,7 @@ number formatting are decided once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from generator.durations import format_duration
 
@@ -77,8 +78,9 @@ def group(expr: str) -> str:
     return f"({expr})"
 
 
+@lru_cache(maxsize=65536)
 def parse(expr: str) -> object:
-    """The parsed AST; raises PromQLError with the parser's reason."""
+    """The parsed AST (cached: treat it as read-only); raises PromQLError with the reason."""
     import promql_parser
 
     try:

@@ -10,7 +10,9 @@ Groups per service, in evaluation order:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 from typing import Any
 
 from generator import promql
@@ -45,17 +47,28 @@ def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
     return {service.service: {"groups": service_groups(spec, service)} for service in spec.services}
 
 
-def service_groups(spec: Spec, service: Service) -> list[dict[str, Any]]:
-    interval = spec.settings.evaluation_interval
-    groups = [_group(f"{service.service}-signals", interval, signal_rules(service))]
+def group_plan(spec: Spec, service: Service) -> list[tuple[str, int, Callable[[], list[Rule]]]]:
+    """(name, interval, rule builder) of every non-empty group, in evaluation order."""
+    name, interval = service.service, spec.settings.evaluation_interval
+    plan: list[tuple[str, int, Callable[[], list[Rule]]]] = []
+    if service.signals:
+        plan.append((f"{name}-signals", interval, lambda: signal_rules(service)))
     for slo in service.slos:
-        groups.append(
-            _group(f"{service.service}-slo-{slo.name}", slo.time_slice, slo_fast_rules(spec, service, slo))
-        )
-    period_rules = [rule for slo in service.slos for rule in slo_period_rules(service, slo)]
-    groups.append(_group(f"{service.service}-slo-period", PERIOD_GROUP_INTERVAL, period_rules))
-    groups.append(_group(f"{service.service}-alerts", interval, alert_rules(spec, service)))
-    return [group for group in groups if group["rules"]]
+        plan.append((f"{name}-slo-{slo.name}", slo.time_slice, partial(slo_fast_rules, spec, service, slo)))
+    if service.slos:
+        period = lambda: [rule for slo in service.slos for rule in slo_period_rules(service, slo)]  # noqa: E731
+        plan.append((f"{name}-slo-period", PERIOD_GROUP_INTERVAL, period))
+    if service.alerts:
+        plan.append((f"{name}-alerts", interval, lambda: alert_rules(spec, service)))
+    return plan
+
+
+def group_names(spec: Spec, service: Service) -> list[str]:
+    return [name for name, _, _ in group_plan(spec, service)]
+
+
+def service_groups(spec: Spec, service: Service) -> list[dict[str, Any]]:
+    return [_group(name, interval, build()) for name, interval, build in group_plan(spec, service)]
 
 
 def _group(name: str, interval: int, rules: list[Rule]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
+from typing import Any
 
 from generator.durations import format_duration
 from generator.model import SLO, Service
@@ -51,14 +53,18 @@ def error_budget(slo: SLO) -> Fraction:
 
 def burn_windows(slo: SLO) -> list[BurnWindow]:
     """The SLO's window pairs, the workbook's scaled to its period unless it gives its own."""
-    if slo.alerting.windows is not None:
-        return [
-            BurnWindow(w.severity, w.long, w.short, Fraction(str(w.factor))) for w in slo.alerting.windows
-        ]
-    return [
-        BurnWindow(severity, long, short, fraction * slo.period / long)
+    custom = slo.alerting.windows
+    return list(_burn_windows(slo.period, None if custom is None else tuple(custom)))
+
+
+@lru_cache(maxsize=1024)
+def _burn_windows(period: int, custom: tuple[Any, ...] | None) -> tuple[BurnWindow, ...]:
+    if custom is not None:
+        return tuple(BurnWindow(w.severity, w.long, w.short, Fraction(str(w.factor))) for w in custom)
+    return tuple(
+        BurnWindow(severity, long, short, fraction * period / long)
         for severity, long, short, fraction in WORKBOOK_WINDOWS
-    ]
+    )
 
 
 def enabled_windows(slo: SLO) -> list[BurnWindow]:

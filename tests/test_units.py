@@ -72,7 +72,9 @@ def test_factors_scale_with_the_period() -> None:
 
 def test_detection_time_is_window_times_factor_times_budget_over_bad_fraction() -> None:
     page = burn_windows(slo())[0]
-    assert time_to_fire(page, Fraction(1, 100), Fraction(1)) == Fraction(5184, 10)  # 1h × 14.4 × 1 % = 8m38.4s
+    assert time_to_fire(page, Fraction(1, 100), Fraction(1)) == Fraction(
+        5184, 10
+    )  # 1h × 14.4 × 1 % = 8m38.4s
     assert time_to_fire(page, Fraction(1, 100), Fraction(1, 2)) == Fraction(10368, 10)
 
 

@@ -14,7 +14,7 @@ from generator.errors import SpecError, SpecIssue
 from generator.model import Service, Spec
 from generator.promtool_tests.alert_cases import alert_tests, signal_test
 from generator.promtool_tests.slo_cases import ScenarioError, slo_tests
-from generator.rules import service_groups
+from generator.rules import group_names
 from generator.slo_math import slo_id
 
 
@@ -26,7 +26,7 @@ def _file(spec: Spec, service: Service, interval: int, tests: list[dict[str, Any
     return {
         "rule_files": [f"../rules/{service.service}.yml"],
         "evaluation_interval": format_duration(interval),
-        "group_eval_order": [group["name"] for group in service_groups(spec, service)],
+        "group_eval_order": group_names(spec, service),
         "tests": tests,
     }
 

@@ -40,6 +40,8 @@ class SliDriver(Protocol):
 
     def key(self) -> tuple[Any, ...]: ...
 
+    def variants(self) -> list[SliDriver]: ...
+
 
 def driver_for(service: Service, slo: SLO) -> SliDriver:
     if slo.sli.threshold is not None:
@@ -56,22 +58,27 @@ class Levels:
     description: str
 
 
-def levels_for(sli: ThresholdSLI, signal: Signal, samples_in_window: int) -> Levels:
-    """Raw levels well inside each side of the threshold.
+def levels_for(sli: ThresholdSLI, signal: Signal, samples_in_window: int, gentle: bool = False) -> Levels:
+    """Raw levels on each side of the threshold.
 
-    A mean needs its bad level far enough out that one bad sample already tips the window,
-    so onset is instant; a stddev is driven by alternation around a centre.
+    By default a mean's bad level is far enough out that one bad sample already tips the
+    window, so onset is instant. `gentle` levels are barely bad: only a window full of bad
+    samples tips, so a short burst spoils few slices (what a slow burn needs). A stddev is
+    driven by alternation around a centre.
     """
     threshold = decimal(sli.value)
     step = abs(threshold) / 10 or Decimal("0.1")
     bad_high = sli.op in ("<", "<=")
     sign = 1 if bad_high else -1
     if signal.function == "stddev":
-        wide, narrow = alternating(Decimal(0), abs(threshold) * (samples_in_window + 2) or step), constant(0)
+        spread = (1 + Decimal(1) / samples_in_window) if gentle else Decimal(samples_in_window + 2)
+        wide, narrow = alternating(Decimal(0), abs(threshold) * spread or step), constant(0)
         if bad_high:
             return Levels(narrow, wide, "constant vs. wide alternation")
         return Levels(alternating(Decimal(0), 2 * abs(threshold) or step), narrow, "alternation vs. constant")
-    reach = samples_in_window + 2 if signal.function == "mean" else 2
+    reach = Decimal(2)
+    if signal.function == "mean":
+        reach = 1 / Decimal(samples_in_window) if gentle else Decimal(samples_in_window + 2)
     healthy = threshold - sign * step
     bad = threshold + sign * step * reach
     return Levels(constant(healthy), constant(bad), f"{healthy} vs. {bad}")
@@ -80,10 +87,17 @@ def levels_for(sli: ThresholdSLI, signal: Signal, samples_in_window: int) -> Lev
 class ThresholdDriver:
     """Time-slice SLI over a recorded signal: feeds the signal's raw metric."""
 
-    def __init__(self, service: Service, sli: ThresholdSLI, signal: Signal, interval: int) -> None:
+    def __init__(
+        self, service: Service, sli: ThresholdSLI, signal: Signal, interval: int, gentle: bool = False
+    ) -> None:
         self.service, self.sli, self.signal, self.interval = service, sli, signal, interval
+        self.gentle = gentle
         self.samples_in_window = max(1, signal.window // interval)
-        self.levels = levels_for(sli, signal, self.samples_in_window)
+        self.levels = levels_for(sli, signal, self.samples_in_window, gentle)
+
+    def variants(self) -> list[ThresholdDriver]:
+        """This driver and its gentle twin, for scenarios that need few bad slices per burst."""
+        return [self, ThresholdDriver(self.service, self.sli, self.signal, self.interval, gentle=True)]
 
     def key(self) -> tuple[Any, ...]:
         s = self.signal
@@ -95,6 +109,7 @@ class ThresholdDriver:
             self.sli.op,
             self.sli.value,
             self.sli.missing_data,
+            self.gentle,
         )
 
     def raw(self, badness: Badness, healthy_only: bool = False) -> list[float | None]:
@@ -144,6 +159,9 @@ class RatioDriver:
 
     def key(self) -> tuple[Any, ...]:
         return ("ratio", self.samples_in_window)
+
+    def variants(self) -> list[RatioDriver]:
+        return [self]
 
     def error_increments(self, badness: Badness) -> list[int]:
         return [round((b or 0) * self.RATE) for b in badness[1:]]

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Generation benchmarks: the bundled spec, and 1,000 synthetic SLOs.
+
+Run with `make bench`. Prints a table and writes benchmarks/out/gen.json. Wall times are
+medians of several runs of the real CLI in a fresh interpreter (what `make gen` pays),
+plus an in-process breakdown of the 1,000-SLO run by stage.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out"
+SERVICES, SLOS_PER_SERVICE = 100, 10
+
+SETTINGS = "settings:\n  runbook_base_url: https://runbooks.example.test\n"
+
+
+def synthetic_service(index: int) -> str:
+    """A service with five threshold and five events SLOs, objectives varying."""
+    name = f"svc{index:03d}"
+    lines = [
+        f"service: {name}",
+        "realm: prod",
+        f"scrape: {{port: {20000 + index}}}",
+        "metrics:",
+        f"  - {{name: {name}_lag, type: gauge, help: Lag.}}",
+        f"  - {{name: {name}_requests_total, type: counter, help: Requests.}}",
+        f"  - {{name: {name}_errors_total, type: counter, help: Errors.}}",
+        "signals:",
+        f"  - {{record: '{name}:lag_mean_5m', metric: {name}_lag, function: mean, window: 5m}}",
+        "slos:",
+    ]
+    objectives = (99.0, 99.5, 98.0, 99.0, 99.5)
+    for i in range(SLOS_PER_SERVICE):
+        objective = objectives[i % len(objectives)]
+        if i % 2 == 0:
+            sli = f"{{threshold: {{signal: '{name}:lag_mean_5m', op: '<=', value: {0.01 * (i + 1):g}}}}}"
+        else:
+            events = f"errors: {{metric: {name}_errors_total}}, total: {{metric: {name}_requests_total}}"
+            sli = f"{{ratio: {{{events}}}}}"
+        lines.append(f"  - {{name: slo{i}, objective: {objective}, sli: {sli}}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_synthetic(spec_dir: Path) -> None:
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "obsgen.yaml").write_text(SETTINGS)
+    for index in range(SERVICES):
+        (spec_dir / f"svc{index:03d}.yaml").write_text(synthetic_service(index))
+
+
+def cli_wall(args: list[str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "generator", *args], cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def stages(spec_dir: Path, out_dir: Path) -> dict[str, float]:
+    from generator.loader import load_spec_dir
+    from generator.model.build import build_spec
+    from generator.prometheus_config import compile_prometheus_config
+    from generator.promtool_tests import compile_promtool_tests
+    from generator.render import to_yaml
+    from generator.rules import compile_rules
+    from generator.validate import validate
+    from generator.writer import write_tree
+
+    marks: dict[str, float] = {}
+    t = time.perf_counter()
+    docs = load_spec_dir(spec_dir)
+    marks["load YAML"] = time.perf_counter() - t
+    t = time.perf_counter()
+    spec = build_spec(docs)
+    validate(spec)
+    marks["model + validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    rules = compile_rules(spec)
+    marks["compile rules"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tests = compile_promtool_tests(spec)
+    marks["compile promtool tests"] = time.perf_counter() - t
+    t = time.perf_counter()
+    outputs = {f"prometheus/rules/{k}.yml": to_yaml(v) for k, v in rules.items()}
+    outputs |= {f"prometheus/tests/{k}.yml": to_yaml(v) for k, v in tests.items()}
+    outputs["prometheus/prometheus.yml"] = to_yaml(compile_prometheus_config(spec))
+    marks["render YAML"] = time.perf_counter() - t
+    t = time.perf_counter()
+    write_tree(out_dir, outputs)
+    marks["write"] = time.perf_counter() - t
+    marks["output MB"] = sum(len(v) for v in outputs.values()) / 1e6
+    return marks
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        bundled_out = Path(tmp) / "bundled"
+        bundled = cli_wall(["gen", "--out", str(bundled_out)], runs=7)
+        check = cli_wall(["gen", "--check"], runs=5)
+        spec_dir, out_dir = Path(tmp) / "spec", Path(tmp) / "out"
+        write_synthetic(spec_dir)
+        synthetic = cli_wall(["gen", "--spec", str(spec_dir), "--out", str(out_dir)], runs=3)
+        shutil.rmtree(out_dir)
+        breakdown = stages(spec_dir, out_dir)
+    results["bundled spec: obsgen gen (s, median of 7)"] = statistics.median(bundled)
+    results["bundled spec: obsgen gen --check (s, median of 5)"] = statistics.median(check)
+    results[f"{SERVICES * SLOS_PER_SERVICE} synthetic SLOs: obsgen gen (s, median of 3)"] = statistics.median(
+        synthetic
+    )
+    results["1000-SLO stages (s)"] = breakdown
+    width = max(len(k) for k in results)
+    print(f"{'benchmark':<{width}}  value")
+    for key, value in results.items():
+        if isinstance(value, dict):
+            for stage, seconds in value.items():
+                print(f"{'  ' + stage:<{width}}  {seconds:.3f}")
+        else:
+            print(f"{key:<{width}}  {value:.3f}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "gen.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written {OUT / 'gen.json'}")
+
+
+if __name__ == "__main__":
+    main()
