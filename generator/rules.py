@@ -32,6 +32,24 @@ from generator.slo_math import (
 TIME_SLICE_ERROR = "slo:time_slice_error:bool"
 SLI_ERRORS = "slo:sli_errors:rate5m"
 SLI_TOTAL = "slo:sli_total:rate5m"
+OBJECTIVE = "slo:objective:ratio"
+ERROR_BUDGET = "slo:error_budget:ratio"
+PERIOD_DAYS = "slo:time_period:days"
+CURRENT_BURN = "slo:current_burn_rate:ratio"
+PERIOD_BURN = "slo:period_burn_rate:ratio"
+BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+SLO_SERIES = (
+    TIME_SLICE_ERROR,
+    SLI_ERRORS,
+    SLI_TOTAL,
+    OBJECTIVE,
+    ERROR_BUDGET,
+    PERIOD_DAYS,
+    CURRENT_BURN,
+    PERIOD_BURN,
+    BUDGET_REMAINING,
+)
+"""Every SLO series but the per-window ratios; names as Sloth's, so its dashboards work."""
 EVENTS_BASE_WINDOW = 300
 PERIOD_GROUP_INTERVAL = 300
 
@@ -204,23 +222,23 @@ def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
         return promql.call("vector", promql.number(float(value)))
 
     def over_budget(name: str) -> str:
-        budget = slo_selector("slo:error_budget:ratio", service, slo)
+        budget = slo_selector(ERROR_BUDGET, service, slo)
         return f"{slo_selector(name, service, slo)} / ignoring (slo_window) {budget}"
 
     return [
-        _record("slo:objective:ratio", constant(objective_ratio(slo)), labels),
-        _record("slo:error_budget:ratio", constant(error_budget(slo)), labels),
-        _record("slo:time_period:days", constant(Fraction(slo.period, 86400)), labels),
+        _record(OBJECTIVE, constant(objective_ratio(slo)), labels),
+        _record(ERROR_BUDGET, constant(error_budget(slo)), labels),
+        _record(PERIOD_DAYS, constant(Fraction(slo.period, 86400)), labels),
         _record(
             sli_error_ratio(slo.period),
             window_ratio_expr(service, slo, slo.period),
             {**labels, "slo_window": period},
         ),
-        _record("slo:current_burn_rate:ratio", over_budget(sli_error_ratio(sli_windows(slo)[0])), labels),
-        _record("slo:period_burn_rate:ratio", over_budget(sli_error_ratio(slo.period)), labels),
+        _record(CURRENT_BURN, over_budget(sli_error_ratio(sli_windows(slo)[0])), labels),
+        _record(PERIOD_BURN, over_budget(sli_error_ratio(slo.period)), labels),
         _record(
-            "slo:period_error_budget_remaining:ratio",
-            f"1 - {slo_selector('slo:period_burn_rate:ratio', service, slo)}",
+            BUDGET_REMAINING,
+            f"1 - {slo_selector(PERIOD_BURN, service, slo)}",
             labels,
         ),
     ]

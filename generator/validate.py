@@ -9,6 +9,7 @@ from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
 from generator.loader import PathKey
 from generator.model import Metric, PromQLAlert, Service, Spec, ThresholdAlert
+from generator.rules import SLO_SERIES, sli_error_ratio
 from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows
 
 # Series Prometheus itself produces for any target or rule.
@@ -41,20 +42,8 @@ def known_series(spec: Spec) -> set[str]:
             names.update(metric.name + suffix for suffix in SUFFIXES.get(metric.type, ("",)))
         names.update(signal.record for signal in service.signals)
         for slo in service.slos:
-            names.update(f"slo:sli_error:ratio_rate{format_duration(w)}" for w in sli_windows(slo))
-    names.update(
-        {
-            "slo:time_slice_error:bool",
-            "slo:sli_errors:rate5m",
-            "slo:sli_total:rate5m",
-            "slo:objective:ratio",
-            "slo:error_budget:ratio",
-            "slo:time_period:days",
-            "slo:current_burn_rate:ratio",
-            "slo:period_burn_rate:ratio",
-            "slo:period_error_budget_remaining:ratio",
-        }
-    )
+            names.update(sli_error_ratio(w) for w in sli_windows(slo))
+    names.update(SLO_SERIES)
     return names
 
 

@@ -41,7 +41,7 @@ def fire_and_quiet_values(alert: ThresholdAlert) -> tuple[Decimal, Decimal]:
 
 
 def _signal_inputs(
-    service: Service, signal: Signal, value: Decimal, samples: int
+    service: Service, signal: Signal, value: Decimal, samples: int, interval: int
 ) -> tuple[list[dict[str, str]], Any]:
     """Raw inputs that make the signal read exactly `value`; returns (series, value read)."""
     extra = {label: "x" for label in signal.by}
@@ -56,7 +56,7 @@ def _signal_inputs(
         ], float(value)
     if signal.function == "stddev":
         alternating = [float(-value) if i % 2 else float(value) for i in range(samples + 1)]
-        read = signal_math.stddev(alternating[-max(2, signal.window // 60) :])
+        read = signal_math.stddev(alternating[-max(2, signal.window // interval) :])
         return [input_series(signal.metric, labels, values(alternating))], read
     return [input_series(signal.metric, labels, f"{promql.number(float(value))}x{samples}")], float(value)
 
@@ -73,7 +73,7 @@ def threshold_alert_tests(
         if alert.signal is not None:
             signal = service.signal(alert.signal)
             assert signal is not None
-            inputs, read = _signal_inputs(service, signal, value, samples)
+            inputs, read = _signal_inputs(service, signal, value, samples, interval)
             result_labels = {**service.realm_matchers(), **{b: "x" for b in signal.by}}
         else:
             result_labels = target_labels(service, f"{service.service}-1", dict(alert.matchers))

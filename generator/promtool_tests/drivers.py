@@ -55,7 +55,6 @@ def driver_for(service: Service, slo: SLO) -> SliDriver:
 class Levels:
     healthy: Level
     bad: Level
-    description: str
 
 
 def levels_for(sli: ThresholdSLI, signal: Signal, samples_in_window: int, gentle: bool = False) -> Levels:
@@ -74,14 +73,14 @@ def levels_for(sli: ThresholdSLI, signal: Signal, samples_in_window: int, gentle
         spread = (1 + Decimal(1) / samples_in_window) if gentle else Decimal(samples_in_window + 2)
         wide, narrow = alternating(Decimal(0), abs(threshold) * spread or step), constant(0)
         if bad_high:
-            return Levels(narrow, wide, "constant vs. wide alternation")
-        return Levels(alternating(Decimal(0), 2 * abs(threshold) or step), narrow, "alternation vs. constant")
+            return Levels(narrow, wide)
+        return Levels(alternating(Decimal(0), 2 * abs(threshold) or step), narrow)
     reach = Decimal(2)
     if signal.function == "mean":
         reach = 1 / Decimal(samples_in_window) if gentle else Decimal(samples_in_window + 2)
     healthy = threshold - sign * step
     bad = threshold + sign * step * reach
-    return Levels(constant(healthy), constant(bad), f"{healthy} vs. {bad}")
+    return Levels(constant(healthy), constant(bad))
 
 
 class ThresholdDriver:

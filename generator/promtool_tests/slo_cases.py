@@ -20,7 +20,7 @@ from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
 from generator.promtool_tests.series import alert_case, duration, expected_alert, series
 from generator.promtool_tests.slow_burn import cached_slice_errors, design_slow_burn
-from generator.rules import TIME_SLICE_ERROR, burn_alert_rules, sli_error_ratio, slo_labels
+from generator.rules import BUDGET_REMAINING, TIME_SLICE_ERROR, burn_alert_rules, sli_error_ratio, slo_labels
 from generator.slo_math import (
     BurnWindow,
     burn_alert_name,
@@ -109,7 +109,7 @@ def healthy_test(service: Service, slo: SLO, driver: SliDriver, windows: list[Bu
     checks = [alert_case(end * k // 4 // slo.time_slice * slo.time_slice, name, []) for k in (1, 2, 3, 4)]
     identity = slo_labels(service, slo)
     exprs = [_expr_case(sli_error_ratio(w), identity, w, end, 0) for w in sorted({w.long for w in windows})]
-    exprs.append(_expr_case("slo:period_error_budget_remaining:ratio", identity, None, end, 1))
+    exprs.append(_expr_case(BUDGET_REMAINING, identity, None, end, 1))
     return _group(
         f"{name}: a healthy history never fires and spends no budget",
         driver,
