@@ -10,6 +10,7 @@ import click
 from generator.errors import SpecError
 
 EXIT_SPEC_ERROR = 2
+EXIT_WRITE_ERROR = 3
 
 SPEC_OPTION = click.option(
     "--spec",
@@ -53,6 +54,7 @@ def main() -> None:
       0  success
       1  `gen --check` found generated/ out of date (a diff is printed)
       2  the spec is invalid (each problem as file:line: field.path: message)
+      3  the output could not be written (generated/ is left as it was)
     """
 
 
@@ -85,7 +87,13 @@ def gen(spec_dir: Path, out_dir: Path, check: bool) -> None:
             sys.exit(1)
         click.echo(f"obsgen: {out_dir}/ is up to date ({len(outputs)} files).")
         return
-    changed = write_tree(out_dir, outputs)
+    try:
+        changed = write_tree(out_dir, outputs)
+    except OSError as exc:
+        click.echo(
+            f"error: cannot write {out_dir}/: {exc.strerror or exc} ({exc.filename or out_dir})", err=True
+        )
+        sys.exit(EXIT_WRITE_ERROR)
     state = "written" if changed else "already up to date"
     click.echo(f"obsgen: {len(outputs)} files {state} in {out_dir}/.")
 

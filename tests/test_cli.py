@@ -66,3 +66,12 @@ def test_schema_rejects_what_the_model_rejects() -> None:
     bad["scrape"]["colour"] = "blue"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the output's parent should be\n")
+    result = obsgen("gen", "--out", blocker / "generated")
+    assert result.returncode == 3
+    assert "cannot write" in result.stderr and "Traceback" not in result.stderr
+    assert blocker.read_text().startswith("a file")
