@@ -125,7 +125,12 @@ def signal_expr(service: Service, signal: Signal) -> str:
     inner = promql.over_time(
         signal.function, promql.selector(signal.metric, matchers), signal.window, signal.quantile
     )
-    return promql.aggregate(signal.aggregate, inner, by=[*realm, *signal.by])
+    derived = promql.aggregate(signal.aggregate, inner, by=[*realm, *signal.by])
+    metric = service.metric(signal.metric)
+    if metric is not None and metric.ratio and signal.function != "stddev" and signal.aggregate != "sum":
+        # A stray series reading 3 cannot push a share past 1 (the seeds' GREEN-uptime fix).
+        return promql.call("clamp", derived, "0", "1")
+    return derived
 
 
 def signal_rules(service: Service) -> list[Rule]:

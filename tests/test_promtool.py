@@ -70,6 +70,8 @@ MUTATIONS = {
     "wrong quantile": ("bridge.yml", "quantile_over_time(0.95,", "quantile_over_time(0.5,", "bridge.yml"),
     # A threshold alert one notch off: the at-threshold case now fires.
     "threshold off": ("bridge.yml", f"{ENTROPY} > 0.15", f"{ENTROPY} >= 0.15", "bridge.yml"),
+    # The clamp of a share loosened: a misbehaving source pushes it past 1.
+    "loose clamp": ("bridge.yml", "[10m])), 0, 1)", "[10m])), 0, 5)", "bridge.yml"),
     # A ticket threshold ten times too low: the ticket fires during the page check.
     "ticket too eager": ("ure.yml", "> 0.045", "> 0.0045", "ure-residual-stddev.yml"),
 }

@@ -33,6 +33,7 @@ class Metric(StrictModel):
     help: str = Field(min_length=1)
     labels: list[LabelName] = Field(default_factory=list)
     external: bool = Field(False, description="exported by something else, e.g. an exporter")
+    ratio: bool = Field(False, description="a share in [0, 1]; signals derived from it are clamped to [0, 1]")
 
 
 class Probe(StrictModel):

@@ -12,7 +12,7 @@ from typing import Any
 from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
 from generator.model import Service, Spec
-from generator.promtool_tests.alert_cases import alert_tests, signal_test
+from generator.promtool_tests.alert_cases import alert_tests, clamp_test, signal_test
 from generator.promtool_tests.slo_cases import ScenarioError, slo_tests
 from generator.rules import group_names
 from generator.slo_math import slo_id
@@ -37,6 +37,7 @@ def compile_promtool_tests(spec: Spec) -> dict[str, dict[str, Any]]:
     interval = spec.settings.evaluation_interval
     for service in spec.services:
         tests = [signal_test(service, signal, interval) for signal in service.signals]
+        tests += [t for signal in service.signals if (t := clamp_test(service, signal, interval))]
         tests += alert_tests(spec, service)
         if tests:
             files[service.service] = _file(spec, service, interval, tests)

@@ -200,3 +200,27 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
             },
         ],
     }
+
+
+def clamp_test(service: Service, signal: Signal, interval: int) -> dict[str, Any] | None:
+    """A share typed as a ratio reads at most 1, even when its source misbehaves."""
+    metric = service.metric(signal.metric)
+    if metric is None or not metric.ratio or signal.function == "stddev" or signal.aggregate == "sum":
+        return None
+    n = max(2, signal.window // interval)
+    labels = target_labels(
+        service, f"{service.service}-1", {**signal.matchers, **{b: "x" for b in signal.by}}
+    )
+    result = {**service.realm_matchers(), **{b: "x" for b in signal.by}}
+    return {
+        "name": f"{signal.record} stays within [0, 1] when its source reads 3",
+        "interval": duration(interval),
+        "input_series": [input_series(signal.metric, labels, f"3x{n}")],
+        "promql_expr_test": [
+            {
+                "expr": series(signal.record, service.realm_matchers()),
+                "eval_time": duration(n * interval),
+                "exp_samples": [{"labels": series(signal.record, result), "value": 1}],
+            }
+        ],
+    }
