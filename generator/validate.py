@@ -9,7 +9,7 @@ from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
 from generator.loader import PathKey
 from generator.model import Metric, PromQLAlert, Service, Spec, ThresholdAlert
-from generator.rules import SLO_SERIES, sli_error_ratio
+from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, sli_error_ratio
 from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows
 
 # Series Prometheus itself produces for any target or rule.
@@ -50,8 +50,9 @@ def known_series(spec: Spec) -> set[str]:
 def _service_issues(spec: Spec, service: Service) -> Iterator[Found]:
     yield from _duplicates([m.name for m in service.metrics], "metrics", "metric")
     yield from _duplicates([s.name for s in service.slos], "slos", "SLO")
-    yield from _signal_issues(service)
-    yield from _slo_issues(service)
+    scrape = service.scrape.interval or spec.settings.scrape_interval
+    yield from _signal_issues(service, scrape)
+    yield from _slo_issues(service, scrape)
     yield from _alert_issues(spec, service)
     yield from _template_issues(service)
 
@@ -64,8 +65,19 @@ def _duplicates(names: list[str], field: str, what: str) -> Iterator[Found]:
         seen.add(name)
 
 
+def _series_counter(service: Service, name: str) -> bool:
+    """`x_bucket` and `x_count` of a declared histogram (or `x_count` of a summary) count events."""
+    for suffix, kinds in (("_bucket", ("histogram",)), ("_count", ("histogram", "summary"))):
+        base = service.metric(name.removesuffix(suffix)) if name.endswith(suffix) else None
+        if base is not None and base.type in kinds:
+            return True
+    return False
+
+
 def _catalog_metric(service: Service, name: str, path: PathKey, types: tuple[str, ...]) -> Iterator[Found]:
     metric = service.metric(name)
+    if metric is None and "counter" in types and _series_counter(service, name):
+        return
     if metric is None:
         yield (
             path,
@@ -87,8 +99,18 @@ def _label_issues(metric: Metric | None, labels: list[str], path: PathKey) -> It
             yield path, f"label {label!r} is not a label of {metric.name} (expected one of {allowed})"
 
 
-def _signal_issues(service: Service) -> Iterator[Found]:
+def _signal_issues(service: Service, scrape: int) -> Iterator[Found]:
     for i, signal in enumerate(service.signals):
+        needed = 2 * scrape if signal.function == "histogram_quantile" else scrape
+        if signal.window < needed:
+            what = "two scrapes for rate()" if signal.function == "histogram_quantile" else "one scrape"
+            yield (
+                ("signals", i, "window"),
+                (
+                    f"window {format_duration(signal.window)} is shorter than {what} "
+                    f"({format_duration(needed)} at a {format_duration(scrape)} scrape interval)"
+                ),
+            )
         types = ("histogram",) if signal.function == "histogram_quantile" else ("gauge",)
         yield from _catalog_metric(service, signal.metric, ("signals", i, "metric"), types)
         metric = service.metric(signal.metric)
@@ -96,7 +118,7 @@ def _signal_issues(service: Service) -> Iterator[Found]:
         yield from _label_issues(metric, signal.by, ("signals", i, "by"))
 
 
-def _slo_issues(service: Service) -> Iterator[Found]:
+def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
     for i, slo in enumerate(service.slos):
         base: PathKey = ("slos", i)
         sli = slo.sli
@@ -104,6 +126,24 @@ def _slo_issues(service: Service) -> Iterator[Found]:
             yield (
                 (*base, "sli", "threshold", "signal"),
                 (f"signal {sli.threshold.signal!r} is not one of this service's `signals`"),
+            )
+        signal = service.signal(sli.threshold.signal) if sli.threshold else None
+        if signal is not None and signal.function == "histogram_quantile":
+            yield (
+                (*base, "sli", "threshold", "signal"),
+                (
+                    "a time-slice SLI over a histogram quantile is not supported; count events "
+                    "instead: a `ratio` SLI with good = the _bucket at the threshold (le matcher), "
+                    "total = the _count"
+                ),
+            )
+        if sli.ratio and 2 * scrape > EVENTS_BASE_WINDOW:
+            yield (
+                (*base, "sli", "ratio"),
+                (
+                    f"events are read with rate() over {format_duration(EVENTS_BASE_WINDOW)}, which needs "
+                    f"two scrapes; the scrape interval {format_duration(scrape)} is too long"
+                ),
             )
         if sli.ratio:
             for part in ("errors", "good", "total"):
