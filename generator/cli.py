@@ -72,13 +72,16 @@ def main() -> None:
 def gen(spec_dir: Path, out_dir: Path, check: bool) -> None:
     """Compile the spec into every generated file."""
     from generator.pipeline import render_outputs
-    from generator.writer import diff_tree, write_tree
+    from generator.writer import diff_tree, with_marker, write_tree
 
     spec = _load(spec_dir)
     try:
-        outputs = render_outputs(spec)
+        rendered = render_outputs(spec)
     except SpecError as exc:
         _fail(exc)
+    for note in rendered.notes:
+        click.echo(f"note: {note}", err=True)
+    outputs = with_marker(rendered.outputs)
     if check:
         diff = diff_tree(out_dir, outputs)
         if diff:
@@ -90,9 +93,8 @@ def gen(spec_dir: Path, out_dir: Path, check: bool) -> None:
     try:
         changed = write_tree(out_dir, outputs)
     except OSError as exc:
-        click.echo(
-            f"error: cannot write {out_dir}/: {exc.strerror or exc} ({exc.filename or out_dir})", err=True
-        )
+        reason = f"{exc.strerror} ({exc.filename or out_dir})" if exc.strerror else str(exc)
+        click.echo(f"error: cannot write {out_dir}/: {reason}", err=True)
         sys.exit(EXIT_WRITE_ERROR)
     state = "written" if changed else "already up to date"
     click.echo(f"obsgen: {len(outputs)} files {state} in {out_dir}/.")

@@ -53,7 +53,12 @@ def load_file(path: Path, display: str | None = None) -> SourceDoc:
     name = display or str(path)
     if path.suffix == ".jsonnet":
         return _load_jsonnet(path, name)
-    return _load_yaml(path.read_text(encoding="utf-8"), name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise SpecError([SpecIssue(Location(name, line), "not UTF-8 text: save the file as UTF-8")]) from None
+    return _load_yaml(text, name)
 
 
 def _load_yaml(text: str, name: str) -> SourceDoc:
@@ -78,7 +83,11 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDoc, issues: list[SpecIssu
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
+            key = _scalar(key_node, doc) if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str | int | float | bool):
+                where = Location(doc.file, key_node.start_mark.line + 1, format_path(path))
+                issues.append(SpecIssue(where, "mapping keys must be plain scalars, not lists or mappings"))
+                continue
             if key in out:
                 where = Location(doc.file, key_node.start_mark.line + 1, format_path((*path, key)))
                 issues.append(SpecIssue(where, f"duplicate key {key!r} in a mapping"))
@@ -88,15 +97,22 @@ def _build(node: yaml.Node, path: PathKey, doc: SourceDoc, issues: list[SpecIssu
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), doc, issues) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    return _scalar(node, doc)
 
 
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
 
-def _scalar(node: yaml.Node) -> Any:
-    value = _CONSTRUCTOR.construct_object(node, deep=True)
-    _CONSTRUCTOR.constructed_objects.clear()
+def _scalar(node: yaml.Node, doc: SourceDoc) -> Any:
+    try:
+        value = _CONSTRUCTOR.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or "cannot read this value"
+        raise SpecError(
+            [SpecIssue(Location(doc.file, node.start_mark.line + 1), f"invalid YAML value: {problem}")]
+        ) from None
+    finally:
+        _CONSTRUCTOR.constructed_objects.clear()
     return value
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from generator.errors import SpecIssue
 from generator.loader import load_spec_dir
 from generator.model import Spec
 from generator.model.build import build_spec
@@ -22,12 +24,21 @@ def load(spec_dir: Path) -> Spec:
     return spec
 
 
-def render_outputs(spec: Spec) -> dict[str, str]:
+@dataclass(frozen=True)
+class Rendered:
+    outputs: dict[str, str]
+    """path relative to the output directory → text"""
+    notes: list[SpecIssue]
+    """things worth telling that are not errors"""
+
+
+def render_outputs(spec: Spec) -> Rendered:
     outputs: dict[str, str] = {}
     for service, document in compile_rules(spec).items():
         outputs[f"prometheus/rules/{service}.yml"] = to_yaml(document)
-    for name, document in compile_promtool_tests(spec).items():
+    tests = compile_promtool_tests(spec)
+    for name, document in tests.files.items():
         outputs[f"prometheus/tests/{name}.yml"] = to_yaml(document)
     outputs["prometheus/prometheus.yml"] = to_yaml(compile_prometheus_config(spec))
     outputs["schema/spec.schema.json"] = to_json(compile_schema())
-    return dict(sorted(outputs.items()))
+    return Rendered(dict(sorted(outputs.items())), tests.notes)

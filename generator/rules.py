@@ -51,7 +51,7 @@ SLO_SERIES = (
 )
 """Every SLO series but the per-window ratios; names as Sloth's, so its dashboards work."""
 EVENTS_BASE_WINDOW = 300
-PERIOD_GROUP_INTERVAL = 300
+PERIOD_GROUP_INTERVAL = 120  # slower than the alerts, well inside the 5m lookback
 
 Rule = dict[str, Any]
 
@@ -172,13 +172,14 @@ def events_exprs(service: Service, ratio: RatioSLI) -> tuple[str, str]:
         series = promql.selector(metric, {**matchers, **realm})
         return promql.aggregate("sum", promql.call("rate", promql.range_vector(series, EVENTS_BASE_WINDOW)))
 
+    # A counter without series yet (no error so far, or no success so far) counts as zero.
     total = summed_rate(ratio.total.metric, ratio.total.matchers)
     if ratio.errors is not None:
-        errors = summed_rate(ratio.errors.metric, ratio.errors.matchers)
+        errors = f"{summed_rate(ratio.errors.metric, ratio.errors.matchers)} or on () vector(0)"
     else:
         assert ratio.good is not None
-        good = summed_rate(ratio.good.metric, ratio.good.matchers)
-        errors = promql.call("clamp_min", f"{total} - {good}", "0")
+        good = f"{summed_rate(ratio.good.metric, ratio.good.matchers)} or on () vector(0)"
+        errors = promql.call("clamp_min", f"{total} - ({good})", "0")
     return errors, total
 
 

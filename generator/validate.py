@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from generator import alert_templates, promql
 from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
 from generator.loader import PathKey
-from generator.model import Metric, PromQLAlert, Service, Spec, ThresholdAlert
+from generator.model import Metric, PromQLAlert, Service, Signal, Spec, ThresholdAlert
 from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, sli_error_ratio
-from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows
+from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows, slo_id
 
 # Series Prometheus itself produces for any target or rule.
 BUILTIN_SERIES = frozenset(
@@ -55,6 +56,50 @@ def _service_issues(spec: Spec, service: Service) -> Iterator[Found]:
     yield from _slo_issues(service, scrape)
     yield from _alert_issues(spec, service)
     yield from _template_issues(service)
+    yield from _reserved_label_issues(service)
+    yield from _cadence_issues(spec, service)
+
+
+RESERVED_ALERT_LABELS = {"alertname": "the alert's name", "severity": "`severity`", "service": "`service`"}
+RESERVED_SLO_LABELS = {
+    key: "the SLO's identity" for key in ("slo_id", "slo_service", "slo_name", "slo_window", "metric_realm")
+}
+# Prometheus forgets a series 5m after its last sample; anything recorded less often than
+# every 2m30s would flicker in and out of instant queries (dashboards, other groups).
+MAX_RECORDING_INTERVAL = 150
+
+
+def _reserved_label_issues(service: Service) -> Iterator[Found]:
+    places: list[tuple[PathKey, dict[str, str], dict[str, str]]] = [
+        (("labels",), service.labels, {**RESERVED_ALERT_LABELS, **RESERVED_SLO_LABELS})
+    ]
+    places += [
+        (("alerts", i, "labels"), a.labels, RESERVED_ALERT_LABELS) for i, a in enumerate(service.alerts)
+    ]
+    for i, slo in enumerate(service.slos):
+        reserved = {**RESERVED_ALERT_LABELS, **RESERVED_SLO_LABELS}
+        places.append((("slos", i, "labels"), slo.labels, reserved))
+        places.append((("slos", i, "alerting", "labels"), slo.alerting.labels, reserved))
+        for tier in ("page", "ticket"):
+            places.append(
+                (("slos", i, "alerting", tier, "labels"), getattr(slo.alerting, tier).labels, reserved)
+            )
+    for path, labels, reserved in places:
+        for key in sorted(set(labels) & set(reserved)):
+            yield (*path, key), f"label {key!r} is set by obsgen from {reserved[key]}; remove it here"
+
+
+def _cadence_issues(spec: Spec, service: Service) -> Iterator[Found]:
+    for i, slo in enumerate(service.slos):
+        if slo.time_slice > MAX_RECORDING_INTERVAL:
+            yield (
+                ("slos", i, "time_slice"),
+                (
+                    f"time_slice {format_duration(slo.time_slice)} is longer than "
+                    f"{format_duration(MAX_RECORDING_INTERVAL)}: SLO series are recorded once per slice, "
+                    "and Prometheus drops a series 5m after its last sample"
+                ),
+            )
 
 
 def _duplicates(names: list[str], field: str, what: str) -> Iterator[Found]:
@@ -115,6 +160,7 @@ def _signal_issues(service: Service, scrape: int) -> Iterator[Found]:
         yield from _catalog_metric(service, signal.metric, ("signals", i, "metric"), types)
         metric = service.metric(signal.metric)
         yield from _label_issues(metric, list(signal.matchers), ("signals", i, "matchers"))
+        yield from _le_issues(signal.matchers, ("signals", i, "matchers"))
         yield from _label_issues(metric, signal.by, ("signals", i, "by"))
 
 
@@ -151,6 +197,7 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
                 if query is not None:
                     path = (*base, "sli", "ratio", part, "metric")
                     yield from _catalog_metric(service, query.metric, path, ("counter",))
+                    yield from _le_issues(query.matchers, (*base, "sli", "ratio", part, "matchers"))
         for window in sli_windows(slo):
             if window % slo.time_slice:
                 yield (
@@ -161,7 +208,29 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
                     ),
                 )
                 break
+        if (
+            signal is not None
+            and signal.function == "stddev"
+            and sli.threshold
+            and sli.threshold.op in (">", ">=")
+        ):
+            yield (
+                (*base, "sli", "threshold", "op"),
+                (
+                    "a stddev SLI must count low spread as good (op < or <=): the spread of a window "
+                    "with one sample is 0, so every start would count as bad"
+                ),
+            )
         budget = error_budget(slo)
+        longest = max((w.long for w in burn_windows(slo)), default=0)
+        if longest >= slo.period:
+            yield (
+                (*base, "period"),
+                (
+                    f"period {format_duration(slo.period)} must be longer than the longest alerting "
+                    f"window ({format_duration(longest)}); give a longer period or custom `alerting.windows`"
+                ),
+            )
         for j, window in enumerate(burn_windows(slo)):
             path = (*base, "alerting", "windows", j) if slo.alerting.windows else (*base, "objective")
             if window.short >= window.long:
@@ -184,14 +253,50 @@ def _alert_issues(spec: Spec, service: Service) -> Iterator[Found]:
     for i, alert in enumerate(service.alerts):
         base: PathKey = ("alerts", i)
         if isinstance(alert, ThresholdAlert):
-            if alert.signal is not None and service.signal(alert.signal) is None:
+            signal = service.signal(alert.signal) if alert.signal is not None else None
+            if alert.signal is not None and signal is None:
                 yield (*base, "signal"), f"signal {alert.signal!r} is not one of this service's `signals`"
+            if signal is not None:
+                yield from _signal_alert_issues(alert, signal, base)
             if alert.metric is not None:
                 yield from _catalog_metric(service, alert.metric, (*base, "metric"), ("gauge",))
                 metric = service.metric(alert.metric)
                 yield from _label_issues(metric, list(alert.matchers), (*base, "matchers"))
         elif isinstance(alert, PromQLAlert):
             yield from _promql_issues(alert, (*base, "expr"), known)
+
+
+def _signal_alert_issues(alert: ThresholdAlert, signal: Signal, base: PathKey) -> Iterator[Found]:
+    for key in sorted(set(alert.matchers) - set(signal.by)):
+        kept = ", ".join(signal.by) or "none besides metric_realm"
+        yield (
+            (*base, "matchers", key),
+            (f"{signal.record} keeps only the labels in its `by` ({kept}); {key!r} can never match"),
+        )
+    if signal.function == "stddev" and alert.op in ("==", "!="):
+        yield (*base, "op"), "a spread is never exactly equal to a value; use <, <=, > or >="
+    if signal.function == "stddev":
+        for field in ("summary", "description"):
+            if re.search(r"{{-?\s*\$value\s*-?}}", getattr(alert, field)):
+                yield (
+                    (*base, field),
+                    (
+                        "print a spread through a function ({{ $value | humanize }}); its last digits "
+                        "differ between Prometheus versions, so the generated test cannot predict them"
+                    ),
+                )
+
+
+def _le_issues(matchers: dict[str, str], path: PathKey) -> Iterator[Found]:
+    value = matchers.get("le")
+    if value is not None and value != "+Inf" and not re.fullmatch(r"-?\d+\.\d+(?:e[-+]?\d+)?", value):
+        yield (
+            (*path, "le"),
+            (
+                f"write bucket bounds as floats with a decimal point (le {value!r} → e.g. "
+                f"{value}.0): Prometheus 3 stores `le` in that form, so {value!r} would match nothing"
+            ),
+        )
 
 
 def _template_issues(service: Service) -> Iterator[Found]:
@@ -252,7 +357,18 @@ def _promql_issues(alert: PromQLAlert, path: PathKey, known: set[str]) -> Iterat
 
 def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:
     """Names and ports that must be unique across services."""
+    if spec.settings.evaluation_interval > MAX_RECORDING_INTERVAL:
+        yield (
+            "settings",
+            ("settings", "evaluation_interval"),
+            (
+                f"evaluation_interval {format_duration(spec.settings.evaluation_interval)} is longer than "
+                f"{format_duration(MAX_RECORDING_INTERVAL)}: recorded series would go stale between "
+                "evaluations (Prometheus drops a series 5m after its last sample)"
+            ),
+        )
     records: dict[str, str] = {}
+    slo_ids: dict[str, str] = {}
     alerts: dict[str, str] = {}
     jobs: dict[str, str] = {}
     ports: dict[tuple[str, int], str] = {}
@@ -266,6 +382,18 @@ def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:
                     (f"{signal.record} is already recorded by service {records[signal.record]!r}"),
                 )
             records.setdefault(signal.record, name)
+        for i, slo in enumerate(service.slos):
+            key = slo_id(service, slo)
+            if key in slo_ids:
+                yield (
+                    name,
+                    ("slos", i, "name"),
+                    (
+                        f"slo_id {key!r} is also the id of an SLO of service {slo_ids[key]!r}; "
+                        "rename one (slo_id is <service>-<slo>)"
+                    ),
+                )
+            slo_ids.setdefault(key, name)
         alert_names = [(("alerts", i, "name"), a.name) for i, a in enumerate(service.alerts)]
         alert_names += [
             (("slos", i, "alerting", "name"), burn_alert_name(service, slo))

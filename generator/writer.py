@@ -2,7 +2,8 @@
 
 A generation first renders every file in memory; only then does the writer replace the
 output directory, through a temporary sibling and a rename, so a failure at any point leaves
-the previous `generated/` exactly as it was.
+the previous `generated/` exactly as it was. It only ever replaces a directory it wrote
+itself (one holding its marker file), so `--out` pointed at the wrong place cannot delete it.
 """
 
 from __future__ import annotations
@@ -13,29 +14,52 @@ import shutil
 import tempfile
 from pathlib import Path
 
+MARKER = "README.md"
+MARKER_TEXT = (
+    "# generated/\n\n"
+    "Everything here is written by obsgen from `spec/`; do not edit it. `make gen` replaces\n"
+    "this directory as a whole, and CI fails when it differs from what the spec produces.\n"
+)
 
-def read_tree(root: Path) -> dict[str, str]:
+
+class NotOurDirectory(OSError):
+    """The output directory holds files obsgen did not write."""
+
+
+def with_marker(outputs: dict[str, str]) -> dict[str, str]:
+    return {**outputs, MARKER: MARKER_TEXT}
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
     if not root.is_dir():
         return {}
     return {
-        path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+        path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
 
 
+def _encoded(outputs: dict[str, str]) -> dict[str, bytes]:
+    return {name: text.encode("utf-8") for name, text in outputs.items()}
+
+
 def diff_tree(root: Path, outputs: dict[str, str]) -> str:
     """A unified diff from what is on disk to what the spec produces; empty when equal."""
-    current = read_tree(root)
+    current, wanted = read_tree(root), _encoded(outputs)
     chunks: list[str] = []
-    for name in sorted(set(current) | set(outputs)):
-        old, new = current.get(name), outputs.get(name)
+    for name in sorted(set(current) | set(wanted)):
+        old, new = current.get(name), wanted.get(name)
         if old == new:
+            continue
+        old_text = (old or b"").decode("utf-8", errors="replace")
+        if old is not None and new is not None and old_text == (new or b"").decode():
+            chunks.append(f"Binary or line-ending difference in {root.name}/{name}\n")
             continue
         chunks.extend(
             difflib.unified_diff(
-                (old or "").splitlines(keepends=True),
-                (new or "").splitlines(keepends=True),
+                old_text.splitlines(keepends=True),
+                (new or b"").decode().splitlines(keepends=True),
                 fromfile=f"a/{root.name}/{name}" if old is not None else "/dev/null",
                 tofile=f"b/{root.name}/{name}" if new is not None else "/dev/null",
             )
@@ -45,22 +69,59 @@ def diff_tree(root: Path, outputs: dict[str, str]) -> str:
 
 def write_tree(root: Path, outputs: dict[str, str]) -> bool:
     """Replace `root` with exactly `outputs`; returns False when nothing needed to change."""
-    if read_tree(root) == outputs:
+    _recover(root)
+    wanted = _encoded(outputs)
+    if read_tree(root) == wanted:
         return False
+    _refuse_foreign(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=root.parent))
     try:
-        for name, text in outputs.items():
+        staging.chmod(_directory_mode())
+        for name, data in wanted.items():
             target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
+            with open(target, "wb") as handle:
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
         _swap(staging, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return True
+
+
+def _directory_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
+def _refuse_foreign(root: Path) -> None:
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise NotOurDirectory(f"{root} exists and is not a directory")
+    marker = root / MARKER
+    if any(root.iterdir()) and not (marker.is_file() and marker.read_bytes() == MARKER_TEXT.encode()):
+        raise NotOurDirectory(
+            f"{root} holds files obsgen did not write (no {MARKER} of obsgen's); "
+            "refusing to replace it: point --out at an empty or obsgen-written directory"
+        )
+
+
+def _retired(root: Path) -> list[Path]:
+    return sorted(root.parent.glob(f".{root.name}.old-*")) if root.parent.is_dir() else []
+
+
+def _recover(root: Path) -> None:
+    """Finish a swap that was interrupted between its two renames."""
+    retired = _retired(root)
+    if retired and not root.exists():
+        retired[-1].rename(root)
+        retired = retired[:-1]
+    for leftover in retired:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _swap(staging: Path, root: Path) -> None:

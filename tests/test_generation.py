@@ -50,16 +50,55 @@ def test_check_reports_a_diff_and_exit_1(tmp_path: Path) -> None:
 
 def test_a_failed_write_leaves_the_old_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "generated"
-    writer.write_tree(out, {"a.txt": "old\n"})
+    writer.write_tree(out, writer.with_marker({"a.txt": "old\n"}))
+    before = tree_bytes(out)
 
     def refuse(staging: Path, root: Path) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(writer, "_swap", refuse)
-    with pytest.raises(OSError):
-        writer.write_tree(out, {"a.txt": "new\n", "b.txt": "more\n"})
-    assert tree_bytes(out) == {"a.txt": b"old\n"}
+    with pytest.raises(OSError, match="disk full"):
+        writer.write_tree(out, writer.with_marker({"a.txt": "new\n", "b.txt": "more\n"}))
+    assert tree_bytes(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]
+
+
+def test_an_interrupted_swap_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    writer.write_tree(out, writer.with_marker({"a.txt": "old\n"}))
+    out.rename(tmp_path / ".generated.old-x1")  # killed between the two renames
+    assert writer.write_tree(out, writer.with_marker({"a.txt": "new\n"}))
+    assert (out / "a.txt").read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]
+
+
+def test_output_is_world_readable_and_only_our_directory_is_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    assert obsgen("gen", "--out", out).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o777 & ~_umask()
+    foreign = tmp_path / "docs"
+    foreign.mkdir()
+    (foreign / "notes.md").write_text("mine\n")
+    result = obsgen("gen", "--out", foreign)
+    assert result.returncode == 3
+    assert "refusing to replace it" in result.stderr
+    assert (foreign / "notes.md").read_text() == "mine\n"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_check_sees_line_ending_damage(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    assert obsgen("gen", "--out", out).returncode == 0
+    rules = out / "prometheus/rules/ure.yml"
+    rules.write_bytes(rules.read_bytes().replace(b"\n", b"\r\n"))
+    assert obsgen("gen", "--check", "--out", out).returncode == 1
+    assert "files written" in obsgen("gen", "--out", out).stdout
+    assert b"\r\n" not in rules.read_bytes()
 
 
 def test_seed_rule_names_and_sloth_names_are_recorded() -> None:

@@ -31,13 +31,15 @@ def test_extras_spec_rules_are_clean_and_its_tests_pass(promtool: str, tmp_path:
     )
     assert check.returncode == 0, check.stdout + check.stderr
     tests = sorted((out / "prometheus/tests").glob("*.yml"))
-    assert {t.stem for t in tests} >= {
-        "api-availability",
-        "api-success",
-        "api-queue",
-        "api-cache",
-        "plain-latency",
+    slos = {
+        "api.availability",
+        "api.success",
+        "api.queue",
+        "api.cache",
+        "plain.latency",
+        "plain.fast-requests",
     }
+    assert {t.stem for t in tests} == {"api", "plain", *slos}
     run = promtool_test(promtool, *tests)
     assert run.returncode == 0, run.stdout + run.stderr
 
@@ -54,9 +56,9 @@ ENTROPY = 'bridge_entropy_ratio{metric_realm="prod"}'
 # case: (rule file, text, replacement, test file that must now fail)
 MUTATIONS = {
     # A page threshold three times too high: the page comes late.
-    "late page": ("bridge.yml", "> 0.144", "> 0.432", "bridge-phase-diff.yml"),
+    "late page": ("bridge.yml", "> 0.144", "> 0.432", "bridge.phase-diff.yml"),
     # A page threshold far too low: the page fires before the theoretical time.
-    "early page": ("bridge.yml", "> 0.144", "> 0.0144", "bridge-phase-diff.yml"),
+    "early page": ("bridge.yml", "> 0.144", "> 0.0144", "bridge.phase-diff.yml"),
     # The realm filter dropped: stray series of other realms join the recorded signal.
     "no realm filter": ("ure.yml", 'ure_residual{metric_realm="prod"}', "ure_residual", "ure.yml"),
     # Missing data counted as good instead of bad.
@@ -64,7 +66,7 @@ MUTATIONS = {
         "bridge.yml",
         "or on () vector(1)",
         "or on () vector(0)",
-        "bridge-sync-quality.yml",
+        "bridge.sync-quality.yml",
     ),
     # The signal's quantile changed: its value test must notice.
     "wrong quantile": ("bridge.yml", "quantile_over_time(0.95,", "quantile_over_time(0.5,", "bridge.yml"),
@@ -73,7 +75,7 @@ MUTATIONS = {
     # The clamp of a share loosened: a misbehaving source pushes it past 1.
     "loose clamp": ("bridge.yml", "[10m])), 0, 1)", "[10m])), 0, 5)", "bridge.yml"),
     # A ticket threshold ten times too low: the ticket fires during the page check.
-    "ticket too eager": ("ure.yml", "> 0.045", "> 0.0045", "ure-residual-stddev.yml"),
+    "ticket too eager": ("ure.yml", "> 0.045", "> 0.0045", "ure.residual-stddev.yml"),
 }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import obsgen, tree_bytes
 
 BROKEN_PROMQL_ALERT = """
@@ -71,6 +72,60 @@ CASES = {
         "scrape.port",
         "duplicate key",
     ),
+    "slo_id shared by two services": (
+        "ure.yaml",
+        lambda text: text.replace("service: ure", "service: bridge-phase").replace(
+            "name: residual-stddev", "name: diff"
+        ),
+        "name: diff",
+        "slos[0].name",
+        "also the id of an SLO",
+    ),
+    "reserved label": (
+        "ure.yaml",
+        replace_first("  team: lumen", "  team: lumen\n  slo_id: mine"),
+        "slo_id: mine",
+        "labels.slo_id",
+        "set by obsgen",
+    ),
+    "zero time slice": (
+        "ure.yaml",
+        replace_first("time_slice: 1m", "time_slice: 0s"),
+        "time_slice: 0s",
+        "slos[0].time_slice",
+        "longer than zero",
+    ),
+    "time slice longer than the lookback allows": (
+        "ure.yaml",
+        replace_first("time_slice: 1m", "time_slice: 5m"),
+        "time_slice: 5m",
+        "slos[0].time_slice",
+        "drops a series 5m after",
+    ),
+    "period shorter than an alert window": (
+        "ure.yaml",
+        replace_first("period: 30d", "period: 2d"),
+        "period: 2d",
+        "slos[0].period",
+        "longer than the longest alerting window (3d)",
+    ),
+    "stddev SLI where spread is good": (
+        "ure.yaml",
+        replace_first('op: "<="', 'op: ">="'),
+        'op: ">="',
+        "slos[0].sli.threshold.op",
+        "stddev SLI must count low spread as good",
+    ),
+    "signal alert matching a label the signal drops": (
+        "bridge.yaml",
+        replace_first(
+            "    signal: bridge:phase_diff_mean_5m\n    op:",
+            "    signal: bridge:phase_diff_mean_5m\n    matchers: {zone: a}\n    op:",
+        ),
+        "matchers: {zone: a}",
+        "alerts[0].matchers.zone",
+        "can never match",
+    ),
     "port conflict": (
         "ure.yaml",
         replace_first("port: 9305", "port: 9306"),
@@ -104,6 +159,48 @@ def test_bad_spec_exits_2_with_location_and_leaves_output(case: str, spec_copy: 
     assert expected in result.stderr
     assert tree_bytes(out) == before
     assert not list(tmp_path.glob(".generated*")), "no staging directory may be left behind"
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "expected"),
+    [
+        (b"service: x\n? [a, b]\n: 1\n", 2, "mapping keys must be plain scalars"),
+        (b"service: !!python/object:os.system x\n", 1, "invalid YAML value"),
+        (b"service: x\n# caf\xe9\n", 2, "not UTF-8"),
+    ],
+)
+def test_unreadable_yaml_is_a_located_error(
+    spec_copy: Path, content: bytes, line: int, expected: str
+) -> None:
+    path = spec_copy / "odd.yaml"
+    path.write_bytes(content)
+    result = obsgen("validate", "--spec", spec_copy)
+    assert result.returncode == 2, result.stderr
+    assert f"{path}:{line}: " in result.stderr and expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_evaluation_interval_beyond_the_lookback_is_refused(spec_copy: Path) -> None:
+    path = spec_copy / "obsgen.yaml"
+    path.write_text(path.read_text().replace("evaluation_interval: 1m", "evaluation_interval: 10m"))
+    result = obsgen("validate", "--spec", spec_copy)
+    assert result.returncode == 2
+    assert f"{path}:3: settings.evaluation_interval: " in result.stderr
+
+
+def test_slo_where_every_incident_pages_gets_a_note_not_an_error(spec_copy: Path, tmp_path: Path) -> None:
+    path = spec_copy / "ure.yaml"
+    path.write_text(path.read_text().replace("objective: 98.5", "objective: 99.9"))
+    out = tmp_path / "out"
+    result = obsgen("gen", "--spec", spec_copy, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "note: " in result.stderr and "every incident pages" in result.stderr
+    names = [
+        t["name"]
+        for t in yaml.safe_load((out / "prometheus/tests/ure.residual-stddev.yml").read_text())["tests"]
+    ]
+    assert not any("slow burn" in name for name in names)
+    assert any("full violation" in name for name in names)
 
 
 def test_invalid_yaml_names_its_line(spec_copy: Path) -> None:

@@ -10,6 +10,7 @@ from generator.model.common import (
     AlertName,
     Comparison,
     Duration,
+    DurationOrZero,
     Labels,
     MetricName,
     SeriesName,
@@ -25,7 +26,7 @@ class AlertText(StrictModel):
     description: str = Field(min_length=1, description="may use {{ $value }} and {{ $labels }}")
     runbook_url: str | None = Field(None, pattern=r"^https?://\S+$")
     labels: Labels = Field(default_factory=dict)
-    for_: Duration = Field(0, alias="for")
+    for_: DurationOrZero = Field(0, alias="for")
 
 
 class ThresholdAlert(AlertText):
@@ -55,7 +56,7 @@ class AlertExample(StrictModel):
 
     interval: Duration = 60
     input_series: list[InputSeries] = Field(min_length=1)
-    eval_time: Duration
+    eval_time: DurationOrZero
     fires: bool
     labels: Labels = Field(
         default_factory=dict, description="labels of the expression's result (rule labels are added)"

@@ -15,18 +15,24 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _duration(value: object) -> int:
+def _duration_or_zero(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(f"expected a Prometheus duration string such as 5m, got {value!r}")
     return parse_duration(value)
 
 
-Duration = Annotated[
-    int,
-    BeforeValidator(_duration),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["5m", "30d"]}),
-]
-"""A Prometheus duration, held as whole seconds."""
+def _duration(value: object) -> int:
+    seconds = _duration_or_zero(value)
+    if seconds == 0:
+        raise ValueError(f"expected a duration longer than zero, got {value!r}")
+    return seconds
+
+
+_DURATION_SCHEMA = {"type": "string", "pattern": DURATION_PATTERN, "examples": ["5m", "30d"]}
+Duration = Annotated[int, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+"""A Prometheus duration longer than zero, held as whole seconds."""
+DurationOrZero = Annotated[int, BeforeValidator(_duration_or_zero), WithJsonSchema(_DURATION_SCHEMA)]
+"""A Prometheus duration that may be `0s` (an alert's `for`, a test's evaluation time)."""
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=63)]
 MetricName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
@@ -38,10 +44,17 @@ RecordName = Annotated[
     ),
 ]
 SeriesName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
-LabelName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+LabelName = Annotated[
+    str,
+    Field(
+        pattern=r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*)$",
+        description="a Prometheus label name; names starting with __ are reserved",
+    ),
+]
 AlertName = Annotated[
     str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="CamelCase, as in kubernetes-mixin")
 ]
 Labels = dict[LabelName, str]
+Annotations = dict[LabelName, str]
 Severity = Literal["page", "ticket", "info"]
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from generator.model.common import (
     AlertName,
+    Annotations,
     Duration,
     Labels,
     MetricName,
@@ -61,7 +62,7 @@ class SLI(StrictModel):
 class AlertTier(StrictModel):
     disabled: bool = False
     labels: Labels = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: Annotations = Field(default_factory=dict)
 
 
 class BurnWindow(StrictModel):
@@ -76,7 +77,7 @@ class BurnWindow(StrictModel):
 class SLOAlerting(StrictModel):
     name: AlertName | None = Field(None, description="default: <Service><Slo>ErrorBudgetBurn")
     labels: Labels = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    annotations: Annotations = Field(default_factory=dict)
     page: AlertTier = Field(default_factory=AlertTier)
     ticket: AlertTier = Field(default_factory=AlertTier)
     windows: list[BurnWindow] | None = Field(

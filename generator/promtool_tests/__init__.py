@@ -7,6 +7,7 @@ computed from the model; see `slo_cases` for the theory of expected alert times.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from generator.durations import format_duration
@@ -31,9 +32,19 @@ def _file(spec: Spec, service: Service, interval: int, tests: list[dict[str, Any
     }
 
 
-def compile_promtool_tests(spec: Spec) -> dict[str, dict[str, Any]]:
-    """test file name (without .yml) → document."""
+@dataclass(frozen=True)
+class PromtoolTests:
+    files: dict[str, dict[str, Any]]
+    """test file name (without .yml) → document"""
+    notes: list[SpecIssue]
+    """scenarios that cannot exist for an SLO, and why (printed by `obsgen gen`, not errors)"""
+
+
+def compile_promtool_tests(spec: Spec) -> PromtoolTests:
+    """One file per service (`<service>`) and per SLO (`<service>.<slo>`: no clash, as
+    service names cannot hold a dot)."""
     files: dict[str, dict[str, Any]] = {}
+    notes: list[SpecIssue] = []
     interval = spec.settings.evaluation_interval
     for service in spec.services:
         tests = [signal_test(service, signal, interval) for signal in service.signals]
@@ -42,10 +53,11 @@ def compile_promtool_tests(spec: Spec) -> dict[str, dict[str, Any]]:
         if tests:
             files[service.service] = _file(spec, service, interval, tests)
         for i, slo in enumerate(service.slos):
+            location = spec.sources[service.service].location(("slos", i))
             try:
-                cases = slo_tests(spec, service, slo)
+                cases, slo_notes = slo_tests(spec, service, slo)
             except ScenarioError as exc:
-                location = spec.sources[service.service].location(("slos", i))
                 raise SpecError([SpecIssue(location, f"cannot generate tests: {exc}")]) from None
-            files[slo_id(service, slo)] = _file(spec, service, slo.time_slice, cases)
-    return files
+            notes += [SpecIssue(location, f"{slo_id(service, slo)}: {note}") for note in slo_notes]
+            files[f"{service.service}.{slo.name}"] = _file(spec, service, slo.time_slice, cases)
+    return PromtoolTests(files, notes)

@@ -3,6 +3,7 @@ raw-PromQL alerts (the spec's own examples) and recorded signals (their value)."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,49 +41,83 @@ def fire_and_quiet_values(alert: ThresholdAlert) -> tuple[Decimal, Decimal]:
     }[alert.op]
 
 
+@dataclass(frozen=True)
+class Inputs:
+    series: list[dict[str, str]]
+    interval: int
+    reads: float
+    """the value the alert expression sees, for $value in annotations"""
+    settle: int
+    """time after which the signal reads `reads` steadily"""
+
+
 def _signal_inputs(
-    service: Service, signal: Signal, value: Decimal, samples: int, interval: int
-) -> tuple[list[dict[str, str]], Any]:
-    """Raw inputs that make the signal read exactly `value`; returns (series, value read)."""
-    extra = {label: "x" for label in signal.by}
-    labels = target_labels(service, f"{service.service}-1", {**signal.matchers, **extra})
+    service: Service, signal: Signal, value: Decimal, samples: int, interval: int, by: dict[str, str]
+) -> Inputs:
+    """Raw inputs that make the signal read `value`."""
+    labels = target_labels(service, f"{service.service}-1", {**signal.matchers, **by})
     if signal.function == "histogram_quantile":
         # Half the events fall at or below `value`, the rest above every finite bucket, so
         # the quantile lands in +Inf and Prometheus returns the highest finite bound: `value`.
         bound = promql.number(float(value))
-        return [
+        series = [
             input_series(f"{signal.metric}_bucket", {**labels, "le": bound}, f"0+50x{samples}"),
             input_series(f"{signal.metric}_bucket", {**labels, "le": "+Inf"}, f"0+100x{samples}"),
-        ], float(value)
+        ]
+        return Inputs(series, interval, float(value), 2 * interval)
     if signal.function == "stddev":
-        alternating = [float(-value) if i % 2 else float(value) for i in range(samples + 1)]
-        read = signal_math.stddev(alternating[-max(2, signal.window // interval) :])
-        return [input_series(signal.metric, labels, values(alternating))], read
-    return [input_series(signal.metric, labels, f"{promql.number(float(value))}x{samples}")], float(value)
+        # ±value on the half-intervals between evaluations: no sample sits on a window's edge,
+        # so Prometheus 2 and 3 see the same samples, and a full window's spread is steady.
+        if interval % 2 == 0:
+            step = interval // 2
+            raw = [None if i % 2 == 0 else float(value if i // 2 % 2 else -value) for i in range(2 * samples)]
+        else:
+            step = interval
+            raw = [float(value if i % 2 else -value) for i in range(samples)]
+        n = max(2, signal.window // interval)
+        spread = signal_math.stddev([float(value) if k % 2 else -float(value) for k in range(n)])
+        return Inputs(
+            [input_series(signal.metric, labels, values(raw))], step, spread, signal.window + interval
+        )
+    text = f"{promql.number(float(value))}x{samples}"
+    return Inputs([input_series(signal.metric, labels, text)], interval, float(value), interval)
+
+
+def stddev_amplitudes(alert: ThresholdAlert, window_samples: int) -> tuple[Decimal, Decimal]:
+    """Alternation amplitudes that fire / stay quiet with a margin: a spread is only exactly
+    computable in exact arithmetic, so no case sits on the threshold itself."""
+    v, margin = decimal(alert.value), Decimal(1) / window_samples
+    wide, narrow = v * (1 + margin), v * (1 - margin)
+    return (wide, narrow) if alert.op in (">", ">=") else (narrow, wide)
 
 
 def threshold_alert_tests(
     spec: Spec, service: Service, alert: ThresholdAlert, rule: dict[str, Any], interval: int
 ) -> list[dict[str, Any]]:
-    fire, quiet = fire_and_quiet_values(alert)
-    settle = 2 * interval
-    fire_at = alert.for_ + settle
-    samples = (fire_at + 10 * interval) // interval
+    signal = service.signal(alert.signal) if alert.signal is not None else None
+    if signal is not None and signal.function == "stddev":
+        fire, quiet = stddev_amplitudes(alert, max(2, signal.window // interval))
+    else:
+        fire, quiet = fire_and_quiet_values(alert)
     groups = []
     for label, value in (("fires", fire), ("quiet", quiet)):
-        if alert.signal is not None:
-            signal = service.signal(alert.signal)
-            assert signal is not None
-            inputs, read = _signal_inputs(service, signal, value, samples, interval)
-            result_labels = {**service.realm_matchers(), **{b: "x" for b in signal.by}}
+        if signal is not None:
+            by = {b: alert.matchers.get(b, "x") for b in signal.by}
+            probe = _signal_inputs(service, signal, value, 1, interval, by)
+            fire_at = probe.settle + alert.for_ + 2 * interval
+            samples = (fire_at + 10 * interval) // interval
+            inputs = _signal_inputs(service, signal, value, samples, interval, by)
+            result_labels = {**service.realm_matchers(), **by}
         else:
-            result_labels = target_labels(service, f"{service.service}-1", dict(alert.matchers))
             assert alert.metric is not None
-            inputs = [input_series(alert.metric, result_labels, f"{promql.number(float(value))}x{samples}")]
-            read = float(value)
+            fire_at = alert.for_ + 2 * interval
+            samples = (fire_at + 10 * interval) // interval
+            result_labels = target_labels(service, f"{service.service}-1", dict(alert.matchers))
+            text = f"{promql.number(float(value))}x{samples}"
+            inputs = Inputs([input_series(alert.metric, result_labels, text)], interval, float(value), 0)
         if label == "fires":
             annotations = {
-                k: expand(v, result_labels, read, spec.settings.external_labels)
+                k: expand(v, result_labels, inputs.reads, spec.settings.external_labels)
                 for k, v in rule["annotations"].items()
             }
             firing = [expected_alert({**result_labels, **rule["labels"]}, annotations)]
@@ -96,7 +131,12 @@ def threshold_alert_tests(
             cases = [alert_case(fire_at + 8 * interval, alert.name, [])]
             title = f"{alert.name}: {value} never fires"
         groups.append(
-            {"name": title, "interval": duration(interval), "input_series": inputs, "alert_rule_test": cases}
+            {
+                "name": title,
+                "interval": duration(inputs.interval),
+                "input_series": inputs.series,
+                "alert_rule_test": cases,
+            }
         )
     return groups
 

@@ -109,6 +109,7 @@ class ThresholdDriver:
             self.sli.value,
             self.sli.missing_data,
             self.gentle,
+            self.interval,
         )
 
     def raw(self, badness: Badness, healthy_only: bool = False) -> list[float | None]:
@@ -147,9 +148,9 @@ class ThresholdDriver:
 class RatioDriver:
     """Events SLI: counters of total and errors (or good) events."""
 
-    RATE = 1000
-    TOTAL_START = 100_000
-    ERRORS_START = 1_000
+    RATE = 100_000  # events per interval: error fractions down to 0.001 % are whole numbers
+    TOTAL_START = 10_000_000
+    ERRORS_START = 100_000
 
     def __init__(self, service: Service, slo: SLO) -> None:
         assert slo.sli.ratio is not None
@@ -157,7 +158,7 @@ class RatioDriver:
         self.samples_in_window = max(2, EVENTS_BASE_WINDOW // self.interval)
 
     def key(self) -> tuple[Any, ...]:
-        return ("ratio", self.samples_in_window)
+        return ("ratio", self.samples_in_window, self.interval)
 
     def variants(self) -> list[RatioDriver]:
         return [self]

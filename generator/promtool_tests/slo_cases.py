@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 from generator.alert_templates import expand
@@ -19,7 +20,7 @@ from generator.durations import format_duration
 from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
 from generator.promtool_tests.series import alert_case, duration, expected_alert, series
-from generator.promtool_tests.slow_burn import cached_slice_errors, design_slow_burn
+from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors, design_slow_burn, periodic_errors
 from generator.rules import BUDGET_REMAINING, TIME_SLICE_ERROR, burn_alert_rules, sli_error_ratio, slo_labels
 from generator.slo_math import (
     BurnWindow,
@@ -28,11 +29,13 @@ from generator.slo_math import (
     error_budget,
 )
 
-HOUR = 3600
-
 
 class ScenarioError(RuntimeError):
     """The SLO admits no unambiguous generated scenario (reported with the SLO's id)."""
+
+
+class SlowBurnImpossible(ScenarioError):
+    """Every burn this SLI can show pages: a property of the SLO worth telling, not an error."""
 
 
 @dataclass(frozen=True)
@@ -48,19 +51,27 @@ class Timeline:
         return math.floor(t / self.interval) * self.interval
 
 
-def slo_tests(spec: Spec, service: Service, slo: SLO) -> list[dict[str, Any]]:
+def slo_tests(spec: Spec, service: Service, slo: SLO) -> tuple[list[dict[str, Any]], list[str]]:
+    """The SLO's test groups, and notes on scenarios that cannot exist for it."""
     driver = driver_for(service, slo)
     windows = enabled_windows(slo)
     tests = [healthy_test(service, slo, driver, windows)]
+    notes: list[str] = []
     if windows:
         expect = burn_expectations(spec, service, slo)
         tests.append(violation_test(service, slo, driver, windows, expect))
-        slow = slow_burn_test(service, slo, driver, windows, expect)
+        try:
+            slow = slow_burn_test(service, slo, driver, windows, expect)
+        except SlowBurnImpossible as exc:
+            notes.append(str(exc))
+            slow = None
         if slow is not None:
             tests.append(slow)
     if slo.sli.threshold is not None:
         tests.append(missing_data_test(service, slo, driver))
-    return tests
+    else:
+        tests.append(absent_counter_test(service, slo, driver))
+    return tests, notes
 
 
 def history_samples(slo: SLO, windows: list[BurnWindow]) -> int:
@@ -133,52 +144,64 @@ def _expr_case(
     }
 
 
-def onset(driver: SliDriver, history: int) -> Fraction:
-    """When the per-evaluation error effectively turns fully bad after a step at `history`.
+@dataclass(frozen=True)
+class BadTime:
+    """Bad time accumulated from per-evaluation errors after a clean history that began at 0.
 
-    Each evaluation stands for the interval before it; a ramp (events' rate window) moves the
-    effective onset later by the badness it has not yet reached.
+    `errors[j]` is the error recorded at `base + j × step`, standing for the step before it;
+    past the end, the last value repeats. The theory's "onset + W × factor × budget / e" is
+    this with a constant e; a derived signal's delay or a rate window's ramp shows up as the
+    first errors being 0 or partial.
     """
-    return history * driver.interval + _onset_delay(driver)
 
+    errors: tuple[float, ...]
+    base: Fraction
+    step: int
 
-_ONSET_DELAYS: dict[tuple[Any, ...], Fraction] = {}
-
-
-def _onset_delay(driver: SliDriver) -> Fraction:
-    key = driver.key()
-    if key not in _ONSET_DELAYS:
+    @classmethod
+    def after_step_in(cls, driver: SliDriver, history: int) -> BadTime:
+        """Healthy raw samples, then fully bad ones from sample `history` on."""
         pad = getattr(driver, "samples_in_window", 1) + 2
         errors = cached_slice_errors(driver, (0.0,) * pad + (1.0,) * (pad + 64), False)
         if any(errors[:pad]):
             raise ScenarioError("the healthy level already produces bad evaluations")
-        first = next(i for i, e in enumerate(errors) if e)
-        deficit = sum(Fraction(1) - Fraction(e or 0) for e in errors[first:])
-        _ONSET_DELAYS[key] = (first - pad - 1 + deficit) * driver.interval
-    return _ONSET_DELAYS[key]
+        return cls(
+            tuple(e or 0.0 for e in errors[pad:]), Fraction(history * driver.interval), driver.interval
+        )
+
+    def crossing(self, window: int, threshold: Fraction) -> Fraction | None:
+        """When the error ratio over `window` first exceeds `threshold`.
+
+        A window longer than the data so far averages only the data (t/step + 1 evaluations),
+        as Prometheus does; every bad second is assumed to be still inside the window.
+        """
+        step, bad = self.step, Fraction(0)
+        if threshold >= max(self.errors):
+            return None
+        for j in range(window // step + len(self.errors) + 2):
+            error = Fraction(self.errors[min(j, len(self.errors) - 1)])
+            low = self.base + (j - 1) * step
+            cuts = [low, low + step]
+            if low < window - step < low + step:
+                cuts.insert(1, Fraction(window - step))
+            for a, b in pairwise(cuts):
+                above_a = bad + error * (a - low) - threshold * min(window, a + step)
+                above_b = bad + error * (b - low) - threshold * min(window, b + step)
+                if above_b > 0:
+                    return a if above_a >= 0 else a + (b - a) * -above_a / (above_b - above_a)
+            bad += error * step
+        return None
 
 
-def window_crossing(window: int, threshold: Fraction, bad: Fraction, start: Fraction, step: int) -> Fraction:
-    """When a window's error ratio first exceeds `threshold`, errors at rate `bad` from `start`.
-
-    The theory's start + W × threshold / bad while the window is full; before that the window
-    averages only the data since t = 0 (t/step + 1 evaluations), and the crossing is earlier.
-    """
-    full = start + window * threshold / bad
-    if full + step >= window:
-        return full
-    return (bad * start + threshold * step) / (bad - threshold)
-
-
-def first_fire(
-    windows: list[BurnWindow], severity: str, budget: Fraction, bad: Fraction, start: Fraction, step: int
-) -> Fraction | None:
+def first_fire(windows: list[BurnWindow], severity: str, budget: Fraction, bad: BadTime) -> Fraction | None:
     """When the first window pair of `severity` fires: the slower of its two windows."""
-    times = [
-        max(window_crossing(t, w.threshold(budget), bad, start, step) for t in (w.long, w.short))
-        for w in windows
-        if w.severity == severity and w.threshold(budget) < bad
-    ]
+    times = []
+    for w in windows:
+        if w.severity != severity:
+            continue
+        both = [bad.crossing(t, w.threshold(budget)) for t in (w.long, w.short)]
+        if None not in both:
+            times.append(max(t for t in both if t is not None))
     return min(times) if times else None
 
 
@@ -198,11 +221,11 @@ def violation_plan(
     driver: SliDriver, slo: SLO, windows: list[BurnWindow], history: int
 ) -> tuple[dict[str, Fraction], list[int]]:
     """Theoretical fire time per severity, and the times to check around each."""
-    start = onset(driver, history)
+    bad = BadTime.after_step_in(driver, history)
     budget = error_budget(slo)
     fire_times: dict[str, Fraction] = {}
     for severity in ("page", "ticket"):
-        t = first_fire(windows, severity, budget, Fraction(1), start, slo.time_slice)
+        t = first_fire(windows, severity, budget, bad)
         if t is not None:
             fire_times[severity] = t
     timeline = Timeline(slo.time_slice)
@@ -272,18 +295,12 @@ def slow_burn_test(
     found = ((d, design_slow_burn(d, page, ticket, budget)) for d in driver.variants())
     driver, design = next(((d, x) for d, x in found if x is not None), (driver, None))
     if design is None:
-        raise ScenarioError(
-            "no bad fraction fires the ticket without also paging under both Prometheus 2 and 3 "
-            f"windows (lowest ticket threshold {float(min(w.threshold(budget) for w in ticket)):g}, "
-            f"lowest page threshold {float(min((w.threshold(budget) for w in page), default=1)):g}); "
-            "widen the gap between page and ticket factors"
-        )
+        raise SlowBurnImpossible(why_every_burn_pages(driver, page, ticket, budget))
     history = history_samples(slo, windows)
     step = slo.time_slice
     start = Fraction(history * step)
-    latest = max(
-        t for bad in design.bad.values() if (t := first_fire(ticket, "ticket", budget, bad, start, step))
-    )
+    steady = [BadTime((float(bad),), start, step) for bad in design.bad.values()]
+    latest = max(t for bad in steady if (t := first_fire(ticket, "ticket", budget, bad)))
     period = design.period
     first = math.ceil((latest + (latest - start) / 4) / step) + period + 2
     first += (design.phase - (first - history)) % period
@@ -303,6 +320,68 @@ def slow_burn_test(
         badness,
         alert_rule_test=cases,
     )
+
+
+def why_every_burn_pages(
+    driver: SliDriver, page: list[BurnWindow], ticket: list[BurnWindow], budget: Fraction
+) -> str:
+    """Why no slow-burn test exists for this SLO, in numbers an SLO owner can act on."""
+    ticket_x = min(w.threshold(budget) for w in ticket)
+    page_x = min((w.threshold(budget) for w in page), default=Fraction(1))
+    tail = "no slow-burn test is generated"
+    generic = (
+        f"no {'steady error ratio' if driver.key()[0] == 'ratio' else 'pattern of bad bursts'} "
+        f"stays below 90% of every page threshold (lowest {float(page_x):.4g}) while staying 10% "
+        f"above a ticket threshold (lowest {float(ticket_x):.4g}) under both Prometheus 2 and 3 "
+        f"windows; {tail}"
+    )
+    if driver.key()[0] == "ratio" or not page:
+        return generic
+    step = driver.interval
+    smallest = min(_smallest_burst(d, 24 * HOUR // step) for d in driver.variants())
+    paging = [w for w in page if all(smallest / (t // step) > w.threshold(budget) for t in (w.long, w.short))]
+    if not paging:
+        return generic
+    pair = paging[0]
+    return (
+        f"every incident pages: the smallest burst this SLI can show spoils {smallest:g} slice(s) "
+        f"of {format_duration(step)}, {smallest / (pair.long // step):.2%} of the {pair.label()} "
+        f"page pair's long window, above its threshold {float(pair.threshold(budget)):.2%}; "
+        f"the ticket can only follow a page, and {tail}"
+    )
+
+
+def _smallest_burst(driver: SliDriver, period: int) -> float:
+    """The fewest bad evaluations any burst of bad raw samples causes (Prometheus 3)."""
+    for burst in range(1, 4 * getattr(driver, "samples_in_window", 1) + 4):
+        spoiled = sum(periodic_errors(driver, period, burst, False).pattern)
+        if spoiled:
+            return spoiled
+    return float("inf")
+
+
+def absent_counter_test(service: Service, slo: SLO, driver: SliDriver) -> dict[str, Any]:
+    """Events counted from a counter with no series yet: no errors so far, or no success so far."""
+    assert slo.sli.ratio is not None
+    samples = 12
+    total = driver.inputs([0.0] * samples)[0]
+    counting_good = slo.sli.ratio.good is not None
+    identity = slo_labels(service, slo)
+    window = 300
+    case = _expr_case(
+        sli_error_ratio(window), identity, window, (samples - 1) * slo.time_slice, 1 if counting_good else 0
+    )
+    what = (
+        "no success counted yet: every event is an error"
+        if counting_good
+        else "no error counted yet: the error ratio is 0"
+    )
+    return {
+        "name": f"{burn_alert_name(service, slo)}: {what}",
+        "interval": duration(driver.interval),
+        "input_series": [total],
+        "promql_expr_test": [case],
+    }
 
 
 def _burst_badness(i: int, period: int, burst: int, bad: Fraction) -> float:

@@ -125,7 +125,7 @@ def _design(
     ticket_x = min(w.threshold(budget) for w in ticket)
     middle = Fraction(math.sqrt(float(ticket_x * page_x)))
     if driver.key()[0] == "ratio":
-        bad = Fraction(round(middle * 1000), 1000)
+        bad = Fraction(round(middle * 100_000), 100_000)
         steady = {False: Periodic([float(bad)]), True: Periodic([float(bad)])}
         if not bad or not page_quiet(steady, page, budget, step):
             return None
