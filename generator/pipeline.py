@@ -34,8 +34,8 @@ class Rendered:
 
 def render_outputs(spec: Spec) -> Rendered:
     outputs: dict[str, str] = {}
-    for service, document in compile_rules(spec).items():
-        outputs[f"prometheus/rules/{service}.yml"] = to_yaml(document)
+    for name, document in compile_rules(spec).items():
+        outputs[f"prometheus/rules/{name}.yml"] = to_yaml(document)
     tests = compile_promtool_tests(spec)
     for name, document in tests.files.items():
         outputs[f"prometheus/tests/{name}.yml"] = to_yaml(document)

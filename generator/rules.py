@@ -1,11 +1,12 @@
 """Model → Prometheus rule files, one per service, as plain dicts.
 
-Groups per service, in evaluation order:
-  <svc>-signals        recorded signals (the seeds' bridge:phase_diff_mean_5m, …)
-  <svc>-slo-<name>     per SLO at its time slice: the per-slice (or per-base-window) series,
-                       every alerting window's error ratio, the burn-rate alerts
-  <svc>-slo-period     slower: the period window and Sloth's metadata series
-  <svc>-alerts         threshold and raw-PromQL alerts
+Files and groups, in evaluation order:
+  <svc>.yml        <svc>-signals           recorded signals (the seeds' bridge:phase_diff_mean_5m)
+                   <svc>-alerts            threshold and raw-PromQL alerts
+  <svc>.<slo>.yml  <svc>-slo-<slo>         at the SLO's time slice: the per-slice (or per-base-
+                                           window) series, every alerting window's error ratio,
+                                           the burn-rate alerts
+                   <svc>-slo-<slo>-period  slower: the period window and Sloth's metadata series
 """
 
 from __future__ import annotations
@@ -61,32 +62,51 @@ def sli_error_ratio(window: int) -> str:
 
 
 def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
-    """service name → rule file document (`{"groups": [...]}`)."""
-    return {service.service: {"groups": service_groups(spec, service)} for service in spec.services}
+    """Rule file name → document (`{"groups": [...]}`): `<service>` holds the signals and the
+    threshold alerts, `<service>.<slo>` one SLO (so a test of one SLO evaluates only it)."""
+    files: dict[str, dict[str, Any]] = {}
+    for service in spec.services:
+        groups = _build(service_plan(spec, service))
+        if groups:
+            files[service.service] = {"groups": groups}
+        for slo in service.slos:
+            files[slo_file(service, slo)] = {"groups": _build(slo_plan(spec, service, slo))}
+    return files
 
 
-def group_plan(spec: Spec, service: Service) -> list[tuple[str, int, Callable[[], list[Rule]]]]:
-    """(name, interval, rule builder) of every non-empty group, in evaluation order."""
+GroupPlan = list[tuple[str, int, Callable[[], list[Rule]]]]
+
+
+def slo_file(service: Service, slo: SLO) -> str:
+    """Service names cannot hold a dot, so `<service>.<slo>` never clashes with a service."""
+    return f"{service.service}.{slo.name}"
+
+
+def service_plan(spec: Spec, service: Service) -> GroupPlan:
+    """(name, interval, rule builder) of the service's non-empty groups, in evaluation order."""
     name, interval = service.service, spec.settings.evaluation_interval
-    plan: list[tuple[str, int, Callable[[], list[Rule]]]] = []
+    plan: GroupPlan = []
     if service.signals:
         plan.append((f"{name}-signals", interval, lambda: signal_rules(service)))
-    for slo in service.slos:
-        plan.append((f"{name}-slo-{slo.name}", slo.time_slice, partial(slo_fast_rules, spec, service, slo)))
-    if service.slos:
-        period = lambda: [rule for slo in service.slos for rule in slo_period_rules(service, slo)]  # noqa: E731
-        plan.append((f"{name}-slo-period", PERIOD_GROUP_INTERVAL, period))
     if service.alerts:
         plan.append((f"{name}-alerts", interval, lambda: alert_rules(spec, service)))
     return plan
 
 
-def group_names(spec: Spec, service: Service) -> list[str]:
-    return [name for name, _, _ in group_plan(spec, service)]
+def slo_plan(spec: Spec, service: Service, slo: SLO) -> GroupPlan:
+    group = f"{service.service}-slo-{slo.name}"
+    return [
+        (group, slo.time_slice, partial(slo_fast_rules, spec, service, slo)),
+        (f"{group}-period", PERIOD_GROUP_INTERVAL, partial(slo_period_rules, service, slo)),
+    ]
 
 
-def service_groups(spec: Spec, service: Service) -> list[dict[str, Any]]:
-    return [_group(name, interval, build()) for name, interval, build in group_plan(spec, service)]
+def group_names(plan: GroupPlan) -> list[str]:
+    return [name for name, _, _ in plan]
+
+
+def _build(plan: GroupPlan) -> list[dict[str, Any]]:
+    return [_group(name, interval, build()) for name, interval, build in plan]
 
 
 def _group(name: str, interval: int, rules: list[Rule]) -> dict[str, Any]:

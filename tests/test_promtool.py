@@ -56,14 +56,14 @@ ENTROPY = 'bridge_entropy_ratio{metric_realm="prod"}'
 # case: (rule file, text, replacement, test file that must now fail)
 MUTATIONS = {
     # A page threshold three times too high: the page comes late.
-    "late page": ("bridge.yml", "> 0.144", "> 0.432", "bridge.phase-diff.yml"),
+    "late page": ("bridge.phase-diff.yml", "> 0.144", "> 0.432", "bridge.phase-diff.yml"),
     # A page threshold far too low: the page fires before the theoretical time.
-    "early page": ("bridge.yml", "> 0.144", "> 0.0144", "bridge.phase-diff.yml"),
+    "early page": ("bridge.phase-diff.yml", "> 0.144", "> 0.0144", "bridge.phase-diff.yml"),
     # The realm filter dropped: stray series of other realms join the recorded signal.
     "no realm filter": ("ure.yml", 'ure_residual{metric_realm="prod"}', "ure_residual", "ure.yml"),
     # Missing data counted as good instead of bad.
     "missing data good": (
-        "bridge.yml",
+        "bridge.sync-quality.yml",
         "or on () vector(1)",
         "or on () vector(0)",
         "bridge.sync-quality.yml",
@@ -75,7 +75,7 @@ MUTATIONS = {
     # The clamp of a share loosened: a misbehaving source pushes it past 1.
     "loose clamp": ("bridge.yml", "[10m])), 0, 1)", "[10m])), 0, 5)", "bridge.yml"),
     # A ticket threshold ten times too low: the ticket fires during the page check.
-    "ticket too eager": ("ure.yml", "> 0.045", "> 0.0045", "ure.residual-stddev.yml"),
+    "ticket too eager": ("ure.residual-stddev.yml", "> 0.045", "> 0.0045", "ure.residual-stddev.yml"),
 }
 
 

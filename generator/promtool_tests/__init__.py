@@ -12,22 +12,25 @@ from typing import Any
 
 from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
-from generator.model import Service, Spec
+from generator.model import Spec
 from generator.promtool_tests.alert_cases import alert_tests, clamp_test, signal_test
 from generator.promtool_tests.slo_cases import ScenarioError, slo_tests
-from generator.rules import group_names
+from generator.rules import GroupPlan, group_names, service_plan, slo_file, slo_plan
 from generator.slo_math import slo_id
 
 
-def _file(spec: Spec, service: Service, interval: int, tests: list[dict[str, Any]]) -> dict[str, Any]:
-    """Groups are evaluated in file order, as a reader expects (promtool's own order is not)."""
+def _file(
+    spec: Spec, rule_files: dict[str, GroupPlan], interval: int, tests: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Groups are evaluated in the order the rule files list them, as a reader expects
+    (promtool's own order is not guaranteed)."""
     if spec.settings.external_labels:
         labels = dict(sorted(spec.settings.external_labels.items()))
         tests = [{**test, "external_labels": labels} for test in tests]
     return {
-        "rule_files": [f"../rules/{service.service}.yml"],
+        "rule_files": [f"../rules/{name}.yml" for name in rule_files],
         "evaluation_interval": format_duration(interval),
-        "group_eval_order": group_names(spec, service),
+        "group_eval_order": [group for plan in rule_files.values() for group in group_names(plan)],
         "tests": tests,
     }
 
@@ -41,8 +44,7 @@ class PromtoolTests:
 
 
 def compile_promtool_tests(spec: Spec) -> PromtoolTests:
-    """One file per service (`<service>`) and per SLO (`<service>.<slo>`: no clash, as
-    service names cannot hold a dot)."""
+    """One test file per rule file: `<service>` and `<service>.<slo>`."""
     files: dict[str, dict[str, Any]] = {}
     notes: list[SpecIssue] = []
     interval = spec.settings.evaluation_interval
@@ -50,8 +52,9 @@ def compile_promtool_tests(spec: Spec) -> PromtoolTests:
         tests = [signal_test(service, signal, interval) for signal in service.signals]
         tests += [t for signal in service.signals if (t := clamp_test(service, signal, interval))]
         tests += alert_tests(spec, service)
+        own = {service.service: service_plan(spec, service)} if service_plan(spec, service) else {}
         if tests:
-            files[service.service] = _file(spec, service, interval, tests)
+            files[service.service] = _file(spec, own, interval, tests)
         for i, slo in enumerate(service.slos):
             location = spec.sources[service.service].location(("slos", i))
             try:
@@ -59,5 +62,6 @@ def compile_promtool_tests(spec: Spec) -> PromtoolTests:
             except ScenarioError as exc:
                 raise SpecError([SpecIssue(location, f"cannot generate tests: {exc}")]) from None
             notes += [SpecIssue(location, f"{slo_id(service, slo)}: {note}") for note in slo_notes]
-            files[f"{service.service}.{slo.name}"] = _file(spec, service, slo.time_slice, cases)
+            rule_files = {**own, slo_file(service, slo): slo_plan(spec, service, slo)}
+            files[slo_file(service, slo)] = _file(spec, rule_files, slo.time_slice, cases)
     return PromtoolTests(files, notes)
