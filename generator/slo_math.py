@@ -74,16 +74,17 @@ def enabled_windows(slo: SLO) -> list[BurnWindow]:
 
 def sli_windows(slo: SLO) -> list[int]:
     """Every window the SLI is recorded over, shortest first; the period is last."""
+    custom = slo.alerting.windows
+    return list(_sli_windows(slo.period, None if custom is None else tuple(custom)))
+
+
+@lru_cache(maxsize=1024)
+def _sli_windows(period: int, custom: tuple[Any, ...] | None) -> tuple[int, ...]:
     windows = set(CONTRACT_WINDOWS)
-    for w in burn_windows(slo):
+    for w in _burn_windows(period, custom):
         windows.update((w.long, w.short))
-    windows.discard(slo.period)
-    return [*sorted(windows), slo.period]
-
-
-def alert_windows(slo: SLO) -> list[int]:
-    """Windows alerts read: these live in the fast group; the rest in the period group."""
-    return sorted({t for w in enabled_windows(slo) for t in (w.long, w.short)})
+    windows.discard(period)
+    return (*sorted(windows), period)
 
 
 def slo_id(service: Service, slo: SLO) -> str:

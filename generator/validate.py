@@ -25,9 +25,10 @@ Found = tuple[PathKey, str]
 
 def validate(spec: Spec) -> None:
     issues: list[SpecIssue] = []
+    known = known_series(spec)
     for service in spec.services:
         doc = spec.sources[service.service]
-        for path, message in _service_issues(spec, service):
+        for path, message in _service_issues(spec, service, known):
             issues.append(SpecIssue(doc.location(path), message))
     for path_owner, path, message in _spec_issues(spec):
         issues.append(SpecIssue(spec.sources[path_owner].location(path), message))
@@ -48,13 +49,13 @@ def known_series(spec: Spec) -> set[str]:
     return names
 
 
-def _service_issues(spec: Spec, service: Service) -> Iterator[Found]:
+def _service_issues(spec: Spec, service: Service, known: set[str]) -> Iterator[Found]:
     yield from _duplicates([m.name for m in service.metrics], "metrics", "metric")
     yield from _duplicates([s.name for s in service.slos], "slos", "SLO")
     scrape = service.scrape.interval or spec.settings.scrape_interval
     yield from _signal_issues(service, scrape)
     yield from _slo_issues(service, scrape)
-    yield from _alert_issues(spec, service)
+    yield from _alert_issues(service, known)
     yield from _template_issues(service)
     yield from _reserved_label_issues(service)
     yield from _cadence_issues(spec, service)
@@ -248,8 +249,7 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
                 )
 
 
-def _alert_issues(spec: Spec, service: Service) -> Iterator[Found]:
-    known = known_series(spec)
+def _alert_issues(service: Service, known: set[str]) -> Iterator[Found]:
     for i, alert in enumerate(service.alerts):
         base: PathKey = ("alerts", i)
         if isinstance(alert, ThresholdAlert):

@@ -112,14 +112,11 @@ class ThresholdDriver:
             self.interval,
         )
 
-    def raw(self, badness: Badness, healthy_only: bool = False) -> list[float | None]:
-        out: list[float | None] = []
-        for i, b in enumerate(badness):
-            if b is None:
-                out.append(None)
-            else:
-                out.append((self.levels.healthy if healthy_only or not b else self.levels.bad)(i))
-        return out
+    def raw(self, badness: Badness) -> list[float | None]:
+        healthy, bad = self.levels.healthy, self.levels.bad
+        if healthy.low == healthy.high and bad.low == bad.high:
+            return [None if b is None else bad.low if b else healthy.low for b in badness]
+        return [None if b is None else (bad if b else healthy).at(i) for i, b in enumerate(badness)]
 
     def inputs(self, badness: Badness) -> list[dict[str, str]]:
         metric = self.signal.metric

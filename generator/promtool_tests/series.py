@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -11,18 +12,25 @@ from generator.durations import format_duration
 from generator.model import Service
 
 Sample = float | None
-Level = Callable[[int], float]
-"""A raw level as a function of the sample index (constant, or alternating for stddev)."""
+
+
+@dataclass(frozen=True)
+class Level:
+    """A raw level: `low` at even sample indexes, `high` at odd ones (equal when constant)."""
+
+    low: float
+    high: float
+
+    def at(self, index: int) -> float:
+        return self.high if index % 2 else self.low
 
 
 def constant(value: Decimal | float) -> Level:
-    v = float(value)
-    return lambda _i: v
+    return Level(float(value), float(value))
 
 
 def alternating(center: Decimal, amplitude: Decimal) -> Level:
-    low, high = float(center - amplitude), float(center + amplitude)
-    return lambda i: high if i % 2 else low
+    return Level(float(center - amplitude), float(center + amplitude))
 
 
 def decimal(value: float) -> Decimal:

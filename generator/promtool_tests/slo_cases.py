@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -170,6 +171,9 @@ class BadTime:
         )
 
     def crossing(self, window: int, threshold: Fraction) -> Fraction | None:
+        return _crossing(self, window, threshold)
+
+    def _crossing(self, window: int, threshold: Fraction) -> Fraction | None:
         """When the error ratio over `window` first exceeds `threshold`.
 
         A window longer than the data so far averages only the data (t/step + 1 evaluations),
@@ -178,6 +182,8 @@ class BadTime:
         step, bad = self.step, Fraction(0)
         if threshold >= max(self.errors):
             return None
+        if len(self.errors) == 1:
+            return self._steady_crossing(window, threshold)
         for j in range(window // step + len(self.errors) + 2):
             error = Fraction(self.errors[min(j, len(self.errors) - 1)])
             low = self.base + (j - 1) * step
@@ -191,6 +197,21 @@ class BadTime:
                     return a if above_a >= 0 else a + (b - a) * -above_a / (above_b - above_a)
             bad += error * step
         return None
+
+    def _steady_crossing(self, window: int, threshold: Fraction) -> Fraction:
+        """The same for a constant error e from the first evaluation on, in closed form:
+        base − step + W × threshold / e while the window is full, earlier while it is not."""
+        error, start = Fraction(self.errors[0]), self.base - self.step
+        full = start + window * threshold / error
+        if full + self.step >= window:
+            return full
+        return (error * start + threshold * self.step) / (error - threshold)
+
+
+@lru_cache(maxsize=65536)
+def _crossing(bad: BadTime, window: int, threshold: Fraction) -> Fraction | None:
+    """Large specs repeat the same shapes; each crossing is worked out once."""
+    return bad._crossing(window, threshold)
 
 
 def first_fire(windows: list[BurnWindow], severity: str, budget: Fraction, bad: BadTime) -> Fraction | None:
