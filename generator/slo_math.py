@@ -107,15 +107,3 @@ def time_to_fire(window: BurnWindow, budget: Fraction, bad_fraction: Fraction) -
     """
     reach = window.threshold(budget) / bad_fraction
     return max(window.long * reach, window.short * reach)
-
-
-def first_alert(
-    windows: list[BurnWindow], severity: str, budget: Fraction, bad_fraction: Fraction
-) -> Fraction | None:
-    """When the earliest window pair of `severity` fires, or None if none ever can."""
-    times = [
-        time_to_fire(w, budget, bad_fraction)
-        for w in windows
-        if w.severity == severity and w.threshold(budget) < bad_fraction
-    ]
-    return min(times) if times else None
