@@ -89,16 +89,22 @@ def parse(expr: str) -> object:
         raise PromQLError(f"PromQL does not parse ({exc}): {expr}") from None
 
 
-def series_names(expr: str) -> set[str]:
-    """Metric names the expression selects (vector and matrix selectors)."""
+def selectors(expr: str) -> list[tuple[str, dict[str, str]]]:
+    """(metric name, equality matchers) of every vector and matrix selector in `expr`."""
     import promql_parser
 
-    names: set[str] = set()
+    found: list[tuple[str, dict[str, str]]] = []
 
     def visit(node: object) -> bool:
         if isinstance(node, promql_parser.VectorSelector) and node.name:
-            names.add(node.name)
+            equal = {m.name: m.value for m in node.matchers.matchers if m.op == promql_parser.MatchOp.Equal}
+            found.append((node.name, equal))
         return True
 
     promql_parser.walk(parse(expr), visit)
-    return names
+    return found
+
+
+def series_names(expr: str) -> set[str]:
+    """Metric names the expression selects (vector and matrix selectors)."""
+    return {name for name, _ in selectors(expr)}

@@ -263,7 +263,7 @@ def _alert_issues(service: Service, known: set[str]) -> Iterator[Found]:
                 metric = service.metric(alert.metric)
                 yield from _label_issues(metric, list(alert.matchers), (*base, "matchers"))
         elif isinstance(alert, PromQLAlert):
-            yield from _promql_issues(alert, (*base, "expr"), known)
+            yield from _promql_issues(service, alert, base, known)
 
 
 def _signal_alert_issues(alert: ThresholdAlert, signal: Signal, base: PathKey) -> Iterator[Found]:
@@ -339,13 +339,14 @@ def _template_issues(service: Service) -> Iterator[Found]:
             )
 
 
-def _promql_issues(alert: PromQLAlert, path: PathKey, known: set[str]) -> Iterator[Found]:
+def _promql_issues(service: Service, alert: PromQLAlert, base: PathKey, known: set[str]) -> Iterator[Found]:
+    path = (*base, "expr")
     try:
-        names = promql.series_names(alert.expr)
+        selected = promql.selectors(alert.expr)
     except promql.PromQLError as exc:
         yield path, str(exc)
         return
-    for name in sorted(names - known):
+    for name in sorted({name for name, _ in selected} - known):
         yield (
             path,
             (
@@ -353,6 +354,37 @@ def _promql_issues(alert: PromQLAlert, path: PathKey, known: set[str]) -> Iterat
                 "signal (declare it, with `external: true` if something else exports it)"
             ),
         )
+    if service.realm:
+        own = _own_series(service)
+        for name in sorted(
+            {
+                name
+                for name, matchers in selected
+                if name in own and matchers.get("metric_realm") != service.realm
+            }
+        ):
+            yield (
+                path,
+                (
+                    f'{name} is selected without {{metric_realm="{service.realm}"}}: series of other '
+                    "realms (or none) would join in; filter it as every generated selector does"
+                ),
+            )
+    for j, example in enumerate(alert.examples):
+        for k, series in enumerate(example.input_series):
+            try:
+                promql.parse(series.series)
+            except promql.PromQLError as exc:
+                yield (*base, "examples", j, "input_series", k, "series"), str(exc)
+
+
+def _own_series(service: Service) -> set[str]:
+    """Series this service exports (not external ones) or records."""
+    names = {signal.record for signal in service.signals}
+    for metric in service.metrics:
+        if not metric.external:
+            names.update(metric.name + suffix for suffix in SUFFIXES.get(metric.type, ("",)))
+    return names
 
 
 def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:

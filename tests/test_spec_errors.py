@@ -10,6 +10,15 @@ import pytest
 import yaml
 from conftest import obsgen, tree_bytes
 
+UNFILTERED_PROMQL_ALERT = """
+  - name: BridgePowerSpike
+    expr: max_over_time(bridge_power_w[5m]) > 400
+    severity: info
+    summary: Power spiked.
+    description: The bridge drew more than 400 W.
+    examples: [{eval_time: 1m, fires: true, input_series: [{series: bridge_power_w, values: "500 500"}]}]
+"""
+
 BROKEN_PROMQL_ALERT = """
   - name: BridgeBroken
     expr: sum(rate(bridge_power_w[5m])
@@ -57,6 +66,13 @@ CASES = {
         "expr: sum(rate(",
         "alerts[7].expr",
         "does not parse",
+    ),
+    "raw PromQL without the realm filter": (
+        "bridge.yaml",
+        lambda text: text + UNFILTERED_PROMQL_ALERT,
+        "expr: max_over_time(bridge_power_w",
+        "alerts[7].expr",
+        'bridge_power_w is selected without {metric_realm="prod"}',
     ),
     "burn rate that can never fire": (
         "ure.yaml",
