@@ -2,8 +2,9 @@
 
 Expected alert times are computed, not written down: under a constant bad fraction e after a
 clean history, a window pair (long W, factor BR) fires at onset + W × BR × budget / e, where
-the onset is when the SLO's per-evaluation series turns bad (a derived signal's own window,
-or the events' rate window, delays it; the drivers compute by how much).
+the onset is when the SLO's per-evaluation series turns bad. A derived signal's own window,
+or the events' rate window, delays and ramps that series; the drivers predict it sample by
+sample and `BadTime` turns it into the time each window crosses its threshold.
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ def history_samples(slo: SLO, windows: list[BurnWindow]) -> int:
     """A clean history an hour longer than every page window and every short window.
 
     Those windows are full when trouble starts, as the theory assumes. Longer ticket windows
-    (1d, 3d) may still be partly empty; `fire_time` accounts for that exactly, and it keeps
-    the generated tests to minutes of simulated evaluations instead of days.
+    (1d, 3d) may still be partly empty; `BadTime.crossing` accounts for that exactly, and it
+    keeps the generated tests to hours of simulated evaluations instead of days.
     """
     full = [w.long for w in windows if w.severity == "page"] + [w.short for w in windows]
     return (max(full, default=0) + HOUR) // slo.time_slice
