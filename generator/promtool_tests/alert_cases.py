@@ -124,12 +124,13 @@ def threshold_alert_tests(
             cases = [alert_case(fire_at, alert.name, firing)]
             if alert.for_ >= interval:
                 cases.insert(0, alert_case(alert.for_ - interval, alert.name, []))
+            shown = promql.number(float(value))
             title = (
-                f"{alert.name}: {alert.op} {alert.value:g} with {value} fires after {duration(alert.for_)}"
+                f"{alert.name}: {alert.op} {alert.value:g} with {shown} fires after {duration(alert.for_)}"
             )
         else:
             cases = [alert_case(fire_at + 8 * interval, alert.name, [])]
-            title = f"{alert.name}: {value} never fires"
+            title = f"{alert.name}: {promql.number(float(value))} never fires"
         groups.append(
             {
                 "name": title,

@@ -291,6 +291,8 @@ def violation_test(
         f"{s} expected at {_clock(t - history * step)} after the first bad sample"
         for s, t in fire_times.items()
     )
+    if history * step < longest:
+        detail += f"; windows longer than {format_duration(history * step)} hold only that history"
     return _group(
         f"{name}: full violation after {format_duration(history * step)} healthy ({detail})",
         driver,
