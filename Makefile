@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint promql-unit debs bench clean help
+.PHONY: gen test lint promql-unit debs bench bench-reads clean help
 
 help:
 	@echo "make gen          compile spec/ into generated/ (creates .venv on first use)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint         ruff check and format check"
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make bench        generation benchmarks (bundled spec and 1,000 synthetic SLOs)"
+	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,3 +56,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out
+
+bench-reads: $(STAMP) debs
+	$(PY) benchmarks/sample_reads.py

@@ -52,6 +52,7 @@ SLO_SERIES = (
 )
 """Every SLO series but the per-window ratios; names as Sloth's, so its dashboards work."""
 EVENTS_BASE_WINDOW = 300
+NO_TRAFFIC_FLOOR = "1e-9"
 PERIOD_GROUP_INTERVAL = 120  # slower than the alerts, well inside the 5m lookback
 
 Rule = dict[str, Any]
@@ -215,9 +216,10 @@ def window_ratio_expr(service: Service, slo: SLO, window: int) -> str:
             promql.call("sum_over_time", promql.range_vector(slo_selector(name, service, slo), window))
             for name in (SLI_ERRORS, SLI_TOTAL)
         )
-    # No traffic is not an error: a window without events has an error ratio of 0.
-    ratio = promql.call("clamp", f"{errors} / ({total} > 0)", "0", "1")
-    return f"{ratio} or ({total} == 0)"
+    # No traffic is not an error: with no events the errors are 0 too, and 0 over a floor far
+    # below any real event rate (one event per window is ≥ 1/300 per second) reads as 0.
+    # One read of each series, which matters most for the 30-day window.
+    return promql.call("clamp", f"{errors} / {promql.call('clamp_min', total, NO_TRAFFIC_FLOOR)}", "0", "1")
 
 
 def slo_fast_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
