@@ -397,9 +397,7 @@ def main() -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    print(
-        "Samples read per evaluation (Prometheus 2.42 stats=all, data.stats.samples.totalQueryableSamples)"
-    )
+    print("Samples read per evaluation (Prometheus 2.42 stats=all, data.stats.samples.totalQueryableSamples)")
     print(
         f"one events SLO (errors/total, 99.9 %, 30d), raw counters every {args.step}s for 30d+1h, "
         f"evaluated at T={t_end}\n"
