@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 
 TEMPLATE = re.compile(r"{{-?\s*(.*?)\s*-?}}")
 ACTION = re.compile(
@@ -66,21 +67,26 @@ def expand(
 
 
 def go_value(value: float) -> str:
-    """Go's `%v` for a float64: shortest repr, exponent only below 1e-4 or from 1e21."""
+    """Go's `%v` for a float64: the shortest digits, in exponent form below 1e-4 or from 1e6."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        exp = int(exponent)
-        if -4 <= exp < 21:
-            return f"{value:f}".rstrip("0").rstrip(".")
-        return f"{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
-    return text
+    if value == 0:
+        return "0"
+    sign, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    text = "".join(map(str, digits))
+    point = len(text) + int(exponent)  # position of the decimal point in `text`
+    exp = point - 1
+    prefix = "-" if sign else ""
+    if exp < -4 or exp >= 6:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if point <= 0:
+        return f"{prefix}0.{'0' * -point}{text}"
+    if point >= len(text):
+        return f"{prefix}{text}{'0' * (point - len(text))}"
+    return f"{prefix}{text[:point]}.{text[point:]}"
 
 
 def go_g4(value: float) -> str:

@@ -106,8 +106,8 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 def _scalar(node: yaml.Node, doc: SourceDoc) -> Any:
     try:
         value = _CONSTRUCTOR.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or "cannot read this value"
+    except (yaml.YAMLError, ValueError) as exc:
+        problem = getattr(exc, "problem", None) or str(exc) or "cannot read this value"
         raise SpecError(
             [SpecIssue(Location(doc.file, node.start_mark.line + 1), f"invalid YAML value: {problem}")]
         ) from None

@@ -68,6 +68,7 @@ RESERVED_SLO_LABELS = {
 # Prometheus forgets a series 5m after its last sample; anything recorded less often than
 # every 2m30s would flicker in and out of instant queries (dashboards, other groups).
 MAX_RECORDING_INTERVAL = 150
+MIN_TIME_SLICE = 10
 
 
 def _reserved_label_issues(service: Service) -> Iterator[Found]:
@@ -92,6 +93,15 @@ def _reserved_label_issues(service: Service) -> Iterator[Found]:
 
 def _cadence_issues(spec: Spec, service: Service) -> Iterator[Found]:
     for i, slo in enumerate(service.slos):
+        if slo.time_slice < MIN_TIME_SLICE:
+            yield (
+                ("slos", i, "time_slice"),
+                (
+                    f"time_slice {format_duration(slo.time_slice)} is shorter than "
+                    f"{format_duration(MIN_TIME_SLICE)}: the 30-day window would read more samples than "
+                    "a query may load"
+                ),
+            )
         if slo.time_slice > MAX_RECORDING_INTERVAL:
             yield (
                 ("slos", i, "time_slice"),
@@ -161,7 +171,6 @@ def _signal_issues(service: Service, scrape: int) -> Iterator[Found]:
         yield from _catalog_metric(service, signal.metric, ("signals", i, "metric"), types)
         metric = service.metric(signal.metric)
         yield from _label_issues(metric, list(signal.matchers), ("signals", i, "matchers"))
-        yield from _le_issues(signal.matchers, ("signals", i, "matchers"))
         yield from _label_issues(metric, signal.by, ("signals", i, "by"))
 
 
@@ -198,7 +207,6 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
                 if query is not None:
                     path = (*base, "sli", "ratio", part, "metric")
                     yield from _catalog_metric(service, query.metric, path, ("counter",))
-                    yield from _le_issues(query.matchers, (*base, "sli", "ratio", part, "matchers"))
         for window in sli_windows(slo):
             if window % slo.time_slice:
                 yield (
@@ -285,18 +293,6 @@ def _signal_alert_issues(alert: ThresholdAlert, signal: Signal, base: PathKey) -
                         "differ between Prometheus versions, so the generated test cannot predict them"
                     ),
                 )
-
-
-def _le_issues(matchers: dict[str, str], path: PathKey) -> Iterator[Found]:
-    value = matchers.get("le")
-    if value is not None and value != "+Inf" and not re.fullmatch(r"-?\d+\.\d+(?:e[-+]?\d+)?", value):
-        yield (
-            (*path, "le"),
-            (
-                f"write bucket bounds as floats with a decimal point (le {value!r} → e.g. "
-                f"{value}.0): Prometheus 3 stores `le` in that form, so {value!r} would match nothing"
-            ),
-        )
 
 
 def _template_issues(service: Service) -> Iterator[Found]:

@@ -53,8 +53,8 @@ def diff_tree(root: Path, outputs: dict[str, str]) -> str:
         if old == new:
             continue
         old_text = (old or b"").decode("utf-8", errors="replace")
-        if old is not None and new is not None and old_text == (new or b"").decode():
-            chunks.append(f"Binary or line-ending difference in {root.name}/{name}\n")
+        if old is not None and new is not None and old.replace(b"\r\n", b"\n") == new:
+            chunks.append(f"Line endings differ in {root.name}/{name} (CRLF on disk, LF generated)\n")
             continue
         chunks.extend(
             difflib.unified_diff(
@@ -103,7 +103,8 @@ def _refuse_foreign(root: Path) -> None:
     if not root.is_dir():
         raise NotOurDirectory(f"{root} exists and is not a directory")
     marker = root / MARKER
-    if any(root.iterdir()) and not (marker.is_file() and marker.read_bytes() == MARKER_TEXT.encode()):
+    ours = marker.is_file() and marker.read_bytes().startswith(MARKER_TEXT.split("\n", 1)[0].encode())
+    if any(root.iterdir()) and not ours:
         raise NotOurDirectory(
             f"{root} holds files obsgen did not write (no {MARKER} of obsgen's); "
             "refusing to replace it: point --out at an empty or obsgen-written directory"

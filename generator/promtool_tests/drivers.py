@@ -164,17 +164,38 @@ class RatioDriver:
         return [round((b or 0) * self.RATE) for b in badness[1:]]
 
     def inputs(self, badness: Badness) -> list[dict[str, str]]:
+        """Total and error (or good) counters. When both are one counter told apart by labels
+        (`total: {metric: m}`, `good: {metric: m, matchers: {code: "200"}}`), the rest of the
+        traffic goes to a sibling series with other label values, so the total still sums it."""
         labels = target_labels(self.service, f"{self.service.service}-1")
         errors = self.error_increments(badness)
-        total = [self.RATE] * len(errors)
-        out = [self._series(self.ratio.total, labels, self.TOTAL_START, total)]
-        if self.ratio.errors is not None:
-            out.append(self._series(self.ratio.errors, labels, self.ERRORS_START, errors))
+        part = self.ratio.errors or self.ratio.good
+        assert part is not None
+        counted = errors if self.ratio.errors is not None else [self.RATE - e for e in errors]
+        start = self.ERRORS_START if self.ratio.errors is not None else self.TOTAL_START - self.ERRORS_START
+        out = [self._series(part, labels, start, counted)]
+        if part.metric == self.ratio.total.metric:
+            rest = {**labels, **self.ratio.total.matchers}
+            rest.update(
+                {k: f"{v}-other" for k, v in part.matchers.items() if k not in self.ratio.total.matchers}
+            )
+            steps = [self.RATE - c for c in counted]
+            out.append(input_series(part.metric, rest, counter_values(self.TOTAL_START - start, steps)))
         else:
-            assert self.ratio.good is not None
-            good = [self.RATE - e for e in errors]
-            out.append(self._series(self.ratio.good, labels, self.TOTAL_START - self.ERRORS_START, good))
+            out.insert(0, self._series(self.ratio.total, labels, self.TOTAL_START, [self.RATE] * len(errors)))
         return out
+
+    def traffic_only(self, samples: int) -> list[dict[str, str]]:
+        """Traffic, but no series of the errors (or good) counter at all."""
+        labels = target_labels(self.service, f"{self.service.service}-1")
+        part = self.ratio.errors or self.ratio.good
+        assert part is not None
+        steps = [self.RATE] * (samples - 1)
+        if part.metric != self.ratio.total.metric:
+            return [self._series(self.ratio.total, labels, self.TOTAL_START, steps)]
+        rest = {**labels, **self.ratio.total.matchers}
+        rest.update({k: f"{v}-other" for k, v in part.matchers.items() if k not in self.ratio.total.matchers})
+        return [input_series(part.metric, rest, counter_values(self.TOTAL_START, steps))]
 
     def _series(self, query: Any, labels: dict[str, str], start: int, steps: list[int]) -> dict[str, str]:
         return input_series(query.metric, {**labels, **query.matchers}, counter_values(start, steps))

@@ -20,7 +20,7 @@ from typing import Any
 from generator.alert_templates import expand
 from generator.durations import format_duration
 from generator.model import SLO, Service, Spec
-from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
+from generator.promtool_tests.drivers import Badness, RatioDriver, SliDriver, driver_for
 from generator.promtool_tests.series import alert_case, duration, expected_alert, series
 from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors, design_slow_burn, periodic_errors
 from generator.rules import BUDGET_REMAINING, TIME_SLICE_ERROR, burn_alert_rules, sli_error_ratio, slo_labels
@@ -159,17 +159,18 @@ class BadTime:
     errors: tuple[float, ...]
     base: Fraction
     step: int
+    closed: bool = False
+    """Prometheus 2's closed windows: one sample more in every window."""
 
     @classmethod
-    def after_step_in(cls, driver: SliDriver, history: int) -> BadTime:
+    def after_step_in(cls, driver: SliDriver, history: int, closed: bool = False) -> BadTime:
         """Healthy raw samples, then fully bad ones from sample `history` on."""
         pad = getattr(driver, "samples_in_window", 1) + 2
-        errors = cached_slice_errors(driver, (0.0,) * pad + (1.0,) * (pad + 64), False)
+        errors = cached_slice_errors(driver, (0.0,) * pad + (1.0,) * (pad + 64), closed)
         if any(errors[:pad]):
             raise ScenarioError("the healthy level already produces bad evaluations")
-        return cls(
-            tuple(e or 0.0 for e in errors[pad:]), Fraction(history * driver.interval), driver.interval
-        )
+        errors_after = tuple(e or 0.0 for e in errors[pad:])
+        return cls(errors_after, Fraction(history * driver.interval), driver.interval, closed)
 
     def crossing(self, window: int, threshold: Fraction) -> Fraction | None:
         return _crossing(self, window, threshold)
@@ -188,12 +189,13 @@ class BadTime:
         for j in range(window // step + len(self.errors) + 2):
             error = Fraction(self.errors[min(j, len(self.errors) - 1)])
             low = self.base + (j - 1) * step
+            full = window + (step if self.closed else 0)
             cuts = [low, low + step]
-            if low < window - step < low + step:
-                cuts.insert(1, Fraction(window - step))
+            if low < full - step < low + step:
+                cuts.insert(1, Fraction(full - step))
             for a, b in pairwise(cuts):
-                above_a = bad + error * (a - low) - threshold * min(window, a + step)
-                above_b = bad + error * (b - low) - threshold * min(window, b + step)
+                above_a = bad + error * (a - low) - threshold * min(full, a + step)
+                above_b = bad + error * (b - low) - threshold * min(full, b + step)
                 if above_b > 0:
                     return a if above_a >= 0 else a + (b - a) * -above_a / (above_b - above_a)
             bad += error * step
@@ -227,33 +229,45 @@ def first_fire(windows: list[BurnWindow], severity: str, budget: Fraction, bad: 
     return min(times) if times else None
 
 
-def expected_severities(fire_times: dict[str, Fraction], at: int, step: int) -> list[str] | None:
-    """Severities certainly firing at `at`; None inside a severity's tolerance: from its
-    theoretical time up to the last evaluation at or before two intervals after it."""
+@dataclass(frozen=True)
+class FireTime:
+    theory: Fraction
+    """Prometheus 3 (left-open windows): the theory; no alert before it."""
+    latest: int
+    """The evaluation by which it must fire: two intervals after the theory, or the first
+    evaluation after Prometheus 2's crossing if its closed windows (one sample more) are later."""
+
+
+def expected_severities(fire_times: dict[str, FireTime], at: int) -> list[str] | None:
+    """Severities certainly firing at `at`; None while one of them may or may not be."""
     firing = []
-    for severity, t in fire_times.items():
-        if at >= Timeline(step).by(t + 2 * step):
+    for severity, fire in fire_times.items():
+        if at >= fire.latest:
             firing.append(severity)
-        elif at >= t:
+        elif at >= fire.theory:
             return None
     return firing
 
 
 def violation_plan(
     driver: SliDriver, slo: SLO, windows: list[BurnWindow], history: int
-) -> tuple[dict[str, Fraction], list[int]]:
-    """Theoretical fire time per severity, and the times to check around each."""
-    bad = BadTime.after_step_in(driver, history)
+) -> tuple[dict[str, FireTime], list[int]]:
+    """Fire times per severity, and the times to check around each."""
     budget = error_budget(slo)
-    fire_times: dict[str, Fraction] = {}
+    step = slo.time_slice
+    timeline = Timeline(step)
+    open_, closed = (BadTime.after_step_in(driver, history, c) for c in (False, True))
+    fire_times: dict[str, FireTime] = {}
     for severity in ("page", "ticket"):
-        t = first_fire(windows, severity, budget, bad)
-        if t is not None:
-            fire_times[severity] = t
-    timeline = Timeline(slo.time_slice)
+        theory, late = (first_fire(windows, severity, budget, bad) for bad in (open_, closed))
+        if theory is not None:
+            latest = timeline.by(theory + 2 * step)
+            if late is not None:
+                latest = max(latest, timeline.by(late) + step)
+            fire_times[severity] = FireTime(theory, latest)
     times = []
-    for t in fire_times.values():
-        times += [timeline.before(t), timeline.by(t + 2 * slo.time_slice)]
+    for fire in fire_times.values():
+        times += [timeline.before(fire.theory), fire.latest]
     return fire_times, times
 
 
@@ -271,25 +285,22 @@ def violation_test(
     for history in (history_samples(slo, windows), (longest + HOUR) // step):
         fire_times, times = violation_plan(driver, slo, windows, history)
         primary = "page" if "page" in fire_times else next(iter(fire_times))
-        around = [
-            Timeline(step).before(fire_times[primary]),
-            Timeline(step).by(fire_times[primary] + 2 * step),
-        ]
-        if all(expected_severities(fire_times, t, step) is not None for t in around):
+        around = [Timeline(step).before(fire_times[primary].theory), fire_times[primary].latest]
+        if all(expected_severities(fire_times, t) is not None for t in around):
             break
     else:
         raise ScenarioError("the ticket fires too close to the page to check either")
     name = burn_alert_name(service, slo)
     cases = []
     for at in sorted(set(times)):
-        firing = expected_severities(fire_times, at, step)
+        firing = expected_severities(fire_times, at)
         if firing is not None:
             cases.append(alert_case(at, name, expect(firing)))
     last = max(times) // step + 1
     badness = [0.0] * history + [1.0] * (last - history + 1)
     detail = ", ".join(
-        f"{s} expected at {_clock(t - history * step)} after the first bad sample"
-        for s, t in fire_times.items()
+        f"{s} expected at {_clock(fire.theory - history * step)} after the first bad sample"
+        for s, fire in fire_times.items()
     )
     if history * step < longest:
         detail += f"; windows longer than {format_duration(history * step)} hold only that history"
@@ -388,7 +399,8 @@ def absent_counter_test(service: Service, slo: SLO, driver: SliDriver) -> dict[s
     """Events counted from a counter with no series yet: no errors so far, or no success so far."""
     assert slo.sli.ratio is not None
     samples = 12
-    total = driver.inputs([0.0] * samples)[0]
+    assert isinstance(driver, RatioDriver)
+    traffic = driver.traffic_only(samples)
     counting_good = slo.sli.ratio.good is not None
     identity = slo_labels(service, slo)
     window = 300
@@ -403,7 +415,7 @@ def absent_counter_test(service: Service, slo: SLO, driver: SliDriver) -> dict[s
     return {
         "name": f"{burn_alert_name(service, slo)}: {what}",
         "interval": duration(driver.interval),
-        "input_series": [total],
+        "input_series": traffic,
         "promql_expr_test": [case],
     }
 
