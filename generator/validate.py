@@ -55,7 +55,7 @@ def _service_issues(spec: Spec, service: Service, known: set[str]) -> Iterator[F
     scrape = service.scrape.interval or spec.settings.scrape_interval
     yield from _signal_issues(service, scrape)
     yield from _slo_issues(service, scrape)
-    yield from _alert_issues(service, known)
+    yield from _alert_issues(service, known, spec.settings.evaluation_interval)
     yield from _template_issues(service)
     yield from _reserved_label_issues(service)
     yield from _cadence_issues(spec, service)
@@ -257,7 +257,7 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
                 )
 
 
-def _alert_issues(service: Service, known: set[str]) -> Iterator[Found]:
+def _alert_issues(service: Service, known: set[str], interval: int) -> Iterator[Found]:
     for i, alert in enumerate(service.alerts):
         base: PathKey = ("alerts", i)
         if isinstance(alert, ThresholdAlert):
@@ -265,7 +265,7 @@ def _alert_issues(service: Service, known: set[str]) -> Iterator[Found]:
             if alert.signal is not None and signal is None:
                 yield (*base, "signal"), f"signal {alert.signal!r} is not one of this service's `signals`"
             if signal is not None:
-                yield from _signal_alert_issues(alert, signal, base)
+                yield from _signal_alert_issues(alert, signal, base, interval)
             if alert.metric is not None:
                 yield from _catalog_metric(service, alert.metric, (*base, "metric"), ("gauge",))
                 metric = service.metric(alert.metric)
@@ -274,7 +274,18 @@ def _alert_issues(service: Service, known: set[str]) -> Iterator[Found]:
             yield from _promql_issues(service, alert, base, known)
 
 
-def _signal_alert_issues(alert: ThresholdAlert, signal: Signal, base: PathKey) -> Iterator[Found]:
+def _signal_alert_issues(
+    alert: ThresholdAlert, signal: Signal, base: PathKey, interval: int
+) -> Iterator[Found]:
+    if signal.function == "stddev" and (interval % 2 or signal.window % interval):
+        yield (
+            (*base, "signal"),
+            (
+                f"an alert on a spread needs an even evaluation_interval that divides the signal's "
+                f"{format_duration(signal.window)} window (it is {format_duration(interval)}): otherwise "
+                "its window holds a varying number of samples and the spread wobbles"
+            ),
+        )
     for key in sorted(set(alert.matchers) - set(signal.by)):
         kept = ", ".join(signal.by) or "none besides metric_realm"
         yield (
