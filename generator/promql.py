@@ -103,8 +103,3 @@ def selectors(expr: str) -> list[tuple[str, dict[str, str]]]:
 
     promql_parser.walk(parse(expr), visit)
     return found
-
-
-def series_names(expr: str) -> set[str]:
-    """Metric names the expression selects (vector and matrix selectors)."""
-    return {name for name, _ in selectors(expr)}

@@ -175,12 +175,11 @@ class RatioDriver:
         start = self.ERRORS_START if self.ratio.errors is not None else self.TOTAL_START - self.ERRORS_START
         out = [self._series(part, labels, start, counted)]
         if part.metric == self.ratio.total.metric:
-            rest = {**labels, **self.ratio.total.matchers}
-            rest.update(
-                {k: f"{v}-other" for k, v in part.matchers.items() if k not in self.ratio.total.matchers}
-            )
             steps = [self.RATE - c for c in counted]
-            out.append(input_series(part.metric, rest, counter_values(self.TOTAL_START - start, steps)))
+            rest = input_series(
+                part.metric, self._rest(labels), counter_values(self.TOTAL_START - start, steps)
+            )
+            out.append(rest)
         else:
             out.insert(0, self._series(self.ratio.total, labels, self.TOTAL_START, [self.RATE] * len(errors)))
         return out
@@ -193,9 +192,14 @@ class RatioDriver:
         steps = [self.RATE] * (samples - 1)
         if part.metric != self.ratio.total.metric:
             return [self._series(self.ratio.total, labels, self.TOTAL_START, steps)]
-        rest = {**labels, **self.ratio.total.matchers}
-        rest.update({k: f"{v}-other" for k, v in part.matchers.items() if k not in self.ratio.total.matchers})
-        return [input_series(part.metric, rest, counter_values(self.TOTAL_START, steps))]
+        return [input_series(part.metric, self._rest(labels), counter_values(self.TOTAL_START, steps))]
+
+    def _rest(self, labels: dict[str, str]) -> dict[str, str]:
+        """Labels of the traffic the errors (or good) matchers do not select, on a shared counter."""
+        part = self.ratio.errors or self.ratio.good
+        assert part is not None
+        total = self.ratio.total.matchers
+        return {**labels, **total, **{k: f"{v}-other" for k, v in part.matchers.items() if k not in total}}
 
     def _series(self, query: Any, labels: dict[str, str], start: int, steps: list[int]) -> dict[str, str]:
         return input_series(query.metric, {**labels, **query.matchers}, counter_values(start, steps))
