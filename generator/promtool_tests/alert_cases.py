@@ -47,8 +47,16 @@ class Inputs:
     interval: int
     reads: float
     """the value the alert expression sees, for $value in annotations"""
-    settle: int
-    """time after which the signal reads `reads` steadily"""
+
+
+def settle_time(signal: Signal, interval: int) -> int:
+    """After how long constant inputs make the signal read steadily: rate() needs two samples,
+    a spread a full window, the rest one sample."""
+    if signal.function == "histogram_quantile":
+        return 2 * interval
+    if signal.function == "stddev":
+        return signal.window + interval
+    return interval
 
 
 def _signal_inputs(
@@ -64,7 +72,7 @@ def _signal_inputs(
             input_series(f"{signal.metric}_bucket", {**labels, "le": bound}, f"0+50x{samples}"),
             input_series(f"{signal.metric}_bucket", {**labels, "le": "+Inf"}, f"0+100x{samples}"),
         ]
-        return Inputs(series, interval, float(value), 2 * interval)
+        return Inputs(series, interval, float(value))
     if signal.function == "stddev":
         # ±value on the half-intervals between evaluations: no sample sits on a window's edge,
         # so Prometheus 2 and 3 see the same samples, and a full window's spread is steady.
@@ -76,11 +84,9 @@ def _signal_inputs(
             raw = [float(value if i % 2 else -value) for i in range(samples)]
         n = max(2, signal.window // interval)
         spread = signal_math.stddev([float(value) if k % 2 else -float(value) for k in range(n)])
-        return Inputs(
-            [input_series(signal.metric, labels, values(raw))], step, spread, signal.window + interval
-        )
+        return Inputs([input_series(signal.metric, labels, values(raw))], step, spread)
     text = f"{promql.number(float(value))}x{samples}"
-    return Inputs([input_series(signal.metric, labels, text)], interval, float(value), interval)
+    return Inputs([input_series(signal.metric, labels, text)], interval, float(value))
 
 
 def stddev_amplitudes(alert: ThresholdAlert, window_samples: int) -> tuple[Decimal, Decimal]:
@@ -103,8 +109,7 @@ def threshold_alert_tests(
     for label, value in (("fires", fire), ("quiet", quiet)):
         if signal is not None:
             by = {b: alert.matchers.get(b, "x") for b in signal.by}
-            probe = _signal_inputs(service, signal, value, 1, interval, by)
-            fire_at = probe.settle + alert.for_ + 2 * interval
+            fire_at = settle_time(signal, interval) + alert.for_ + 2 * interval
             samples = (fire_at + 10 * interval) // interval
             inputs = _signal_inputs(service, signal, value, samples, interval, by)
             result_labels = {**service.realm_matchers(), **by}
@@ -114,7 +119,7 @@ def threshold_alert_tests(
             samples = (fire_at + 10 * interval) // interval
             result_labels = target_labels(service, f"{service.service}-1", dict(alert.matchers))
             text = f"{promql.number(float(value))}x{samples}"
-            inputs = Inputs([input_series(alert.metric, result_labels, text)], interval, float(value), 0)
+            inputs = Inputs([input_series(alert.metric, result_labels, text)], interval, float(value))
         if label == "fires":
             annotations = {
                 k: expand(v, result_labels, inputs.reads, spec.settings.external_labels)
