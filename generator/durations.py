@@ -37,3 +37,23 @@ def human_duration(seconds: float) -> str:
     """A reading for people, e.g. 518.4 → `8m38s`."""
     whole = round(seconds)
     return format_duration(whole) if whole else f"{seconds:.1f}s"
+
+
+def format_duration_ms(milliseconds: int) -> str:
+    """Like format_duration, with a millisecond remainder: 5500 → `5s500ms`."""
+    seconds, ms = divmod(milliseconds, 1000)
+    if not ms:
+        return format_duration(seconds)
+    return f"{format_duration(seconds) if seconds else ''}{ms}ms"
+
+
+def go_duration(seconds: int) -> str:
+    """A Go time.Duration string (what Argo Rollouts parses): no days, `24h` instead of `1d`."""
+    if seconds == 0:
+        return "0s"
+    out = ""
+    for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            out += f"{count}{unit}"
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.durations import format_duration
-from generator.model import Probe, Service, Spec
+from generator.model import Heartbeat, Probe, Service, Spec
 
 
 def compile_prometheus_config(spec: Spec) -> dict[str, Any]:
@@ -20,6 +20,7 @@ def compile_prometheus_config(spec: Spec) -> dict[str, Any]:
     for service in spec.services:
         jobs.append(service_job(service))
         jobs.extend(probe_job(spec, service, probe) for probe in service.probes)
+        jobs.extend(heartbeat_job(spec, service, heartbeat) for heartbeat in service.heartbeats)
     return {
         "global": global_,
         "rule_files": ["rules/*.yml"],
@@ -66,5 +67,17 @@ def probe_job(spec: Spec, service: Service, probe: Probe) -> dict[str, Any]:
         {"source_labels": ["__address__"], "target_label": "__param_target"},
         {"source_labels": ["__param_target"], "target_label": "instance"},
         {"target_label": "__address__", "replacement": spec.settings.blackbox_exporter},
+    ]
+    return job
+
+
+def heartbeat_job(spec: Spec, service: Service, heartbeat: Heartbeat) -> dict[str, Any]:
+    """node_exporter's textfile collector, keeping only the heartbeat: the writer puts
+    metric_realm on the series itself, so no target label competes with it."""
+    job: dict[str, Any] = {"job_name": service.heartbeat_job(heartbeat), "metrics_path": "/metrics"}
+    _interval(job, heartbeat.scrape_interval)
+    job["static_configs"] = [{"targets": [spec.settings.node_exporter]}]
+    job["metric_relabel_configs"] = [
+        {"source_labels": ["__name__"], "regex": heartbeat.metric, "action": "keep"}
     ]
     return job

@@ -2,11 +2,14 @@
 
 Files and groups, in evaluation order:
   <svc>.yml        <svc>-signals           recorded signals (the seeds' bridge:phase_diff_mean_5m)
+                   <svc>-heartbeats        <base>_changes_<window>, <base>_ok and their alerts
                    <svc>-alerts            threshold and raw-PromQL alerts
   <svc>.<slo>.yml  <svc>-slo-<slo>         at the SLO's time slice: the per-slice (or per-base-
                                            window) series, every alerting window's error ratio,
                                            the burn-rate alerts
                    <svc>-slo-<slo>-period  slower: the period window and Sloth's metadata series
+  <svc>.gate.<g>   <svc>-gate-<g>          a canary gate's canary:* series (see gate_rules)
+  _watchdog.yml    obsgen-watchdog         the always-firing Watchdog
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ from functools import partial
 from typing import Any
 
 from generator import promql
+from generator import rule_parts as parts
 from generator.durations import format_duration
-from generator.model import SLO, PromQLAlert, RatioSLI, Service, Signal, Spec, ThresholdAlert
+from generator.gate_rules import gate_file, gate_group, gate_rules
+from generator.heartbeat_rules import heartbeat_rules
+from generator.model import SLO, Gate, PromQLAlert, RatioSLI, Service, Signal, Spec, ThresholdAlert
 from generator.model.slo import ThresholdSLI
+from generator.rule_parts import Rule, runbook_url
 from generator.slo_math import (
     BurnWindow,
     burn_alert_name,
@@ -55,16 +62,15 @@ EVENTS_BASE_WINDOW = 300
 NO_TRAFFIC_FLOOR = "1e-9"
 PERIOD_GROUP_INTERVAL = 120  # slower than the alerts, well inside the 5m lookback
 
-Rule = dict[str, Any]
-
 
 def sli_error_ratio(window: int) -> str:
     return f"slo:sli_error:ratio_rate{format_duration(window)}"
 
 
 def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
-    """Rule file name → document (`{"groups": [...]}`): `<service>` holds the signals and the
-    threshold alerts, `<service>.<slo>` one SLO (so a test of one SLO evaluates only it)."""
+    """Rule file name → document (`{"groups": [...]}`): `<service>` holds the signals, heartbeats
+    and threshold alerts, `<service>.<slo>` one SLO (so a test of one SLO evaluates only it),
+    `<service>.gate.<gate>` one canary gate, `_watchdog` the dead-man alert."""
     files: dict[str, dict[str, Any]] = {}
     for service in spec.services:
         groups = _build(service_plan(spec, service))
@@ -72,6 +78,10 @@ def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
             files[service.service] = {"groups": groups}
         for slo in service.slos:
             files[slo_file(service, slo)] = {"groups": _build(slo_plan(spec, service, slo))}
+        for gate in service.gates:
+            files[gate_file(service, gate)] = {"groups": _build(gate_plan(spec, service, gate))}
+    if spec.settings.watchdog:
+        files[WATCHDOG_FILE] = {"groups": _build(watchdog_plan(spec))}
     return files
 
 
@@ -89,9 +99,29 @@ def service_plan(spec: Spec, service: Service) -> GroupPlan:
     plan: GroupPlan = []
     if service.signals:
         plan.append((f"{name}-signals", interval, lambda: signal_rules(service)))
+    if service.heartbeats:
+        plan.append((f"{name}-heartbeats", interval, lambda: heartbeat_rules(spec, service)))
     if service.alerts:
         plan.append((f"{name}-alerts", interval, lambda: alert_rules(spec, service)))
     return plan
+
+
+def gate_plan(spec: Spec, service: Service, gate: Gate) -> GroupPlan:
+    return [
+        (
+            gate_group(service, gate),
+            spec.settings.evaluation_interval,
+            partial(gate_rules, spec, service, gate),
+        )
+    ]
+
+
+WATCHDOG_FILE = "_watchdog"
+"""Service names start with a letter, so this file name is never a service's."""
+
+
+def watchdog_plan(spec: Spec) -> GroupPlan:
+    return [("obsgen-watchdog", spec.settings.evaluation_interval, partial(watchdog_rules, spec))]
 
 
 def slo_plan(spec: Spec, service: Service, slo: SLO) -> GroupPlan:
@@ -107,29 +137,7 @@ def group_names(plan: GroupPlan) -> list[str]:
 
 
 def _build(plan: GroupPlan) -> list[dict[str, Any]]:
-    return [_group(name, interval, build()) for name, interval, build in plan]
-
-
-def _group(name: str, interval: int, rules: list[Rule]) -> dict[str, Any]:
-    return {"name": name, "interval": format_duration(interval), "rules": rules}
-
-
-def _record(name: str, expr: str, labels: dict[str, str] | None = None) -> Rule:
-    promql.parse(expr)
-    rule: Rule = {"record": name, "expr": expr}
-    if labels:
-        rule["labels"] = dict(sorted(labels.items()))
-    return rule
-
-
-def _alert(name: str, expr: str, for_: int, labels: dict[str, str], annotations: dict[str, str]) -> Rule:
-    promql.parse(expr)
-    rule: Rule = {"alert": name, "expr": expr}
-    if for_:
-        rule["for"] = format_duration(for_)
-    rule["labels"] = dict(sorted(labels.items()))
-    rule["annotations"] = dict(sorted(annotations.items()))
-    return rule
+    return [parts.group(name, interval, build()) for name, interval, build in plan]
 
 
 # --- signals ---------------------------------------------------------------------------------
@@ -155,7 +163,7 @@ def signal_expr(service: Service, signal: Signal) -> str:
 
 
 def signal_rules(service: Service) -> list[Rule]:
-    return [_record(s.record, signal_expr(service, s)) for s in service.signals]
+    return [parts.record(s.record, signal_expr(service, s)) for s in service.signals]
 
 
 # --- SLOs ------------------------------------------------------------------------------------
@@ -225,14 +233,14 @@ def window_ratio_expr(service: Service, slo: SLO, window: int) -> str:
 def slo_fast_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
     labels = slo_labels(service, slo)
     if slo.sli.threshold is not None:
-        rules = [_record(TIME_SLICE_ERROR, slice_error_expr(service, slo.sli.threshold), labels)]
+        rules = [parts.record(TIME_SLICE_ERROR, slice_error_expr(service, slo.sli.threshold), labels)]
     else:
         assert slo.sli.ratio is not None
         errors, total = events_exprs(service, slo.sli.ratio)
-        rules = [_record(SLI_ERRORS, errors, labels), _record(SLI_TOTAL, total, labels)]
+        rules = [parts.record(SLI_ERRORS, errors, labels), parts.record(SLI_TOTAL, total, labels)]
     for window in sli_windows(slo)[:-1]:
         rules.append(
-            _record(
+            parts.record(
                 sli_error_ratio(window),
                 window_ratio_expr(service, slo, window),
                 {**labels, "slo_window": format_duration(window)},
@@ -254,17 +262,17 @@ def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
         return f"{slo_selector(name, service, slo)} / ignoring (slo_window) {budget}"
 
     return [
-        _record(OBJECTIVE, constant(objective_ratio(slo)), labels),
-        _record(ERROR_BUDGET, constant(error_budget(slo)), labels),
-        _record(PERIOD_DAYS, constant(Fraction(slo.period, 86400)), labels),
-        _record(
+        parts.record(OBJECTIVE, constant(objective_ratio(slo)), labels),
+        parts.record(ERROR_BUDGET, constant(error_budget(slo)), labels),
+        parts.record(PERIOD_DAYS, constant(Fraction(slo.period, 86400)), labels),
+        parts.record(
             sli_error_ratio(slo.period),
             window_ratio_expr(service, slo, slo.period),
             {**labels, "slo_window": period},
         ),
-        _record(CURRENT_BURN, over_budget(sli_error_ratio(sli_windows(slo)[0])), labels),
-        _record(PERIOD_BURN, over_budget(sli_error_ratio(slo.period)), labels),
-        _record(
+        parts.record(CURRENT_BURN, over_budget(sli_error_ratio(sli_windows(slo)[0])), labels),
+        parts.record(PERIOD_BURN, over_budget(sli_error_ratio(slo.period)), labels),
+        parts.record(
             BUDGET_REMAINING,
             f"1 - {slo_selector(PERIOD_BURN, service, slo)}",
             labels,
@@ -316,15 +324,11 @@ def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
             **slo.alerting.annotations,
             **tier.annotations,
         }
-        rules.append(_alert(name, expr, 0, labels, annotations))
+        rules.append(parts.alert(name, expr, 0, labels, annotations))
     return rules
 
 
 # --- threshold and raw alerts ----------------------------------------------------------------
-
-
-def runbook_url(spec: Spec, alert_name: str) -> str:
-    return f"{spec.settings.runbook_base_url.rstrip('/')}/{alert_name}"
 
 
 def threshold_expr(service: Service, alert: ThresholdAlert) -> str:
@@ -346,5 +350,28 @@ def alert_rules(spec: Spec, service: Service) -> list[Rule]:
             "description": alert.description,
             "runbook_url": alert.runbook_url or runbook_url(spec, alert.name),
         }
-        rules.append(_alert(alert.name, expr, alert.for_, alert_labels(service, alert), annotations))
+        rules.append(parts.alert(alert.name, expr, alert.for_, alert_labels(service, alert), annotations))
     return rules
+
+
+WATCHDOG = "Watchdog"
+
+
+def watchdog_rules(spec: Spec) -> list[Rule]:
+    """Always firing: when it stops arriving at the dead-man's switch, the pipeline is broken."""
+    return [
+        parts.alert(
+            WATCHDOG,
+            "vector(1)",
+            0,
+            {"severity": "none"},
+            {
+                "summary": "An alert that always fires, to prove the alerting pipeline works.",
+                "description": (
+                    "This alert fires all the time. It is routed to a dead-man's switch, which pages "
+                    "when it stops arriving: then Prometheus, its rules or Alertmanager are broken."
+                ),
+                "runbook_url": runbook_url(spec, WATCHDOG),
+            },
+        )
+    ]

@@ -1,6 +1,8 @@
 """The typed spec model (pydantic, extra="forbid"): the single source of truth."""
 
 from generator.model.alerts import AlertExample, PromQLAlert, ThresholdAlert
+from generator.model.gates import Gate, ThresholdCondition, TrendCondition
+from generator.model.heartbeats import Heartbeat
 from generator.model.service import Metric, Probe, Scrape, Service
 from generator.model.settings import Settings
 from generator.model.signals import Signal
@@ -12,6 +14,8 @@ __all__ = [
     "SLO",
     "AlertExample",
     "BurnWindow",
+    "Gate",
+    "Heartbeat",
     "Metric",
     "Probe",
     "PromQLAlert",
@@ -22,5 +26,7 @@ __all__ = [
     "Signal",
     "Spec",
     "ThresholdAlert",
+    "ThresholdCondition",
     "ThresholdSLI",
+    "TrendCondition",
 ]

@@ -36,13 +36,8 @@ DurationOrZero = Annotated[int, BeforeValidator(_duration_or_zero), WithJsonSche
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*[a-z0-9]$", max_length=63)]
 MetricName = Annotated[str, Field(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
-RecordName = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*[a-zA-Z0-9_]$",
-        description="level:metric:operations, as Prometheus's naming guide asks",
-    ),
-]
+RECORD_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]*[a-zA-Z0-9_]$"
+"""level:metric:operations, as Prometheus's naming guide asks"""
 SeriesName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
 LabelName = Annotated[
     str,

@@ -15,6 +15,8 @@ from generator.model.common import (
     Slug,
     StrictModel,
 )
+from generator.model.gates import Gate
+from generator.model.heartbeats import Heartbeat
 from generator.model.signals import Signal
 from generator.model.slo import SLO
 
@@ -58,6 +60,8 @@ class Service(StrictModel):
     slos: list[SLO] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
     probes: list[Probe] = Field(default_factory=list)
+    heartbeats: list[Heartbeat] = Field(default_factory=list)
+    gates: list[Gate] = Field(default_factory=list)
 
     @property
     def job(self) -> str:
@@ -71,6 +75,9 @@ class Service(StrictModel):
 
     def signal(self, record: str) -> Signal | None:
         return next((s for s in self.signals if s.record == record), None)
+
+    def heartbeat_job(self, heartbeat: Heartbeat) -> str:
+        return heartbeat.job or f"{self.service}-heartbeat"
 
 
 __all__ = ["LabelName", "Labels", "Metric", "Probe", "Scrape", "Service"]

@@ -14,6 +14,20 @@ class Settings(StrictModel):
         default_factory=lambda: ["127.0.0.1:9093"], min_length=1, description="host:port"
     )
     blackbox_exporter: str = Field("127.0.0.1:9115", description="host:port of the prober")
+    node_exporter: str = Field(
+        "127.0.0.1:9100", description="host:port of node_exporter, whose textfile collector serves heartbeats"
+    )
+    prometheus_url: str = Field(
+        "http://127.0.0.1:9090",
+        pattern=r"^https?://\S+$",
+        description="default Prometheus for `obsgen gate decide` and `targets verify`",
+    )
+    argo_prometheus_address: str = Field(
+        "http://prometheus-operated.monitoring.svc:9090",
+        pattern=r"^https?://\S+$",
+        description="default `prometheus-address` argument of the Argo AnalysisTemplates (in-cluster)",
+    )
+    watchdog: bool = Field(True, description="render the always-firing Watchdog dead-man alert")
     runbook_base_url: str = Field(
         pattern=r"^https?://\S+$",
         description="alerts without their own runbook_url link to <base>/<AlertName>",

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from generator.model.common import Duration, LabelName, Labels, MetricName, RecordName, StrictModel
+from generator.model.common import (
+    RECORD_NAME_PATTERN,
+    Duration,
+    LabelName,
+    Labels,
+    MetricName,
+    SeriesName,
+    StrictModel,
+)
 
 OverTime = Literal["mean", "quantile", "stddev", "max", "min", "histogram_quantile"]
 QUANTILE_FUNCTIONS = ("quantile", "histogram_quantile")
 
 
 class Signal(StrictModel):
-    record: RecordName = Field(description="series name, e.g. bridge:phase_diff_mean_5m")
+    record: SeriesName = Field(
+        description="series name, level:metric:operations, e.g. bridge:phase_diff_mean_5m"
+    )
+    contract: bool = Field(
+        False, description="the name is a contract other tools rely on; keep it even without colons"
+    )
     metric: MetricName = Field(description="source metric from the catalog")
     function: OverTime
     window: Duration
@@ -27,6 +41,11 @@ class Signal(StrictModel):
 
     @model_validator(mode="after")
     def _quantile_matches_function(self) -> Signal:
+        if not self.contract and not re.match(RECORD_NAME_PATTERN, self.record):
+            raise ValueError(
+                f"record {self.record!r} should be named level:metric:operations, e.g. "
+                "bridge:phase_diff_mean_5m; if other tools already rely on this name, set `contract: true`"
+            )
         if self.function in QUANTILE_FUNCTIONS and self.quantile is None:
             raise ValueError(f"function {self.function} needs `quantile` (e.g. 0.95)")
         if self.function not in QUANTILE_FUNCTIONS and self.quantile is not None:

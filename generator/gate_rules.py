@@ -1,0 +1,157 @@
+"""Canary gates → one group of recording rules, read by Argo and `obsgen gate decide` alike.
+
+Per condition (labels gate, condition):
+  canary:gate_condition:value         the worst instance's value (a slope per second for trends)
+  canary:gate_condition_violated:bool 1 when violated or without data, else 0
+Per gate (label gate):
+  canary:gate_violations:count        violated conditions now
+  canary:promote:bool                 1 when no condition was violated at any evaluation of the
+                                      last `promote.after` (and there were all of them)
+  canary:rollback:bool                1 when ≥ `rollback.violations` were violated at every
+                                      evaluation of the last `rollback.for`, or a condition
+                                      marked `rollback_at_once` is violated now
+
+"Held for 15m" means every evaluation from t − 15m to t: 16 samples at a 1m interval. The
+range is 15m30s so that Prometheus 2 (closed windows) and 3 (left-open) count the same
+samples: recorded samples sit on whole intervals, never on the half-interval edge.
+"""
+
+from __future__ import annotations
+
+from generator import promql
+from generator import rule_parts as parts
+from generator.durations import format_duration, format_duration_ms
+from generator.model import Gate, Service, Spec, ThresholdCondition
+from generator.model.gates import Condition
+from generator.rule_parts import Rule, runbook_url
+
+CONDITION_VALUE = "canary:gate_condition:value"
+CONDITION_VIOLATED = "canary:gate_condition_violated:bool"
+VIOLATIONS = "canary:gate_violations:count"
+PROMOTE = "canary:promote:bool"
+ROLLBACK = "canary:rollback:bool"
+GATE_SERIES = (CONDITION_VALUE, CONDITION_VIOLATED, VIOLATIONS, PROMOTE, ROLLBACK)
+
+
+def gate_file(service: Service, gate: Gate) -> str:
+    """Slugs hold no dots, so `<service>.gate.<gate>` never clashes with `<service>.<slo>`."""
+    return f"{service.service}.gate.{gate.name}"
+
+
+def gate_group(service: Service, gate: Gate) -> str:
+    return f"{service.service}-gate-{gate.name}"
+
+
+def held_range(duration: int, interval: int) -> str:
+    """A range holding exactly the evaluations from t − duration to t, in Prometheus 2 and 3."""
+    return format_duration_ms(duration * 1000 + interval * 500)
+
+
+def evaluations_in(duration: int, interval: int) -> int:
+    return duration // interval + 1
+
+
+def condition_selector(name: str, gate: Gate, condition: str | None = None) -> str:
+    matchers = {"gate": gate.name}
+    if condition is not None:
+        matchers["condition"] = condition
+    return promql.selector(name, matchers)
+
+
+def violated_op(condition: Condition) -> tuple[str, float]:
+    """The comparison (and bound) under which the condition is violated."""
+    if isinstance(condition, ThresholdCondition):
+        return promql.NEGATED[condition.op], condition.value
+    if condition.trend == "rising":
+        return ">", condition.epsilon
+    return "<", -condition.epsilon
+
+
+def condition_value_expr(service: Service, condition: Condition) -> str:
+    source = promql.selector(condition.series, service.realm_matchers())
+    if isinstance(condition, ThresholdCondition):
+        read = source
+    else:
+        read = promql.call("deriv", promql.range_vector(source, condition.window))
+    worst = promql.aggregate(condition.worst_of(), read)
+    metric = service.metric(condition.series)
+    if isinstance(condition, ThresholdCondition) and metric is not None and metric.ratio:
+        return promql.call("clamp", worst, "0", "1")
+    return worst
+
+
+def violated_expr(gate: Gate, condition: Condition) -> str:
+    op, bound = violated_op(condition)
+    value = condition_selector(CONDITION_VALUE, gate, condition.name)
+    return f"{promql.compare(value, op, bound, as_bool=True)} or on () vector(1)"
+
+
+def held(gate: Gate, duration: int, interval: int) -> tuple[str, str]:
+    """The violation count over the evaluations of the last `duration`, and the check that
+    every one of them is there (a gate that just started has not held anything yet)."""
+    span = f"{condition_selector(VIOLATIONS, gate)}[{held_range(duration, interval)}]"
+    count = promql.call("count_over_time", span)
+    return span, promql.compare(count, ">=", evaluations_in(duration, interval), as_bool=True)
+
+
+def promote_expr(gate: Gate, interval: int) -> str:
+    span, complete = held(gate, gate.promote.after, interval)
+    clean = promql.compare(promql.call("max_over_time", span), "==", 0, as_bool=True)
+    return f"{promql.aggregate('max', f'({complete}) * ({clean})')} or on () vector(0)"
+
+
+def rollback_expr(gate: Gate, interval: int) -> str:
+    span, complete = held(gate, gate.rollback.for_, interval)
+    sustained = promql.compare(
+        promql.call("min_over_time", span), ">=", gate.rollback.violations, as_bool=True
+    )
+    verdict = promql.aggregate("max", f"({complete}) * ({sustained})")
+    at_once = [c for c in gate.conditions if c.rollback_at_once]
+    if at_once:
+        # Only a measured violation counts here: a trend without two samples yet is not rising.
+        measured = " or ".join(
+            promql.compare(condition_selector(CONDITION_VALUE, gate, c.name), *violated_op(c), as_bool=True)
+            for c in at_once
+        )
+        verdict = f"({verdict} + ({promql.aggregate('max', measured)} or on () vector(0))) > bool 0"
+    return f"{verdict} or on () vector(0)"
+
+
+def gate_rules(spec: Spec, service: Service, gate: Gate) -> list[Rule]:
+    interval = spec.settings.evaluation_interval
+    labels = {"gate": gate.name}
+    rules: list[Rule] = []
+    for condition in gate.conditions:
+        own = {**labels, "condition": condition.name}
+        rules.append(parts.record(CONDITION_VALUE, condition_value_expr(service, condition), own))
+        rules.append(parts.record(CONDITION_VIOLATED, violated_expr(gate, condition), own))
+    rules += [
+        parts.record(
+            VIOLATIONS, promql.aggregate("sum", condition_selector(CONDITION_VIOLATED, gate)), labels
+        ),
+        parts.record(PROMOTE, promote_expr(gate, interval), labels),
+        parts.record(ROLLBACK, rollback_expr(gate, interval), labels),
+        parts.alert(
+            gate.alert_name(),
+            promql.compare(condition_selector(ROLLBACK, gate), "==", 1),
+            0,
+            {**service.labels, "severity": gate.alert.severity, "service": service.service, **labels},
+            {
+                "summary": f"The canary gate {gate.name} calls for a rollback.",
+                "description": rollback_description(gate),
+                "runbook_url": runbook_url(spec, gate.alert_name()),
+            },
+        ),
+    ]
+    return rules
+
+
+def rollback_description(gate: Gate) -> str:
+    at_once = [c.name for c in gate.conditions if c.rollback_at_once]
+    text = (
+        f"{gate.rollback.violations} or more of the {len(gate.conditions)} conditions of gate "
+        f"{gate.name} have been violated for {format_duration(gate.rollback.for_)}"
+    )
+    if at_once:
+        text += f", or {' or '.join(at_once)} is violated"
+    return f"{text}. Run `obsgen gate decide {gate.name}` to see which; Argo rolls the canary back."
