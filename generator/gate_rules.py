@@ -51,8 +51,13 @@ def evaluations_in(duration: int, interval: int) -> int:
     return duration // interval + 1
 
 
-def condition_selector(name: str, gate: Gate, condition: str | None = None) -> str:
-    matchers = {"gate": gate.name}
+def gate_labels(service: Service, gate: Gate) -> dict[str, str]:
+    """Gate series carry the service's realm like every series it records."""
+    return {"gate": gate.name, **service.realm_matchers()}
+
+
+def gate_selector(name: str, service: Service, gate: Gate, condition: str | None = None) -> str:
+    matchers = gate_labels(service, gate)
     if condition is not None:
         matchers["condition"] = condition
     return promql.selector(name, matchers)
@@ -80,28 +85,28 @@ def condition_value_expr(service: Service, condition: Condition) -> str:
     return worst
 
 
-def violated_expr(gate: Gate, condition: Condition) -> str:
+def violated_expr(service: Service, gate: Gate, condition: Condition) -> str:
     op, bound = violated_op(condition)
-    value = condition_selector(CONDITION_VALUE, gate, condition.name)
+    value = gate_selector(CONDITION_VALUE, service, gate, condition.name)
     return f"{promql.compare(value, op, bound, as_bool=True)} or on () vector(1)"
 
 
-def held(gate: Gate, duration: int, interval: int) -> tuple[str, str]:
+def held(service: Service, gate: Gate, duration: int, interval: int) -> tuple[str, str]:
     """The violation count over the evaluations of the last `duration`, and the check that
     every one of them is there (a gate that just started has not held anything yet)."""
-    span = f"{condition_selector(VIOLATIONS, gate)}[{held_range(duration, interval)}]"
+    span = f"{gate_selector(VIOLATIONS, service, gate)}[{held_range(duration, interval)}]"
     count = promql.call("count_over_time", span)
     return span, promql.compare(count, ">=", evaluations_in(duration, interval), as_bool=True)
 
 
-def promote_expr(gate: Gate, interval: int) -> str:
-    span, complete = held(gate, gate.promote.after, interval)
+def promote_expr(service: Service, gate: Gate, interval: int) -> str:
+    span, complete = held(service, gate, gate.promote.after, interval)
     clean = promql.compare(promql.call("max_over_time", span), "==", 0, as_bool=True)
     return f"{promql.aggregate('max', f'({complete}) * ({clean})')} or on () vector(0)"
 
 
-def rollback_expr(gate: Gate, interval: int) -> str:
-    span, complete = held(gate, gate.rollback.for_, interval)
+def rollback_expr(service: Service, gate: Gate, interval: int) -> str:
+    span, complete = held(service, gate, gate.rollback.for_, interval)
     sustained = promql.compare(
         promql.call("min_over_time", span), ">=", gate.rollback.violations, as_bool=True
     )
@@ -110,7 +115,9 @@ def rollback_expr(gate: Gate, interval: int) -> str:
     if at_once:
         # Only a measured violation counts here: a trend without two samples yet is not rising.
         measured = " or ".join(
-            promql.compare(condition_selector(CONDITION_VALUE, gate, c.name), *violated_op(c), as_bool=True)
+            promql.compare(
+                gate_selector(CONDITION_VALUE, service, gate, c.name), *violated_op(c), as_bool=True
+            )
             for c in at_once
         )
         verdict = f"({verdict} + ({promql.aggregate('max', measured)} or on () vector(0))) > bool 0"
@@ -119,21 +126,21 @@ def rollback_expr(gate: Gate, interval: int) -> str:
 
 def gate_rules(spec: Spec, service: Service, gate: Gate) -> list[Rule]:
     interval = spec.settings.evaluation_interval
-    labels = {"gate": gate.name}
+    labels = gate_labels(service, gate)
     rules: list[Rule] = []
     for condition in gate.conditions:
         own = {**labels, "condition": condition.name}
         rules.append(parts.record(CONDITION_VALUE, condition_value_expr(service, condition), own))
-        rules.append(parts.record(CONDITION_VIOLATED, violated_expr(gate, condition), own))
+        rules.append(parts.record(CONDITION_VIOLATED, violated_expr(service, gate, condition), own))
     rules += [
         parts.record(
-            VIOLATIONS, promql.aggregate("sum", condition_selector(CONDITION_VIOLATED, gate)), labels
+            VIOLATIONS, promql.aggregate("sum", gate_selector(CONDITION_VIOLATED, service, gate)), labels
         ),
-        parts.record(PROMOTE, promote_expr(gate, interval), labels),
-        parts.record(ROLLBACK, rollback_expr(gate, interval), labels),
+        parts.record(PROMOTE, promote_expr(service, gate, interval), labels),
+        parts.record(ROLLBACK, rollback_expr(service, gate, interval), labels),
         parts.alert(
             gate.alert_name(),
-            promql.compare(condition_selector(ROLLBACK, gate), "==", 1),
+            promql.compare(gate_selector(ROLLBACK, service, gate), "==", 1),
             0,
             {**service.labels, "severity": gate.alert.severity, "service": service.service, **labels},
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.argo import compile_argo
 from generator.errors import SpecIssue
 from generator.loader import load_spec_dir
 from generator.model import Spec
@@ -40,5 +41,7 @@ def render_outputs(spec: Spec) -> Rendered:
     for name, document in tests.files.items():
         outputs[f"prometheus/tests/{name}.yml"] = to_yaml(document)
     outputs["prometheus/prometheus.yml"] = to_yaml(compile_prometheus_config(spec))
+    for gate, template in compile_argo(spec).items():
+        outputs[f"argo/{gate}.yaml"] = to_yaml(template)
     outputs["schema/spec.schema.json"] = to_json(compile_schema())
     return Rendered(dict(sorted(outputs.items())), tests.notes)

@@ -155,11 +155,16 @@ def signal_expr(service: Service, signal: Signal) -> str:
         signal.function, promql.selector(signal.metric, matchers), signal.window, signal.quantile
     )
     derived = promql.aggregate(signal.aggregate, inner, by=[*realm, *signal.by])
-    metric = service.metric(signal.metric)
-    if metric is not None and metric.ratio and signal.function != "stddev" and signal.aggregate != "sum":
+    if signal_is_clamped(service, signal):
         # A stray series reading 3 cannot push a share past 1 (the seeds' GREEN-uptime fix).
         return promql.call("clamp", derived, "0", "1")
     return derived
+
+
+def signal_is_clamped(service: Service, signal: Signal) -> bool:
+    """A share stays a share through mean, quantile, min and max of one — not a spread or a sum."""
+    metric = service.metric(signal.metric)
+    return metric is not None and metric.ratio and signal.function != "stddev" and signal.aggregate != "sum"
 
 
 def signal_rules(service: Service) -> list[Rule]:

@@ -8,9 +8,16 @@ from collections.abc import Iterator
 from generator import alert_templates, promql
 from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
+from generator.gate_rules import GATE_SERIES
+from generator.heartbeat_rules import (
+    largest_healthy_age,
+    missing_alert_name,
+    shortest_window,
+    stale_alert_name,
+)
 from generator.loader import PathKey
-from generator.model import Metric, PromQLAlert, Service, Signal, Spec, ThresholdAlert
-from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, sli_error_ratio
+from generator.model import Metric, PromQLAlert, Service, Signal, Spec, ThresholdAlert, TrendCondition
+from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, WATCHDOG, sli_error_ratio
 from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows, slo_id
 
 # Series Prometheus itself produces for any target or rule.
@@ -43,9 +50,12 @@ def known_series(spec: Spec) -> set[str]:
         for metric in service.metrics:
             names.update(metric.name + suffix for suffix in SUFFIXES.get(metric.type, ("",)))
         names.update(signal.record for signal in service.signals)
+        for heartbeat in service.heartbeats:
+            names.update((heartbeat.metric, heartbeat.changes_record(), heartbeat.ok_record()))
         for slo in service.slos:
             names.update(sli_error_ratio(w) for w in sli_windows(slo))
     names.update(SLO_SERIES)
+    names.update(GATE_SERIES)
     return names
 
 
@@ -59,6 +69,8 @@ def _service_issues(spec: Spec, service: Service, known: set[str]) -> Iterator[F
     yield from _template_issues(service)
     yield from _reserved_label_issues(service)
     yield from _cadence_issues(spec, service)
+    yield from _heartbeat_issues(spec, service)
+    yield from _gate_issues(spec, service)
 
 
 RESERVED_ALERT_LABELS = {"alertname": "the alert's name", "severity": "`severity`", "service": "`service`"}
@@ -113,11 +125,94 @@ def _cadence_issues(spec: Spec, service: Service) -> Iterator[Found]:
             )
 
 
-def _duplicates(names: list[str], field: str, what: str) -> Iterator[Found]:
+def _heartbeat_issues(spec: Spec, service: Service) -> Iterator[Found]:
+    """Timing is checked, not trusted: a heartbeat that would flap while healthy is refused."""
+    interval = spec.settings.evaluation_interval
+    yield from _duplicates([h.metric for h in service.heartbeats], "heartbeats", "heartbeat metric")
+    for i, heartbeat in enumerate(service.heartbeats):
+        period, scrape = format_duration(heartbeat.period), format_duration(heartbeat.scrape_interval)
+        if heartbeat.window <= shortest_window(heartbeat):
+            yield (
+                ("heartbeats", i, "window"),
+                (
+                    f"window {format_duration(heartbeat.window)} is too short: changes() needs at least "
+                    f"period {period} + 2 × scrape interval {scrape} + ε = more than "
+                    f"{format_duration(shortest_window(heartbeat))}, or a healthy heartbeat reads 0 changes"
+                ),
+            )
+        age = largest_healthy_age(heartbeat, interval)
+        if heartbeat.freshness <= age:
+            yield (
+                ("heartbeats", i, "freshness"),
+                (
+                    f"freshness {format_duration(heartbeat.freshness)} would flap: a healthy heartbeat's "
+                    f"last beat can be period {period} + scrape interval {scrape} + evaluation interval "
+                    f"{format_duration(interval)} = {format_duration(age)} old, so the threshold must "
+                    f"exceed {format_duration(age)} (the smallest safe value is {format_duration(age + 1)})"
+                ),
+            )
+        if service.metric(heartbeat.metric) is not None:
+            yield (
+                ("heartbeats", i, "metric"),
+                f"{heartbeat.metric} is also in the `metrics` catalog; a heartbeat declares its own metric",
+            )
+
+
+def _gate_source_interval(spec: Spec, service: Service, series: str) -> int | None:
+    """How often the series a gate condition reads gets a new sample; None if unknown here."""
+    if service.signal(series) is not None:
+        return spec.settings.evaluation_interval
+    for heartbeat in service.heartbeats:
+        if series in (heartbeat.ok_record(), heartbeat.changes_record()):
+            return spec.settings.evaluation_interval
+    metric = service.metric(series)
+    if metric is not None and metric.type == "gauge":
+        return service.scrape.interval or spec.settings.scrape_interval
+    return None
+
+
+def _gate_issues(spec: Spec, service: Service) -> Iterator[Found]:
+    interval = spec.settings.evaluation_interval
+    for i, gate in enumerate(service.gates):
+        base: PathKey = ("gates", i)
+        yield from _duplicates([c.name for c in gate.conditions], (*base, "conditions"), "condition")
+        for j, condition in enumerate(gate.conditions):
+            path = (*base, "conditions", j)
+            every = _gate_source_interval(spec, service, condition.series)
+            if every is None:
+                yield (
+                    (*path, "series"),
+                    (
+                        f"{condition.series!r} is not a gauge in this service's `metrics`, one of its "
+                        "`signals` or a heartbeat's _ok/_changes record"
+                    ),
+                )
+            elif isinstance(condition, TrendCondition) and condition.window < 2 * every:
+                yield (
+                    (*path, "window"),
+                    (
+                        f"window {format_duration(condition.window)} holds fewer than the two samples "
+                        f"deriv() needs ({condition.series} gets one every {format_duration(every)})"
+                    ),
+                )
+        for field, value in (("promote", gate.promote.after), ("rollback", gate.rollback.for_)):
+            if value % interval:
+                key = "after" if field == "promote" else "for"
+                yield (
+                    (*base, field, key),
+                    (
+                        f"{format_duration(value)} must be a whole number of evaluation intervals "
+                        f"({format_duration(interval)}): the gate counts evaluations"
+                    ),
+                )
+
+
+def _duplicates(names: list[str], field: PathKey | str, what: str) -> Iterator[Found]:
+    prefix = (field,) if isinstance(field, str) else field
     seen: set[str] = set()
     for i, name in enumerate(names):
         if name in seen:
-            yield (field, i), f"duplicate {what} {name!r}"
+            yield (*prefix, i), f"duplicate {what} {name!r}"
         seen.add(name)
 
 
@@ -406,56 +501,53 @@ def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:
                 "evaluations (Prometheus drops a series 5m after its last sample)"
             ),
         )
-    records: dict[str, str] = {}
-    slo_ids: dict[str, str] = {}
-    alerts: dict[str, str] = {}
-    jobs: dict[str, str] = {}
-    ports: dict[tuple[str, int], str] = {}
+    owners: dict[str, dict[object, str]] = {kind: {} for kind in CLASH_MESSAGES}
+    if spec.settings.watchdog:
+        owners["alert"][WATCHDOG] = "settings (the Watchdog)"
     for service in spec.services:
-        name = service.service
-        for i, signal in enumerate(service.signals):
-            if signal.record in records:
-                yield (
-                    name,
-                    ("signals", i, "record"),
-                    (f"{signal.record} is already recorded by service {records[signal.record]!r}"),
-                )
-            records.setdefault(signal.record, name)
-        for i, slo in enumerate(service.slos):
-            key = slo_id(service, slo)
-            if key in slo_ids:
-                yield (
-                    name,
-                    ("slos", i, "name"),
-                    (
-                        f"slo_id {key!r} is also the id of an SLO of service {slo_ids[key]!r}; "
-                        "rename one (slo_id is <service>-<slo>)"
-                    ),
-                )
-            slo_ids.setdefault(key, name)
-        alert_names = [(("alerts", i, "name"), a.name) for i, a in enumerate(service.alerts)]
-        alert_names += [
-            (("slos", i, "alerting", "name"), burn_alert_name(service, slo))
-            for i, slo in enumerate(service.slos)
-        ]
-        for path, alert in alert_names:
-            if alert in alerts:
-                yield name, path, f"alert {alert} is already defined by service {alerts[alert]!r}"
-            alerts.setdefault(alert, name)
-        job_names = [(("scrape", "job"), service.job)]
-        job_names += [(("probes", i, "name"), p.name) for i, p in enumerate(service.probes)]
-        for path, job in job_names:
-            if job in jobs:
-                yield name, path, f"scrape job {job!r} is already used by service {jobs[job]!r}"
-            jobs.setdefault(job, name)
-        address = (service.scrape.host, service.scrape.port)
-        if address in ports:
-            yield (
-                name,
-                ("scrape", "port"),
-                (
-                    f"port {address[1]} is already the port of service {ports[address]!r} "
-                    "(ports must not conflict)"
-                ),
-            )
-        ports.setdefault(address, name)
+        for kind, path, key in _claims(service):
+            if key in owners[kind]:
+                shown = key[1] if isinstance(key, tuple) else key
+                message = CLASH_MESSAGES[kind].format(key=shown, owner=owners[kind][key])
+                yield service.service, path, message
+            else:
+                owners[kind][key] = service.service
+
+
+CLASH_MESSAGES = {
+    "record": "{key} is already recorded by service {owner!r}",
+    "slo_id": "slo_id {key!r} is also the id of an SLO of service {owner!r}; rename one (slo_id is "
+    "<service>-<slo>)",
+    "alert": "alert {key} is already defined by service {owner!r}",
+    "job": "scrape job {key!r} is already used by service {owner!r}",
+    "port": "port {key} is already the port of service {owner!r} (ports must not conflict)",
+    "gate": "gate {key!r} is already defined by service {owner!r}",
+}
+"""Names and addresses that must be unique across the whole spec."""
+
+
+def _claims(service: Service) -> Iterator[tuple[str, PathKey, object]]:
+    """(kind, path, key) of every name or address the service takes for itself."""
+    for i, signal in enumerate(service.signals):
+        yield "record", ("signals", i, "record"), signal.record
+    for i, heartbeat in enumerate(service.heartbeats):
+        yield "record", ("heartbeats", i, "metric"), heartbeat.changes_record()
+        yield "record", ("heartbeats", i, "metric"), heartbeat.ok_record()
+    for i, slo in enumerate(service.slos):
+        yield "slo_id", ("slos", i, "name"), slo_id(service, slo)
+    for i, alert in enumerate(service.alerts):
+        yield "alert", ("alerts", i, "name"), alert.name
+    for i, slo in enumerate(service.slos):
+        yield "alert", ("slos", i, "alerting", "name"), burn_alert_name(service, slo)
+    for i, heartbeat in enumerate(service.heartbeats):
+        yield "alert", ("heartbeats", i, "stale_alert"), stale_alert_name(heartbeat)
+        yield "alert", ("heartbeats", i, "missing_alert"), missing_alert_name(heartbeat)
+    for i, gate in enumerate(service.gates):
+        yield "alert", ("gates", i, "alert", "name"), gate.alert_name()
+        yield "gate", ("gates", i, "name"), gate.name
+    yield "job", ("scrape", "job"), service.job
+    for i, probe in enumerate(service.probes):
+        yield "job", ("probes", i, "name"), probe.name
+    for i, heartbeat in enumerate(service.heartbeats):
+        yield "job", ("heartbeats", i, "job"), service.heartbeat_job(heartbeat)
+    yield "port", ("scrape", "port"), (service.scrape.host, service.scrape.port)

@@ -24,7 +24,7 @@ def test_help_explains_every_command_and_exit_codes() -> None:
 def test_validate_counts_what_it_read() -> None:
     result = obsgen("validate")
     assert result.returncode == 0
-    assert "2 services, 3 SLOs" in result.stdout
+    assert "3 services, 3 SLOs" in result.stdout
 
 
 def test_explain_shows_factors_thresholds_and_detection_times() -> None:

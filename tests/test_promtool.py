@@ -39,7 +39,7 @@ def test_extras_spec_rules_are_clean_and_its_tests_pass(promtool: str, tmp_path:
         "plain.latency",
         "plain.fast-requests",
     }
-    assert {t.stem for t in tests} == {"api", "plain", "same.ok", "same.err", *slos}
+    assert {t.stem for t in tests} == {"api", "plain", "same.ok", "same.err", "_watchdog", *slos}
     run = promtool_test(promtool, *tests)
     assert run.returncode == 0, run.stdout + run.stderr
 

@@ -12,10 +12,22 @@ from typing import Any
 
 from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
+from generator.gate_rules import gate_file
 from generator.model import Spec
 from generator.promtool_tests.alert_cases import alert_tests, clamp_test, signal_test
+from generator.promtool_tests.gate_cases import GateScenarioError, gate_tests
+from generator.promtool_tests.heartbeat_cases import heartbeat_tests, watchdog_test
 from generator.promtool_tests.slo_cases import ScenarioError, slo_tests
-from generator.rules import GroupPlan, group_names, service_plan, slo_file, slo_plan
+from generator.rules import (
+    WATCHDOG_FILE,
+    GroupPlan,
+    gate_plan,
+    group_names,
+    service_plan,
+    slo_file,
+    slo_plan,
+    watchdog_plan,
+)
 from generator.slo_math import slo_id
 
 
@@ -51,6 +63,7 @@ def compile_promtool_tests(spec: Spec) -> PromtoolTests:
     for service in spec.services:
         tests = [signal_test(service, signal, interval) for signal in service.signals]
         tests += [t for signal in service.signals if (t := clamp_test(service, signal, interval))]
+        tests += heartbeat_tests(spec, service)
         tests += alert_tests(spec, service)
         own = {service.service: service_plan(spec, service)} if service_plan(spec, service) else {}
         if tests:
@@ -64,4 +77,17 @@ def compile_promtool_tests(spec: Spec) -> PromtoolTests:
             notes += [SpecIssue(location, f"{slo_id(service, slo)}: {note}") for note in slo_notes]
             rule_files = {**own, slo_file(service, slo): slo_plan(spec, service, slo)}
             files[slo_file(service, slo)] = _file(spec, rule_files, slo.time_slice, cases)
+        for i, gate in enumerate(service.gates):
+            location = spec.sources[service.service].location(("gates", i))
+            try:
+                cases, gate_notes = gate_tests(spec, service, gate)
+            except GateScenarioError as exc:
+                raise SpecError([SpecIssue(location, f"cannot generate tests: {exc}")]) from None
+            notes += [SpecIssue(location, note) for note in gate_notes]
+            plan = {gate_file(service, gate): gate_plan(spec, service, gate)}
+            files[gate_file(service, gate)] = _file(spec, plan, interval, cases)
+    if spec.settings.watchdog:
+        files[WATCHDOG_FILE] = _file(
+            spec, {WATCHDOG_FILE: watchdog_plan(spec)}, interval, [watchdog_test(spec)]
+        )
     return PromtoolTests(files, notes)

@@ -21,7 +21,7 @@ from generator.promtool_tests.series import (
     target_labels,
     values,
 )
-from generator.rules import alert_labels, alert_rules
+from generator.rules import alert_labels, alert_rules, signal_is_clamped
 
 INSTANCES = ("1", "2")
 
@@ -250,8 +250,7 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
 
 def clamp_test(service: Service, signal: Signal, interval: int) -> dict[str, Any] | None:
     """A share typed as a ratio reads at most 1, even when its source misbehaves."""
-    metric = service.metric(signal.metric)
-    if metric is None or not metric.ratio or signal.function == "stddev" or signal.aggregate == "sum":
+    if not signal_is_clamped(service, signal):
         return None
     n = max(2, signal.window // interval)
     labels = target_labels(

@@ -1,0 +1,114 @@
+"""Canary gates → Argo Rollouts AnalysisTemplates (`generated/argo/<gate>.yaml`).
+
+Both metrics read the gate's recorded series, so Argo and `obsgen gate decide` cannot disagree:
+  rollback  every evaluation interval, from the start until the promote check: one reading of
+            canary:rollback:bool == 1 fails the run (the rules already waited `rollback.for`)
+  promote   once, one interval after `promote.after`: promote − rollback is 1 (GO → success),
+            −1 (ROLLBACK → failure) or 0 (HOLD → inconclusive, so the Rollout pauses for a human)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from generator import promql
+from generator.durations import go_duration
+from generator.errors import SpecError, SpecIssue
+from generator.gate_rules import PROMOTE, ROLLBACK, gate_selector
+from generator.model import Gate, Service, Spec
+
+API_VERSION = "argoproj.io/v1alpha1"
+ADDRESS_ARG = "prometheus-address"
+GO_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
+CONSECUTIVE_ERROR_LIMIT = 2
+"""Two failed queries in a row (Prometheus down, rules not loaded) end the run as Error."""
+
+
+def compile_argo(spec: Spec) -> dict[str, dict[str, Any]]:
+    """Gate name → AnalysisTemplate; raises SpecError if a template breaks Argo's metric rules."""
+    templates: dict[str, dict[str, Any]] = {}
+    issues: list[SpecIssue] = []
+    for service in spec.services:
+        for i, gate in enumerate(service.gates):
+            template = analysis_template(spec, service, gate)
+            location = spec.sources[service.service].location(("gates", i))
+            issues += [SpecIssue(location, problem) for problem in metric_problems(template)]
+            templates[gate.name] = template
+    if issues:
+        raise SpecError(issues)
+    return templates
+
+
+def analysis_template(spec: Spec, service: Service, gate: Gate) -> dict[str, Any]:
+    interval = spec.settings.evaluation_interval
+    promote_at = gate.promote.after + interval
+    address = f"{{{{args.{ADDRESS_ARG}}}}}"
+    rollback_now = gate_selector(ROLLBACK, service, gate)
+    verdict = f"{gate_selector(PROMOTE, service, gate)} - {rollback_now}"
+    promql.parse(verdict)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "AnalysisTemplate",
+        "metadata": {
+            "name": gate.name,
+            "labels": {
+                "app.kubernetes.io/managed-by": "obsgen",
+                "app.kubernetes.io/part-of": service.service,
+            },
+        },
+        "spec": {
+            "args": [{"name": ADDRESS_ARG, "value": spec.settings.argo_prometheus_address}],
+            "metrics": [
+                {
+                    "name": "rollback",
+                    "interval": go_duration(interval),
+                    "count": promote_at // interval + 1,
+                    "failureLimit": 0,
+                    "consecutiveErrorLimit": CONSECUTIVE_ERROR_LIMIT,
+                    "successCondition": "result[0] == 0",
+                    "failureCondition": "result[0] == 1",
+                    "provider": {"prometheus": {"address": address, "query": rollback_now}},
+                },
+                {
+                    "name": "promote",
+                    "initialDelay": go_duration(promote_at),
+                    "count": 1,
+                    "failureLimit": 0,
+                    "inconclusiveLimit": 0,
+                    "consecutiveErrorLimit": CONSECUTIVE_ERROR_LIMIT,
+                    "successCondition": "result[0] == 1",
+                    "failureCondition": "result[0] == -1",
+                    "provider": {"prometheus": {"address": address, "query": verdict}},
+                },
+            ],
+        },
+    }
+
+
+def template_labels(service: Service) -> dict[str, str]:
+    return {"app.kubernetes.io/managed-by": "obsgen", "app.kubernetes.io/part-of": service.service}
+
+
+def metric_problems(template: dict[str, Any]) -> list[str]:
+    """Argo's own rules for a metric that its CRD schema does not express."""
+    problems = []
+    for metric in template["spec"]["metrics"]:
+        name = metric.get("name", "?")
+        for field in ("interval", "initialDelay"):
+            if field in metric and not GO_DURATION.match(str(metric[field])):
+                problems.append(
+                    f"metric {name}: {field} {metric[field]!r} is not a Go duration (e.g. 90s, 15m, 24h; "
+                    "Argo has no `d` unit)"
+                )
+        count = metric.get("count")
+        if isinstance(count, int) and count > 1 and "interval" not in metric:
+            problems.append(f"metric {name}: count {count} needs an interval")
+        for field in ("count", "failureLimit", "inconclusiveLimit", "consecutiveErrorLimit"):
+            value = metric.get(field)
+            if isinstance(value, int) and value < 0:
+                problems.append(f"metric {name}: {field} must not be negative (got {value})")
+        limit = metric.get("failureLimit")
+        if isinstance(count, int) and isinstance(limit, int) and count < limit:
+            problems.append(f"metric {name}: count {count} is smaller than failureLimit {limit}")
+    return problems

@@ -1,0 +1,355 @@
+"""Generated promtool tests for canary gates, fed at the conditions' own inputs.
+
+Scenarios (E = evaluation interval, A = promote.after, F = rollback.for, k = rollback.violations):
+  promote    every condition healthy: promote is 0 one evaluation before A has passed, 1 at A
+  rollback   k conditions violated: rollback 0 at F − E, 1 at F, and the alert fires
+  brief      k conditions violated for F − E: rollback never 1
+  fewer      k − 1 conditions violated for an hour: neither rollback nor promote
+  at once    each `rollback_at_once` condition (a rising trend) rolls back at its first reading
+
+Stray series of another realm (or none) read violating values throughout: the realm filter
+must keep them out. Trend conditions need two samples, so the gate is judged from E on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from generator import promql
+from generator.alert_templates import expand
+from generator.gate_rules import (
+    CONDITION_VALUE,
+    PROMOTE,
+    ROLLBACK,
+    VIOLATIONS,
+    gate_labels,
+    gate_rules,
+    gate_selector,
+    held_range,
+)
+from generator.model import Gate, Service, Spec, ThresholdCondition, TrendCondition
+from generator.model.gates import Condition
+from generator.promtool_tests.series import (
+    alert_case,
+    decimal,
+    duration,
+    expected_alert,
+    input_series,
+    legacy_label_sets,
+    target_labels,
+    values,
+)
+from generator.rules import signal_is_clamped
+
+HOUR = 3600
+
+
+class GateScenarioError(ValueError):
+    """The gate's conditions leave no input that makes a scenario happen."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    spec: Spec
+    service: Service
+    gate: Gate
+    interval: int
+
+    @property
+    def warm_up(self) -> int:
+        """The first evaluation with every condition measurable (deriv() needs two samples)."""
+        return self.interval if any(isinstance(c, TrendCondition) for c in self.gate.conditions) else 0
+
+    def sources(self) -> list[str]:
+        return list(dict.fromkeys(c.series for c in self.gate.conditions))
+
+    def on(self, series: str) -> list[Condition]:
+        return [c for c in self.gate.conditions if c.series == series]
+
+    def is_ratio(self, series: str) -> bool:
+        """Reads within [0, 1]: a ratio metric, a signal clamped from one, or a heartbeat's ok."""
+        metric, signal = self.service.metric(series), self.service.signal(series)
+        if signal is not None:
+            return signal_is_clamped(self.service, signal)
+        ok_records = {h.ok_record() for h in self.service.heartbeats}
+        return series in ok_records or (metric is not None and metric.ratio)
+
+    def labels(self, series: str) -> dict[str, str]:
+        if self.service.metric(series) is not None:
+            return target_labels(self.service, f"{self.service.service}-1")
+        return self.service.realm_matchers()
+
+
+def _margin(value: Decimal) -> Decimal:
+    return abs(value) / 2 or Decimal(1)
+
+
+def healthy_value(subject: Subject, series: str) -> Decimal:
+    """A value inside every threshold condition on the series, away from the edges."""
+    low, high = Decimal("-Infinity"), Decimal("Infinity")
+    for condition in subject.on(series):
+        if isinstance(condition, ThresholdCondition):
+            bound = decimal(condition.value)
+            if condition.op in ("<", "<=", "=="):
+                high = min(high, bound)
+            if condition.op in (">", ">=", "=="):
+                low = max(low, bound)
+    if subject.is_ratio(series):
+        low, high = max(low, Decimal(0)), min(high, Decimal(1))
+    if low == high:
+        return low
+    if low.is_finite() and high.is_finite():
+        return (low + high) / 2
+    if high.is_finite():
+        return high - _margin(high)
+    return low + _margin(low) if low.is_finite() else Decimal(0)
+
+
+def violating_value(subject: Subject, condition: ThresholdCondition) -> Decimal | None:
+    """A value that breaks the condition (after the ratio clamp), or None if none can."""
+    bound = decimal(condition.value)
+    if condition.op == "==":
+        value = (
+            (Decimal(0) if bound != 0 else Decimal(1)) if subject.is_ratio(condition.series) else bound + 1
+        )
+    elif condition.op in ("<", "<="):
+        value = bound + _margin(bound)
+    else:
+        value = bound - _margin(bound)
+    seen = min(max(value, Decimal(0)), Decimal(1)) if subject.is_ratio(condition.series) else value
+    return None if holds(condition, seen, Decimal(0)) else value
+
+
+def holds(condition: Condition, value: Decimal, slope: Decimal) -> bool:
+    if isinstance(condition, TrendCondition):
+        eps = decimal(condition.epsilon)
+        return slope <= eps if condition.trend == "rising" else slope >= -eps
+    bound = decimal(condition.value)
+    return {
+        "<": value < bound,
+        "<=": value <= bound,
+        ">": value > bound,
+        ">=": value >= bound,
+        "==": value == bound,
+    }[condition.op]
+
+
+def violations(subject: Subject, levels: dict[str, Decimal]) -> int:
+    """Violated conditions when each series sits flat at its level (slopes 0)."""
+    count = 0
+    for series, level in levels.items():
+        seen = min(max(level, Decimal(0)), Decimal(1)) if subject.is_ratio(series) else level
+        count += sum(not holds(c, seen, Decimal(0)) for c in subject.on(series))
+    return count
+
+
+def breakable(subject: Subject) -> list[ThresholdCondition]:
+    """Threshold conditions that can be violated alone by a level change, one per series, on
+    series no trend condition reads (a jump would also be a trend)."""
+    trended = {c.series for c in subject.gate.conditions if isinstance(c, TrendCondition)}
+    found: dict[str, ThresholdCondition] = {}
+    for condition in subject.gate.conditions:
+        if (
+            isinstance(condition, ThresholdCondition)
+            and condition.series not in trended
+            and condition.series not in found
+            and violating_value(subject, condition) is not None
+        ):
+            found[condition.series] = condition
+    return list(found.values())
+
+
+def _inputs(subject: Subject, timelines: dict[str, list[float]], interval: int) -> list[dict[str, str]]:
+    """Each source at its levels, plus strays of other realms that violate all along."""
+    inputs = []
+    for series, samples in timelines.items():
+        labels = subject.labels(series)
+        inputs.append(input_series(series, labels, values(samples)))
+        first = next((c for c in subject.on(series) if isinstance(c, ThresholdCondition)), None)
+        stray = violating_value(subject, first) if first is not None else None
+        if stray is None:
+            stray = healthy_value(subject, series) + 1000
+        for legacy in legacy_label_sets(subject.service, labels):
+            inputs.append(input_series(series, legacy, f"{promql.number(float(stray))}x{len(samples) - 1}"))
+    return inputs
+
+
+def _flat(subject: Subject, end: int, changes: dict[str, tuple[Decimal, int, int]]) -> dict[str, list[float]]:
+    """Every source healthy and flat from 0 to `end`, except `series → (level, from, to)`."""
+    timelines: dict[str, list[float]] = {}
+    for series in subject.sources():
+        healthy = healthy_value(subject, series)
+        level, start, stop = changes.get(series, (healthy, 0, -1))
+        timelines[series] = [
+            float(level if start <= t <= stop else healthy) for t in range(0, end + 1, subject.interval)
+        ]
+    return timelines
+
+
+def _value_test(expr: str, t: int, value: float, labels: str) -> dict[str, Any]:
+    return {"expr": expr, "eval_time": duration(t), "exp_samples": [{"labels": labels, "value": value}]}
+
+
+def _gate_series(name: str, subject: Subject, t: int, value: float) -> dict[str, Any]:
+    selector = gate_selector(name, subject.service, subject.gate)
+    return _value_test(selector, t, value, selector)
+
+
+def _never(name: str, subject: Subject, end: int) -> dict[str, Any]:
+    """`name` was 0 at every evaluation from 0 to `end`."""
+    selector = gate_selector(name, subject.service, subject.gate)
+    window = held_range(end, subject.interval)
+    return _value_test(
+        f"max_over_time({selector}[{window}])",
+        end,
+        0,
+        promql.selector("", gate_labels(subject.service, subject.gate)),
+    )
+
+
+def _rollback_alert(subject: Subject) -> dict[str, Any]:
+    rule = next(r for r in gate_rules(subject.spec, subject.service, subject.gate) if "alert" in r)
+    labels = {**gate_labels(subject.service, subject.gate), **rule["labels"]}
+    external = subject.spec.settings.external_labels
+    annotations = {k: expand(v, labels, 1.0, external) for k, v in rule["annotations"].items()}
+    return expected_alert(labels, annotations)
+
+
+def promote_test(subject: Subject) -> dict[str, Any]:
+    gate, e = subject.gate, subject.interval
+    at = subject.warm_up + gate.promote.after
+    levels = {s: healthy_value(subject, s) for s in subject.sources()}
+    if violations(subject, levels):
+        raise GateScenarioError("no input satisfies every condition at once")
+    checks = [_gate_series(PROMOTE, subject, at - e, 0), _gate_series(PROMOTE, subject, at, 1)]
+    checks += [_gate_series(VIOLATIONS, subject, at, 0), _gate_series(ROLLBACK, subject, at, 0)]
+    for condition in gate.conditions:
+        if isinstance(condition, ThresholdCondition):
+            selector = gate_selector(CONDITION_VALUE, subject.service, gate, condition.name)
+            checks.append(_value_test(selector, at, float(levels[condition.series]), selector))
+    return {
+        "name": (
+            f"gate {gate.name}: every condition held for {duration(gate.promote.after)} → promote, "
+            "not earlier"
+        ),
+        "interval": duration(e),
+        "input_series": _inputs(subject, _flat(subject, at + e, {}), e),
+        "promql_expr_test": checks,
+        "alert_rule_test": [alert_case(at, gate.alert_name(), [])],
+    }
+
+
+def _violated(
+    subject: Subject, conditions: list[ThresholdCondition], start: int, stop: int
+) -> dict[str, Any]:
+    changes = {}
+    for condition in conditions:
+        value = violating_value(subject, condition)
+        assert value is not None
+        changes[condition.series] = (value, start, stop)
+    levels = {s: changes.get(s, (healthy_value(subject, s), 0, 0))[0] for s in subject.sources()}
+    if violations(subject, levels) != len(conditions):
+        names = ", ".join(c.name for c in conditions)
+        raise GateScenarioError(f"violating {names} also violates another condition on the same series")
+    return changes
+
+
+def rollback_tests(subject: Subject) -> tuple[list[dict[str, Any]], list[str]]:
+    gate, e = subject.gate, subject.interval
+    k, hold = gate.rollback.violations, gate.rollback.for_
+    chosen = breakable(subject)
+    if len(chosen) < k:
+        return [], [
+            f"gate {gate.name}: no test that {k} conditions violated for {duration(hold)} roll back: only "
+            f"{len(chosen)} condition(s) can be violated alone without a trend condition seeing a jump"
+        ]
+    # From the very first evaluation, so that the rule must also wait for enough evaluations.
+    end = hold + 2 * e
+    sustained = _violated(subject, chosen[:k], 0, end)
+    names = " and ".join(c.name for c in chosen[:k])
+    tests = [
+        {
+            "name": f"gate {gate.name}: {names} violated for {duration(hold)} → rollback, not earlier",
+            "interval": duration(e),
+            "input_series": _inputs(subject, _flat(subject, end, sustained), e),
+            "promql_expr_test": [
+                _gate_series(VIOLATIONS, subject, subject.warm_up, k),
+                _gate_series(ROLLBACK, subject, hold - e, 0),
+                _gate_series(ROLLBACK, subject, hold, 1),
+                _gate_series(PROMOTE, subject, hold, 0),
+            ],
+            "alert_rule_test": [
+                alert_case(hold - e, gate.alert_name(), []),
+                alert_case(hold, gate.alert_name(), [_rollback_alert(subject)]),
+            ],
+        }
+    ]
+    onset = subject.warm_up + 2 * e
+    brief = _violated(subject, chosen[:k], onset, onset + hold - e)
+    tests.append(
+        {
+            "name": f"gate {gate.name}: {names} violated for {duration(hold - e)} only → no rollback",
+            "interval": duration(e),
+            "input_series": _inputs(subject, _flat(subject, end, brief), e),
+            "promql_expr_test": [_gate_series(VIOLATIONS, subject, onset, k), _never(ROLLBACK, subject, end)],
+        }
+    )
+    if k >= 2:
+        fewer = _violated(subject, chosen[: k - 1], onset, HOUR + e)
+        tests.append(
+            {
+                "name": (
+                    f"gate {gate.name}: {k - 1} condition(s) violated for an hour → neither rollback "
+                    "nor promote"
+                ),
+                "interval": duration(e),
+                "input_series": _inputs(subject, _flat(subject, HOUR + e, fewer), e),
+                "promql_expr_test": [_never(ROLLBACK, subject, HOUR), _never(PROMOTE, subject, HOUR)],
+            }
+        )
+    return tests, []
+
+
+def at_once_tests(subject: Subject) -> list[dict[str, Any]]:
+    """A trend that shows (or a condition marked rollback_at_once) rolls back at its first reading."""
+    gate, e = subject.gate, subject.interval
+    tests = []
+    for condition in gate.conditions:
+        if not condition.rollback_at_once:
+            continue
+        timelines = _flat(subject, 3 * e, {})
+        if isinstance(condition, TrendCondition):
+            eps = decimal(condition.epsilon) or Decimal("0.001")
+            slope = 2 * eps if condition.trend == "rising" else -2 * eps
+            start = healthy_value(subject, condition.series)
+            timelines[condition.series] = [float(start + slope * t) for t in range(0, 3 * e + 1, e)]
+            first = e
+            what = f"{condition.series} {condition.trend} by {promql.number(float(abs(slope)))}/s"
+        else:
+            value = violating_value(subject, condition)
+            if value is None:
+                continue
+            first = subject.warm_up + e
+            timelines = _flat(subject, 3 * e, {condition.series: (value, first, 3 * e)})
+            what = f"{condition.name} violated"
+        tests.append(
+            {
+                "name": f"gate {gate.name}: {what} → rollback at once",
+                "interval": duration(e),
+                "input_series": _inputs(subject, timelines, e),
+                "promql_expr_test": [
+                    _gate_series(ROLLBACK, subject, first - e, 0),
+                    _gate_series(ROLLBACK, subject, first, 1),
+                ],
+                "alert_rule_test": [alert_case(first, gate.alert_name(), [_rollback_alert(subject)])],
+            }
+        )
+    return tests
+
+
+def gate_tests(spec: Spec, service: Service, gate: Gate) -> tuple[list[dict[str, Any]], list[str]]:
+    subject = Subject(spec, service, gate, spec.settings.evaluation_interval)
+    rollbacks, notes = rollback_tests(subject)
+    return [promote_test(subject), *rollbacks, *at_once_tests(subject)], notes
