@@ -76,6 +76,48 @@ MUTATIONS = {
     "loose clamp": ("bridge.yml", "[10m])), 0, 1)", "[10m])), 0, 5)", "bridge.yml"),
     # A ticket threshold ten times too low: the ticket fires during the page check.
     "ticket too eager": ("ure.residual-stddev.yml", "> 0.045", "> 0.0045", "ure.residual-stddev.yml"),
+    # The seed's literal freshness guard: a healthy heartbeat flaps.
+    "heartbeat freshness 75s": ("duri.yml", "< bool 151", "< bool 75", "duri.yml"),
+    # Freshness not checked at all: a stalled writer goes unnoticed until changes() runs dry.
+    "heartbeat without freshness": ("duri.yml", "< bool 151", "< bool 100000", "duri.yml"),
+    # The seed's bug: heartbeats of every realm aggregated together, so strays keep it alive.
+    "heartbeat of every realm": (
+        "duri.yml",
+        'max by (metric_realm) (duri_heartbeat_timestamp_seconds{metric_realm="prod"})',
+        "max(duri_heartbeat_timestamp_seconds)",
+        "duri.yml",
+    ),
+    # A vanished heartbeat read as absent instead of 0.
+    "heartbeat absent, not 0": ("duri.yml", "< bool 151) or on () vector(0)", "< bool 151)", "duri.yml"),
+    # Promotion one evaluation early (15 samples instead of the 16 of 15 minutes).
+    "promote early": ("bridge.gate.bridge-v19.yml", ">= bool 16", ">= bool 15", "bridge.gate.bridge-v19.yml"),
+    # Rollback after 2 minutes instead of 3.
+    "rollback early": ("duri.gate.duri-l4.yml", ">= bool 4", ">= bool 3", "duri.gate.duri-l4.yml"),
+    # One violated condition is enough to roll back.
+    "rollback on one": ("duri.gate.duri-l4.yml", ") >= bool 2)", ") >= bool 1)", "duri.gate.duri-l4.yml"),
+    # A condition without data counted as holding.
+    "no data holds": (
+        "duri.gate.duri-l4.yml",
+        "or on () vector(1)",
+        "or on () vector(0)",
+        "duri.gate.duri-l4.yml",
+    ),
+    # A rising Lyapunov V no longer rolls back at once.
+    "trend ignored": (
+        "duri.gate.duri-l4.yml",
+        'condition="lyapunov-v-rising", gate="duri-l4", metric_realm="prod"} > bool 0.0001) or',
+        'condition="lyapunov-v-rising", gate="duri-l4", metric_realm="prod"} > bool 1) or',
+        "duri.gate.duri-l4.yml",
+    ),
+    # Legacy series of other realms join a gate condition.
+    "gate without realm": (
+        "duri.gate.duri-l4.yml",
+        'clamp(min by () (duri_canary_unique_ratio{metric_realm="prod"}), 0, 1)',
+        "clamp(min by () (duri_canary_unique_ratio), 0, 1)",
+        "duri.gate.duri-l4.yml",
+    ),
+    # The Watchdog silenced.
+    "watchdog silent": ("_watchdog.yml", "vector(1)", "vector(1) == 0", "_watchdog.yml"),
 }
 
 

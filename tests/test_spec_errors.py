@@ -149,6 +149,71 @@ CASES = {
         "scrape.port",
         "already the port of service 'bridge'",
     ),
+    "heartbeat freshness of the seed (75s) flaps": (
+        "duri.yaml",
+        replace_first("freshness: 151s", "freshness: 75s"),
+        "freshness: 75s",
+        "heartbeats[0].freshness",
+        "period 1m + scrape interval 30s + evaluation interval 1m = 2m30s old",
+    ),
+    "heartbeat freshness exactly at the largest healthy age": (
+        "duri.yaml",
+        replace_first("freshness: 151s", "freshness: 150s"),
+        "freshness: 150s",
+        "heartbeats[0].freshness",
+        "the smallest safe value is 2m31s",
+    ),
+    "heartbeat window without room for two scrapes": (
+        "duri.yaml",
+        replace_first("window: 6m\n", "window: 2m\n"),
+        "window: 2m\n",
+        "heartbeats[0].window",
+        "period 1m + 2 × scrape interval 30s + ε",
+    ),
+    "gate condition on an unknown series": (
+        "duri.yaml",
+        replace_first("series: duri_canary_unique_ratio", "series: duri_canary_unique"),
+        "series: duri_canary_unique\n",
+        "gates[0].conditions[1].series",
+        "is not a gauge in this service's `metrics`",
+    ),
+    "gate that can never roll back": (
+        "bridge.yaml",
+        replace_first("violations: 1 ", "violations: 2 "),
+        "- name: bridge-v19",
+        "gates[0]",
+        "could never roll back",
+    ),
+    "gate trend window shorter than two samples": (
+        "duri.yaml",
+        replace_first("window: 5m", "window: 20s"),
+        "window: 20s",
+        "gates[0].conditions[4].window",
+        "fewer than the two samples deriv() needs",
+    ),
+    "gate promote time that is not whole evaluations": (
+        "duri.yaml",
+        replace_first("after: 15m", "after: 15m30s"),
+        "after: 15m30s",
+        "gates[0].promote.after",
+        "whole number of evaluation intervals",
+    ),
+    "duplicate gate name": (
+        "duri.yaml",
+        replace_first("- name: duri-l4", "- name: bridge-v19"),
+        "- name: bridge-v19",
+        "gates[0].name",
+        "gate 'bridge-v19' is already defined by service 'bridge'",
+    ),
+    "recorded series without colons": (
+        "duri.yaml",
+        replace_first(
+            "    contract: true        # the seed's name; dashboards and scripts already use it\n", ""
+        ),
+        "- record: duri_green_uptime_ratio",
+        "signals[0]",
+        "set `contract: true`",
+    ),
 }
 
 
