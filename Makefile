@@ -9,7 +9,9 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint promql-unit debs bench bench-reads clean help
+.PHONY: gen test lint promql-unit debs bench bench-reads rollout.preview clean help
+
+PROMETHEUS_URL ?= http://127.0.0.1:9090
 
 help:
 	@echo "make gen          compile spec/ into generated/ (creates .venv on first use)"
@@ -18,6 +20,7 @@ help:
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make bench        generation benchmarks (bundled spec and 1,000 synthetic SLOs)"
 	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
+	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=$(PROMETHEUS_URL))"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,3 +62,6 @@ clean:
 
 bench-reads: $(STAMP) debs
 	$(PY) benchmarks/sample_reads.py
+
+rollout.preview: $(STAMP)
+	$(OBSGEN) gate decide --prometheus $(PROMETHEUS_URL)
