@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -16,6 +16,7 @@ from generator.model.common import (
     SeriesName,
     Severity,
     StrictModel,
+    kind_by_key,
 )
 
 
@@ -78,13 +79,7 @@ class PromQLAlert(AlertText):
         return self
 
 
-def _alert_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "promql" if "expr" in value else "threshold"
-    return getattr(value, "kind", "threshold")
-
-
 Alert = Annotated[
     Annotated[ThresholdAlert, Tag("threshold")] | Annotated[PromQLAlert, Tag("promql")],
-    Discriminator(_alert_kind),
+    Discriminator(kind_by_key("expr", "promql", "threshold")),
 ]

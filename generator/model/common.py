@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from generator.durations import DURATION_PATTERN, parse_duration
+
+
+def kind_by_key(key: str, present: str, absent: str) -> Callable[[Any], str]:
+    """A union discriminator: `present` when a mapping has `key` (or a model's kind says so)."""
+
+    def kind(value: Any) -> str:
+        if isinstance(value, dict):
+            return present if key in value else absent
+        return getattr(value, "kind", absent)
+
+    return kind
 
 
 class StrictModel(BaseModel):

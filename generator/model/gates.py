@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from generator.model.common import AlertName, Duration, SeriesName, Severity, Slug, StrictModel
+from generator.model.common import AlertName, Duration, SeriesName, Severity, Slug, StrictModel, kind_by_key
 
 Worst = Literal["max", "min"]
 
@@ -43,15 +43,9 @@ class TrendCondition(StrictModel):
         return "max" if self.trend == "rising" else "min"
 
 
-def _condition_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "trend" if "trend" in value else "threshold"
-    return getattr(value, "kind", "threshold")
-
-
 Condition = Annotated[
     Annotated[ThresholdCondition, Tag("threshold")] | Annotated[TrendCondition, Tag("trend")],
-    Discriminator(_condition_kind),
+    Discriminator(kind_by_key("trend", "trend", "threshold")),
 ]
 
 

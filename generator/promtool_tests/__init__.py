@@ -7,17 +7,20 @@ computed from the model; see `slo_cases` for the theory of expected alert times.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from generator.durations import format_duration
-from generator.errors import SpecError, SpecIssue
+from generator.errors import Location, SpecError, SpecIssue
 from generator.gate_rules import gate_file
 from generator.model import Spec
 from generator.promtool_tests.alert_cases import alert_tests, clamp_test, signal_test
-from generator.promtool_tests.gate_cases import GateScenarioError, gate_tests
+from generator.promtool_tests.gate_cases import gate_tests
 from generator.promtool_tests.heartbeat_cases import heartbeat_tests, watchdog_test
-from generator.promtool_tests.slo_cases import ScenarioError, slo_tests
+from generator.promtool_tests.series import ScenarioError
+from generator.promtool_tests.slo_cases import slo_tests
 from generator.rules import (
     WATCHDOG_FILE,
     GroupPlan,
@@ -47,6 +50,17 @@ def _file(
     }
 
 
+Cases = tuple[list[dict[str, Any]], list[str]]
+
+
+def _scenarios(location: Location, build: Callable[[], Cases]) -> Cases:
+    """Test cases and notes; a spec that admits no scenario is an error at its location."""
+    try:
+        return build()
+    except ScenarioError as exc:
+        raise SpecError([SpecIssue(location, f"cannot generate tests: {exc}")]) from None
+
+
 @dataclass(frozen=True)
 class PromtoolTests:
     files: dict[str, dict[str, Any]]
@@ -70,19 +84,13 @@ def compile_promtool_tests(spec: Spec) -> PromtoolTests:
             files[service.service] = _file(spec, own, interval, tests)
         for i, slo in enumerate(service.slos):
             location = spec.sources[service.service].location(("slos", i))
-            try:
-                cases, slo_notes = slo_tests(spec, service, slo)
-            except ScenarioError as exc:
-                raise SpecError([SpecIssue(location, f"cannot generate tests: {exc}")]) from None
+            cases, slo_notes = _scenarios(location, partial(slo_tests, spec, service, slo))
             notes += [SpecIssue(location, f"{slo_id(service, slo)}: {note}") for note in slo_notes]
             rule_files = {**own, slo_file(service, slo): slo_plan(spec, service, slo)}
             files[slo_file(service, slo)] = _file(spec, rule_files, slo.time_slice, cases)
         for i, gate in enumerate(service.gates):
             location = spec.sources[service.service].location(("gates", i))
-            try:
-                cases, gate_notes = gate_tests(spec, service, gate)
-            except GateScenarioError as exc:
-                raise SpecError([SpecIssue(location, f"cannot generate tests: {exc}")]) from None
+            cases, gate_notes = _scenarios(location, partial(gate_tests, spec, service, gate))
             notes += [SpecIssue(location, note) for note in gate_notes]
             plan = {gate_file(service, gate): gate_plan(spec, service, gate)}
             files[gate_file(service, gate)] = _file(spec, plan, interval, cases)

@@ -33,6 +33,7 @@ from generator.gate_rules import (
 from generator.model import Gate, Service, Spec, ThresholdCondition, TrendCondition
 from generator.model.gates import Condition
 from generator.promtool_tests.series import (
+    ScenarioError,
     alert_case,
     decimal,
     duration,
@@ -45,10 +46,6 @@ from generator.promtool_tests.series import (
 from generator.rules import signal_is_clamped
 
 HOUR = 3600
-
-
-class GateScenarioError(ValueError):
-    """The gate's conditions leave no input that makes a scenario happen."""
 
 
 @dataclass(frozen=True)
@@ -223,7 +220,7 @@ def promote_test(subject: Subject) -> dict[str, Any]:
     at = subject.warm_up + gate.promote.after
     levels = {s: healthy_value(subject, s) for s in subject.sources()}
     if violations(subject, levels):
-        raise GateScenarioError("no input satisfies every condition at once")
+        raise ScenarioError("no input satisfies every condition at once")
     checks = [_gate_series(PROMOTE, subject, at - e, 0), _gate_series(PROMOTE, subject, at, 1)]
     checks += [_gate_series(VIOLATIONS, subject, at, 0), _gate_series(ROLLBACK, subject, at, 0)]
     for condition in gate.conditions:
@@ -271,7 +268,7 @@ def _violated(
     levels = {s: changes.get(s, (healthy_value(subject, s), 0, 0))[0] for s in subject.sources()}
     if violations(subject, levels) != len(conditions):
         names = ", ".join(c.name for c in conditions)
-        raise GateScenarioError(f"violating {names} also violates another condition on the same series")
+        raise ScenarioError(f"violating {names} also violates another condition on the same series")
     return changes
 
 

@@ -14,6 +14,10 @@ from generator.model import Service
 Sample = float | None
 
 
+class ScenarioError(RuntimeError):
+    """The spec admits no unambiguous generated scenario (reported with its location)."""
+
+
 @dataclass(frozen=True)
 class Level:
     """A raw level: `low` at even sample indexes, `high` at odd ones (equal when constant)."""

@@ -21,7 +21,7 @@ from generator.alert_templates import expand
 from generator.durations import format_duration
 from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, RatioDriver, SliDriver, driver_for
-from generator.promtool_tests.series import alert_case, duration, expected_alert, series
+from generator.promtool_tests.series import ScenarioError, alert_case, duration, expected_alert, series
 from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors, design_slow_burn, periodic_errors
 from generator.rules import BUDGET_REMAINING, TIME_SLICE_ERROR, burn_alert_rules, sli_error_ratio, slo_labels
 from generator.slo_math import (
@@ -30,10 +30,6 @@ from generator.slo_math import (
     enabled_windows,
     error_budget,
 )
-
-
-class ScenarioError(RuntimeError):
-    """The SLO admits no unambiguous generated scenario (reported with the SLO's id)."""
 
 
 class SlowBurnImpossible(ScenarioError):
