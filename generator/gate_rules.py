@@ -63,13 +63,18 @@ def gate_selector(name: str, service: Service, gate: Gate, condition: str | None
     return promql.selector(name, matchers)
 
 
-def violated_op(condition: Condition) -> tuple[str, float]:
-    """The comparison (and bound) under which the condition is violated."""
+def holding_op(condition: Condition) -> tuple[str, float]:
+    """The comparison (and bound) under which the condition holds."""
     if isinstance(condition, ThresholdCondition):
-        return promql.NEGATED[condition.op], condition.value
+        return condition.op, condition.value
     if condition.trend == "rising":
-        return ">", condition.epsilon
-    return "<", -condition.epsilon
+        return "<=", condition.epsilon
+    return ">=", -condition.epsilon
+
+
+def violated_op(condition: Condition) -> tuple[str, float]:
+    op, bound = holding_op(condition)
+    return promql.NEGATED[op], bound
 
 
 def condition_value_expr(service: Service, condition: Condition) -> str:
@@ -86,9 +91,11 @@ def condition_value_expr(service: Service, condition: Condition) -> str:
 
 
 def violated_expr(service: Service, gate: Gate, condition: Condition) -> str:
-    op, bound = violated_op(condition)
+    """1 unless the condition provably holds: no data and NaN (every comparison with NaN is
+    false, e.g. a share of zero samples) count as violated."""
+    op, bound = holding_op(condition)
     value = gate_selector(CONDITION_VALUE, service, gate, condition.name)
-    return f"{promql.compare(value, op, bound, as_bool=True)} or on () vector(1)"
+    return f"1 - ({promql.compare(value, op, bound, as_bool=True)}) or on () vector(1)"
 
 
 def held(service: Service, gate: Gate, duration: int, interval: int) -> tuple[str, str]:

@@ -102,6 +102,13 @@ MUTATIONS = {
         "or on () vector(0)",
         "duri.gate.duri-l4.yml",
     ),
+    # "Violated" as a comparison: a NaN reading (a share of zero samples) would count as holding.
+    "NaN holds": (
+        "duri.gate.duri-l4.yml",
+        '1 - (canary:gate_condition:value{condition="lyapunov-v", gate="duri-l4", metric_realm="prod"} <= bool 0.1)',
+        'canary:gate_condition:value{condition="lyapunov-v", gate="duri-l4", metric_realm="prod"} > bool 0.1',
+        "duri.gate.duri-l4.yml",
+    ),
     # A rising Lyapunov V no longer rolls back at once.
     "trend ignored": (
         "duri.gate.duri-l4.yml",

@@ -6,7 +6,7 @@ Scenarios (E = evaluation interval, A = promote.after, F = rollback.for, k = rol
   brief      k conditions violated for F − E: rollback never 1
   fewer      k − 1 conditions violated for an hour: neither rollback nor promote
   at once    each `rollback_at_once` condition (a rising trend) rolls back at its first reading
-  missing    a source without data violates its conditions: no promote
+  unreadable a source without data or reading NaN violates its conditions: no promote
 
 Stray series of another realm (or none) read violating values throughout: the realm filter
 must keep them out. Trend conditions need two samples, so the gate is judged from E on.
@@ -14,6 +14,7 @@ must keep them out. Trend conditions need two samples, so the gate is judged fro
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -239,15 +240,20 @@ def promote_test(subject: Subject) -> dict[str, Any]:
     }
 
 
-def missing_test(subject: Subject) -> dict[str, Any]:
-    """A source without data counts as violated: the gate never promotes on what it cannot see."""
+def unreadable_test(subject: Subject, nan: bool) -> dict[str, Any]:
+    """A source without data, or reading NaN, violates its conditions: the gate never promotes
+    on what it cannot see."""
     gate, e = subject.gate, subject.interval
     absent = subject.sources()[0]
     end = subject.warm_up + gate.promote.after + 2 * e
     timelines = _flat(subject, end, {})
-    del timelines[absent]
+    if nan:
+        timelines[absent] = [math.nan] * len(timelines[absent])
+    else:
+        del timelines[absent]
+    what = f"{absent} reading NaN" if nan else f"without {absent}"
     return {
-        "name": f"gate {gate.name}: without {absent} → its conditions count as violated, no promote",
+        "name": f"gate {gate.name}: {what} → its conditions count as violated, no promote",
         "interval": duration(e),
         "input_series": _inputs(subject, timelines, e),
         "promql_expr_test": [
@@ -368,4 +374,5 @@ def at_once_tests(subject: Subject) -> list[dict[str, Any]]:
 def gate_tests(spec: Spec, service: Service, gate: Gate) -> tuple[list[dict[str, Any]], list[str]]:
     subject = Subject(spec, service, gate, spec.settings.evaluation_interval)
     rollbacks, notes = rollback_tests(subject)
-    return [promote_test(subject), missing_test(subject), *rollbacks, *at_once_tests(subject)], notes
+    unreadable = [unreadable_test(subject, nan) for nan in (False, True)]
+    return [promote_test(subject), *unreadable, *rollbacks, *at_once_tests(subject)], notes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -80,6 +81,10 @@ def values(samples: Sequence[Sample]) -> str:
         run = j - i + 1
         if samples[i] is None:
             tokens.append("_" if run == 1 else f"_x{run}")
+        elif math.isnan(samples[i]):  # type: ignore[arg-type]
+            tokens.append("NaN")
+            i += 1
+            continue
         else:
             text = promql.number(samples[i])  # type: ignore[arg-type]
             tokens.append(text if run == 1 else f"{text}x{run - 1}")
