@@ -48,16 +48,32 @@ def ok_expr(service: Service, heartbeat: Heartbeat) -> str:
     changed = promql.compare(
         promql.selector(heartbeat.changes_record(), service.realm_matchers()), ">", 0, as_bool=True
     )
-    newest = promql.aggregate("max", promql.selector(heartbeat.metric, service.realm_matchers()), by=realm)
+    # The newest beat scraped within `freshness`: one failed scrape (a stale marker) does not
+    # hide it, and a heartbeat not scraped for that long reads as old as it is.
+    recent = promql.over_time(
+        "max", promql.selector(heartbeat.metric, service.realm_matchers()), heartbeat.freshness
+    )
+    newest = promql.aggregate("max", recent, by=realm)
     fresh = promql.compare(f"time() - {newest}", "<", heartbeat.freshness, as_bool=True)
     both = f"({changed}) * on ({', '.join(realm)}) ({fresh})"
     return f"{both} or on () vector(0)"
 
 
 def missing_expr(service: Service, heartbeat: Heartbeat) -> str:
-    up = promql.selector("up", {"job": service.heartbeat_job(heartbeat)})
-    beats = promql.selector(heartbeat.metric, service.realm_matchers())
-    return f"{up} == 0 or on () absent({up}) or on () absent({beats})"
+    """No target of the job up (down, or not configured), or no heartbeat series: one label set
+    whichever it is, so a cause changing while it lasts neither restarts `for` nor splits it."""
+    up = promql.aggregate("sum", promql.selector("up", {"job": service.heartbeat_job(heartbeat)}))
+    beats = promql.aggregate("count", promql.selector(heartbeat.metric, service.realm_matchers()))
+    return f"({up} or on () vector(0)) == 0 or on () ({beats} or on () vector(0)) == 0"
+
+
+def heartbeat_alert_labels(service: Service, heartbeat: Heartbeat) -> dict[str, str]:
+    return {
+        **service.labels,
+        **service.realm_matchers(),
+        "severity": heartbeat.severity,
+        "service": service.service,
+    }
 
 
 def heartbeat_rules(spec: Spec, service: Service) -> list[Rule]:
@@ -65,7 +81,7 @@ def heartbeat_rules(spec: Spec, service: Service) -> list[Rule]:
     rules: list[Rule] = []
     for heartbeat in service.heartbeats:
         realm = service.realm_matchers()
-        labels = {**service.labels, "severity": heartbeat.severity, "service": service.service}
+        labels = heartbeat_alert_labels(service, heartbeat)
         what = promql.selector(heartbeat.metric, realm)
         rules += [
             parts.record(heartbeat.changes_record(), changes_expr(service, heartbeat)),
@@ -73,7 +89,7 @@ def heartbeat_rules(spec: Spec, service: Service) -> list[Rule]:
             parts.alert(
                 stale_alert_name(heartbeat),
                 promql.compare(promql.selector(heartbeat.ok_record(), realm), "==", 0),
-                0,
+                interval,
                 labels,
                 {
                     "summary": f"The {service.service} heartbeat has stopped.",

@@ -52,6 +52,7 @@ def broken(tmp_path: Path) -> Path:
 
 
 ENTROPY = 'bridge_entropy_ratio{metric_realm="prod"}'
+LYAPUNOV_V = 'canary:gate_condition:value{condition="lyapunov-v", gate="duri-l4", metric_realm="prod"}'
 
 # case: (rule file, text, replacement, test file that must now fail)
 MUTATIONS = {
@@ -78,15 +79,37 @@ MUTATIONS = {
     "ticket too eager": ("ure.residual-stddev.yml", "> 0.045", "> 0.0045", "ure.residual-stddev.yml"),
     # The seed's literal freshness guard: a healthy heartbeat flaps.
     "heartbeat freshness 75s": ("duri.yml", "< bool 151", "< bool 75", "duri.yml"),
-    # Freshness not checked at all: a stalled writer goes unnoticed until changes() runs dry.
-    "heartbeat without freshness": ("duri.yml", "< bool 151", "< bool 100000", "duri.yml"),
     # The seed's bug: heartbeats of every realm aggregated together, so strays keep it alive.
     "heartbeat of every realm": (
         "duri.yml",
-        'max by (metric_realm) (duri_heartbeat_timestamp_seconds{metric_realm="prod"})',
-        "max(duri_heartbeat_timestamp_seconds)",
+        'max by (metric_realm) (max_over_time(duri_heartbeat_timestamp_seconds{metric_realm="prod"}[2m31s]))',
+        "max(max_over_time(duri_heartbeat_timestamp_seconds[2m31s]))",
         "duri.yml",
     ),
+    # The newest beat read at the instant: one failed scrape (a stale marker) drops the heartbeat.
+    "heartbeat read at the instant": (
+        "duri.yml",
+        'max_over_time(duri_heartbeat_timestamp_seconds{metric_realm="prod"}[2m31s])',
+        'duri_heartbeat_timestamp_seconds{metric_realm="prod"}',
+        "duri.yml",
+    ),
+    # changes() left out: a writer stuck on one future timestamp looks alive for ever.
+    "heartbeat without changes": (
+        "duri.yml",
+        '(duri_heartbeat_changes_6m{metric_realm="prod"} > bool 0) * on (metric_realm) ',
+        "",
+        "duri.yml",
+    ),
+    # The companion alert blind to a heartbeat series that is gone while node_exporter is up.
+    "missing blind to the series": (
+        "duri.yml",
+        " or on () (count by () (duri_heartbeat_timestamp_seconds"
+        '{metric_realm="prod"}) or on () vector(0)) == 0',
+        "",
+        "duri.yml",
+    ),
+    # A freshness threshold a minute laxer than the spec's.
+    "heartbeat freshness lax": ("duri.yml", "< bool 151", "< bool 205", "duri.yml"),
     # A vanished heartbeat read as absent instead of 0.
     "heartbeat absent, not 0": ("duri.yml", "< bool 151) or on () vector(0)", "< bool 151)", "duri.yml"),
     # Promotion one evaluation early (15 samples instead of the 16 of 15 minutes).
@@ -105,8 +128,8 @@ MUTATIONS = {
     # "Violated" as a comparison: a NaN reading (a share of zero samples) would count as holding.
     "NaN holds": (
         "duri.gate.duri-l4.yml",
-        '1 - (canary:gate_condition:value{condition="lyapunov-v", gate="duri-l4", metric_realm="prod"} <= bool 0.1)',
-        'canary:gate_condition:value{condition="lyapunov-v", gate="duri-l4", metric_realm="prod"} > bool 0.1',
+        f"1 - ({LYAPUNOV_V} <= bool 0.1)",
+        f"{LYAPUNOV_V} > bool 0.1",
         "duri.gate.duri-l4.yml",
     ),
     # A rising Lyapunov V no longer rolls back at once.

@@ -1,9 +1,13 @@
-"""Generated promtool tests for heartbeats: healthy at the worst phase for hours, a stall, a
-vanished series, a target that is down — and the Watchdog.
+"""Generated promtool tests for heartbeats, and the Watchdog.
 
-The writer's beats and Prometheus's scrapes are simulated second by second, so the tests
-feed the oldest beats a healthy heartbeat can show (a beat just missed by a scrape, that
-scrape just missed by an evaluation) and predict `<base>_ok` from the same arithmetic.
+The writer's beats and Prometheus's scrapes are simulated second by second and `<base>_ok` is
+predicted from the same arithmetic (for Prometheus 2's closed and 3's left-open windows):
+  healthy   the worst phase (a beat just missed by a scrape, that scrape just missed by an
+            evaluation) for hours, with one failed scrape: ok never drops, nothing fires
+  stall     the writer stops while strays of other realms keep beating: ok turns 0 exactly
+            when the last beat is `freshness` old (and one second later, not before)
+  stuck     the writer repeats one timestamp from the future: changes() runs dry
+  missing   no heartbeat series, no `up` at all, or the target down: the companion fires
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ from typing import Any
 
 from generator.alert_templates import expand
 from generator.gate_rules import evaluations_in, held_range
-from generator.heartbeat_rules import heartbeat_rules, missing_alert_name, missing_for, stale_alert_name
+from generator.heartbeat_rules import (
+    heartbeat_rules,
+    missing_alert_name,
+    missing_for,
+    stale_alert_name,
+)
 from generator.model import Heartbeat, Service, Spec
 from generator.promtool_tests.series import (
+    STALE,
+    Sample,
+    ScenarioError,
     alert_case,
     duration,
     expected_alert,
@@ -32,219 +44,6 @@ NODE_INSTANCE = "node-1"
 
 
 @dataclass(frozen=True)
-class Phases:
-    """Second offsets of scrapes (mod scrape interval) and beats (mod period) that make a
-    healthy heartbeat look as old as it can at evaluation time."""
-
-    scrape: int
-    beat: int
-
-
-def worst_phases(heartbeat: Heartbeat, interval: int) -> Phases:
-    scraped = interval - (heartbeat.scrape_interval - 1)  # 1 s after the previous scrape
-    beat = scraped - (heartbeat.period - 1)  # 1 s after the scrape before took its value
-    return Phases(scraped % heartbeat.scrape_interval, beat % heartbeat.period)
-
-
-def scraped_beats(
-    heartbeat: Heartbeat, phases: Phases, end: int, last_beat: int | None
-) -> list[float | None]:
-    """Per second up to `end`: the value a scrape reads (the newest beat so far), or None."""
-    samples: list[float | None] = []
-    for second in range(end + 1):
-        if (second - phases.scrape) % heartbeat.scrape_interval:
-            samples.append(None)
-            continue
-        newest = second - (second - phases.beat) % heartbeat.period
-        if last_beat is not None:
-            newest = min(newest, last_beat)
-        samples.append(float(newest))
-    return samples
-
-
-def expected_ok(heartbeat: Heartbeat, samples: list[float | None], t: int, closed: bool) -> int:
-    """`<base>_ok` at evaluation time t, for left-open (Prometheus 3) or closed (2) windows."""
-    start = t - heartbeat.window
-    seen = [
-        v
-        for second, v in enumerate(samples[: t + 1])
-        if v is not None and (second >= start if closed else second > start)
-    ]
-    changed = sum(1 for a, b in itertools.pairwise(seen) if a != b) > 0
-    latest = _newest(samples, t)
-    fresh = latest is not None and t - latest < heartbeat.freshness
-    return int(changed and fresh)
-
-
-def _newest(samples: list[float | None], t: int) -> float | None:
-    return next((v for v in reversed(samples[: t + 1]) if v is not None), None)
-
-
-def _beats_input(service: Service, heartbeat: Heartbeat, samples: list[float | None]) -> dict[str, str]:
-    labels = {"job": service.heartbeat_job(heartbeat), "instance": NODE_INSTANCE, **service.realm_matchers()}
-    return input_series(heartbeat.metric, labels, values(samples))
-
-
-def _legacy_beats(
-    service: Service, heartbeat: Heartbeat, samples: list[float | None]
-) -> list[dict[str, str]]:
-    """Stray writers of another realm (or none) that keep beating: they must not count."""
-    labels = {"job": service.heartbeat_job(heartbeat), "instance": NODE_INSTANCE, **service.realm_matchers()}
-    return [
-        input_series(heartbeat.metric, legacy, values(samples))
-        for legacy in legacy_label_sets(service, labels)
-    ]
-
-
-def _ok(service: Service, heartbeat: Heartbeat) -> str:
-    return series(heartbeat.ok_record(), service.realm_matchers())
-
-
-def _settled(heartbeat: Heartbeat, samples: list[float | None], interval: int, end: int) -> int:
-    """First evaluation from which ok stays 1 to `end` in Prometheus 2 and 3."""
-    first = end
-    for t in range(end, -1, -interval):
-        if not all(expected_ok(heartbeat, samples, t, closed) for closed in (False, True)):
-            break
-        first = t
-    return first
-
-
-def healthy_test(subject: Subject) -> dict[str, Any]:
-    service, heartbeat, interval = subject.service, subject.heartbeat, subject.interval
-    end = HEALTHY_HOURS * 3600
-    phases = worst_phases(heartbeat, interval)
-    samples = scraped_beats(heartbeat, phases, end, None)
-    start = _settled(heartbeat, samples, interval, end)
-    if start > heartbeat.window + interval:
-        raise ValueError(f"{heartbeat.metric}: a healthy heartbeat only settles after {start}s")
-    oldest = max(t - _newest(samples, t) for t in range(start, end + 1, interval))
-    window = held_range(end - start, interval)  # the evaluations from `start` to `end`, in 2 and 3
-    evaluations = evaluations_in(end - start, interval)
-    ok = _ok(service, heartbeat)
-    return {
-        "name": (
-            f"{heartbeat.ok_record()} stays 1 for {HEALTHY_HOURS}h with beats up to {oldest}s old "
-            f"(every {duration(heartbeat.period)}, scraped every {duration(heartbeat.scrape_interval)})"
-        ),
-        "interval": "1s",
-        "input_series": [_beats_input(service, heartbeat, samples)],
-        "promql_expr_test": [
-            {
-                "expr": f"min_over_time({ok}[{window}]) + count_over_time({ok}[{window}])",
-                "eval_time": duration(end),
-                "exp_samples": [
-                    {"labels": series("", service.realm_matchers()) or "{}", "value": 1 + evaluations}
-                ],
-            }
-        ],
-        "alert_rule_test": [alert_case(end, stale_alert_name(heartbeat), [])],
-    }
-
-
-def stall_test(subject: Subject) -> dict[str, Any]:
-    """The writer stops; strays of other realms keep beating. ok turns 0 (and the alert fires)
-    at the first evaluation the last beat is `freshness` old, within the changes() window."""
-    service, heartbeat, interval = subject.service, subject.heartbeat, subject.interval
-    phases = worst_phases(heartbeat, interval)
-    last_beat = phases.beat + heartbeat.window + heartbeat.period * (1 + interval // heartbeat.period)
-    end = last_beat + heartbeat.window + 2 * interval
-    samples = scraped_beats(heartbeat, phases, end, last_beat)
-    strays = scraped_beats(heartbeat, phases, end, None)
-    stopped = next(
-        t
-        for t in range(last_beat - last_beat % interval, end + 1, interval)
-        if not any(expected_ok(heartbeat, samples, t, closed) for closed in (False, True))
-    )
-    if stopped - interval < last_beat or stopped - last_beat > heartbeat.window:
-        raise ValueError(f"{heartbeat.metric}: a stall is seen after {stopped - last_beat}s")
-    ok = _ok(service, heartbeat)
-    labels = {**service.realm_matchers(), **_alert_labels(service, heartbeat)}
-    return {
-        "name": (
-            f"{heartbeat.ok_record()} turns 0 {duration(stopped - last_beat)} after the last beat "
-            f"(freshness {duration(heartbeat.freshness)}, window {duration(heartbeat.window)})"
-        ),
-        "interval": "1s",
-        "input_series": [
-            _beats_input(service, heartbeat, samples),
-            *_legacy_beats(service, heartbeat, strays),
-        ],
-        "promql_expr_test": [
-            {"expr": ok, "eval_time": duration(t), "exp_samples": [{"labels": ok, "value": value}]}
-            for t, value in ((stopped - interval, 1), (stopped, 0))
-        ],
-        "alert_rule_test": [
-            alert_case(stopped - interval, stale_alert_name(heartbeat), []),
-            alert_case(
-                stopped,
-                stale_alert_name(heartbeat),
-                [subject.expected(stale_alert_name(heartbeat), labels)],
-            ),
-        ],
-    }
-
-
-def vanished_test(subject: Subject) -> dict[str, Any]:
-    """No heartbeat series at all (only strays): ok reads 0, not nothing; both alerts fire."""
-    service, heartbeat, interval = subject.service, subject.heartbeat, subject.interval
-    end = missing_for(heartbeat, interval) + interval
-    strays = scraped_beats(heartbeat, worst_phases(heartbeat, interval), end, None)
-    ok = _ok(service, heartbeat)
-    job = {"job": service.heartbeat_job(heartbeat)}
-    missing = missing_alert_name(heartbeat)
-    return {
-        "name": f"without {heartbeat.metric}, {heartbeat.ok_record()} reads 0 and {missing} fires",
-        "interval": "1s",
-        "input_series": _legacy_beats(service, heartbeat, strays),
-        "promql_expr_test": [
-            {"expr": ok, "eval_time": duration(t), "exp_samples": [{"labels": ok, "value": 0}]}
-            for t in (0, end)
-        ],
-        "alert_rule_test": [
-            alert_case(
-                0,
-                stale_alert_name(heartbeat),
-                [
-                    subject.expected(
-                        stale_alert_name(heartbeat),
-                        {**service.realm_matchers(), **_alert_labels(service, heartbeat)},
-                    )
-                ],
-            ),
-            alert_case(missing_for(heartbeat, interval) - interval, missing, []),
-            alert_case(
-                end, missing, [subject.expected(missing, {**job, **_alert_labels(service, heartbeat)})]
-            ),
-        ],
-    }
-
-
-def target_down_test(subject: Subject) -> dict[str, Any]:
-    """node_exporter is down (up == 0): the companion alert fires after two scrapes."""
-    service, heartbeat, interval = subject.service, subject.heartbeat, subject.interval
-    wait = missing_for(heartbeat, interval)
-    end = wait + 2 * interval
-    target = {"job": service.heartbeat_job(heartbeat), "instance": NODE_INSTANCE}
-    missing = missing_alert_name(heartbeat)
-    return {
-        "name": f"{missing} fires {duration(wait)} after the textfile collector's target goes down",
-        "interval": duration(interval),
-        "input_series": [input_series("up", target, f"0x{end // interval}")],
-        "alert_rule_test": [
-            alert_case(wait - interval, missing, []),
-            alert_case(
-                wait, missing, [subject.expected(missing, {**target, **_alert_labels(service, heartbeat)})]
-            ),
-        ],
-    }
-
-
-def _alert_labels(service: Service, heartbeat: Heartbeat) -> dict[str, str]:
-    return {**service.labels, "severity": heartbeat.severity, "service": service.service}
-
-
-@dataclass(frozen=True)
 class Subject:
     """One heartbeat and what its tests need to know around it."""
 
@@ -253,20 +52,231 @@ class Subject:
     heartbeat: Heartbeat
     interval: int
 
-    def expected(self, alert: str, labels: dict[str, str]) -> dict[str, Any]:
-        """The firing alert as promtool must see it: rule labels and expanded annotations."""
+    @property
+    def ok(self) -> str:
+        return series(self.heartbeat.ok_record(), self.service.realm_matchers())
+
+    @property
+    def target(self) -> dict[str, str]:
+        return {"job": self.service.heartbeat_job(self.heartbeat), "instance": NODE_INSTANCE}
+
+    def beats(self, samples: list[Sample]) -> dict[str, str]:
+        labels = {**self.target, **self.service.realm_matchers()}
+        return input_series(self.heartbeat.metric, labels, values(samples))
+
+    def strays(self, samples: list[Sample]) -> list[dict[str, str]]:
+        """Writers of another realm (or none) that keep beating: they must not count."""
+        labels = {**self.target, **self.service.realm_matchers()}
+        return [
+            input_series(self.heartbeat.metric, legacy, values(samples))
+            for legacy in legacy_label_sets(self.service, labels)
+        ]
+
+    def up(self, samples: list[Sample]) -> dict[str, str]:
+        return input_series("up", self.target, values(samples))
+
+    def firing(self, alert: str) -> dict[str, Any]:
+        """The alert as promtool must see it: rule labels and expanded annotations."""
         rule = next(r for r in heartbeat_rules(self.spec, self.service) if r.get("alert") == alert)
+        labels = {**self.service.realm_matchers(), **rule["labels"]}
         external = self.spec.settings.external_labels
         annotations = {k: expand(v, labels, None, external) for k, v in rule["annotations"].items()}
-        return expected_alert({**labels, **rule["labels"]}, annotations)
+        return expected_alert(labels, annotations)
+
+    def ok_at(self, t: int, value: int) -> dict[str, Any]:
+        return {
+            "expr": self.ok,
+            "eval_time": duration(t),
+            "exp_samples": [{"labels": self.ok, "value": value}],
+        }
+
+
+def scrape_phase(heartbeat: Heartbeat, interval: int) -> int:
+    """Scrapes one second after the previous evaluation's: each evaluation reads a sample
+    scrape_interval − 1 seconds old."""
+    return (1 - heartbeat.scrape_interval) % heartbeat.scrape_interval
+
+
+def scraped(
+    heartbeat: Heartbeat, interval: int, end: int, beat_phase: int, last_beat: int | None
+) -> list[Sample]:
+    """Per second up to `end`: the newest beat a scrape reads then, or None between scrapes."""
+    phase = scrape_phase(heartbeat, interval)
+    samples: list[Sample] = []
+    for second in range(end + 1):
+        if (second - phase) % heartbeat.scrape_interval:
+            samples.append(None)
+            continue
+        newest = second - (second - beat_phase) % heartbeat.period
+        samples.append(float(newest if last_beat is None else min(newest, last_beat)))
+    return samples
+
+
+def worst_beat_phase(heartbeat: Heartbeat, interval: int) -> int:
+    """Beats one second after a scrape that an evaluation reads: that scrape saw a beat
+    period − 1 seconds old."""
+    read = interval - (heartbeat.scrape_interval - 1)
+    return (read - (heartbeat.period - 1)) % heartbeat.period
+
+
+def expected_ok(heartbeat: Heartbeat, samples: list[Sample], t: int, closed: bool) -> int:
+    """`<base>_ok` at t: changed within the window, newest beat within freshness younger than it."""
+
+    def window(seconds: int) -> list[float]:
+        start = t - seconds
+        return [
+            v
+            for second, v in enumerate(samples[: t + 1])
+            if isinstance(v, float) and (second >= start if closed else second > start)
+        ]
+
+    changed = any(a != b for a, b in itertools.pairwise(window(heartbeat.window)))
+    recent = window(heartbeat.freshness)
+    return int(changed and bool(recent) and t - max(recent) < heartbeat.freshness)
+
+
+def _agreed(heartbeat: Heartbeat, samples: list[Sample], t: int) -> int | None:
+    """ok at t if Prometheus 2 and 3 agree, else None."""
+    first, second = (expected_ok(heartbeat, samples, t, closed) for closed in (False, True))
+    return first if first == second else None
+
+
+def healthy_test(subject: Subject) -> dict[str, Any]:
+    heartbeat, e = subject.heartbeat, subject.interval
+    end = HEALTHY_HOURS * 3600
+    samples = scraped(heartbeat, e, end, worst_beat_phase(heartbeat, e), None)
+    evaluations = range(0, end + 1, e)
+    states = [_agreed(heartbeat, samples, t) for t in evaluations]
+    settled = max((t + e for t, ok in zip(evaluations, states, strict=True) if ok != 1), default=0)
+    if settled > heartbeat.window + e:
+        raise ScenarioError(f"a healthy heartbeat only settles after {settled}s")
+    # One failed scrape (a stale marker) right before an evaluation in the middle.
+    samples[end // 2 - (heartbeat.scrape_interval - 1)] = STALE
+    if any(_agreed(heartbeat, samples, t) != 1 for t in evaluations[settled // e :]):
+        raise ScenarioError("one failed scrape would already drop the heartbeat")
+    oldest = max(
+        t - max(v for v in samples[: t + 1] if isinstance(v, float)) for t in evaluations[settled // e :]
+    )
+    span = held_range(end - settled, e)  # the evaluations from `settled` to `end`, in 2 and 3
+    names = f"{stale_alert_name(heartbeat)}|{missing_alert_name(heartbeat)}"
+    alerts = f'ALERTS{{alertstate="firing", alertname=~"{names}"}}'
+    up = [None if v is None else (0.0 if v == STALE else 1.0) for v in samples]
+    return {
+        "name": (
+            f"{heartbeat.ok_record()} stays 1 for {HEALTHY_HOURS}h with beats up to {oldest:.0f}s old and "
+            f"one failed scrape (every {duration(heartbeat.period)}, scraped every "
+            f"{duration(heartbeat.scrape_interval)})"
+        ),
+        "interval": "1s",
+        "input_series": [subject.beats(samples), subject.up(up)],
+        "promql_expr_test": [
+            {
+                "expr": f"min_over_time({subject.ok}[{span}]) + count_over_time({subject.ok}[{span}])",
+                "eval_time": duration(end),
+                "exp_samples": [
+                    {
+                        "labels": series("", subject.service.realm_matchers()) or "{}",
+                        "value": 1 + evaluations_in(end - settled, e),
+                    }
+                ],
+            },
+            {
+                "expr": f"max_over_time({alerts}[{span}])",
+                "eval_time": duration(end),
+                "exp_samples": [],
+            },
+        ],
+    }
+
+
+def stall_test(subject: Subject, late: int) -> dict[str, Any]:
+    """The last beat is `freshness − late` seconds old at a chosen evaluation t."""
+    heartbeat, e = subject.heartbeat, subject.interval
+    t = e * -(-(heartbeat.window + heartbeat.freshness + 2 * heartbeat.period) // e)
+    last_beat = t - heartbeat.freshness + late
+    end = t + 3 * e
+    samples = scraped(heartbeat, e, end, last_beat % heartbeat.period, last_beat)
+    strays = scraped(heartbeat, e, end, last_beat % heartbeat.period, None)
+    drops = t if late == 0 else t + e
+    if (_agreed(heartbeat, samples, drops - e), _agreed(heartbeat, samples, drops)) != (1, 0):
+        raise ScenarioError("the stall scenario does not isolate the freshness threshold")
+    stale = stale_alert_name(heartbeat)
+    age = duration(heartbeat.freshness - late)
+    return {
+        "name": (
+            f"{heartbeat.ok_record()} with the last beat {age} old: "
+            f"{'0 (freshness is ' + duration(heartbeat.freshness) + ')' if late == 0 else 'still 1'}; "
+            "strays of other realms keep beating"
+        ),
+        "interval": "1s",
+        "input_series": [subject.beats(samples), *subject.strays(strays)],
+        "promql_expr_test": [subject.ok_at(drops - e, 1), subject.ok_at(drops, 0)],
+        "alert_rule_test": [
+            alert_case(drops, stale, []),
+            alert_case(drops + e, stale, [subject.firing(stale)]),
+        ],
+    }
+
+
+def stuck_test(subject: Subject) -> dict[str, Any]:
+    """A writer repeating one timestamp from the future (a clock jump) looks fresh for ever:
+    changes() is what notices."""
+    heartbeat, e = subject.heartbeat, subject.interval
+    stuck_from = e * -(-heartbeat.window // e) + e
+    end = stuck_from + heartbeat.window + 3 * e
+    samples = scraped(heartbeat, e, end, worst_beat_phase(heartbeat, e), None)
+    future = float(end + 100 * heartbeat.freshness)
+    samples = [v if i < stuck_from or v is None else future for i, v in enumerate(samples)]
+    states = [(t, _agreed(heartbeat, samples, t)) for t in range(stuck_from, end + 1, e)]
+    last_one = max(t for t, ok in states if ok == 1)
+    first_zero = min(t for t, ok in states if ok == 0 and t > last_one)
+    return {
+        "name": (
+            f"{heartbeat.ok_record()} turns 0 when one future timestamp repeats for "
+            f"{duration(heartbeat.window)}"
+        ),
+        "interval": "1s",
+        "input_series": [subject.beats(samples)],
+        "promql_expr_test": [subject.ok_at(last_one, 1), subject.ok_at(first_zero, 0)],
+    }
+
+
+def missing_tests(subject: Subject) -> list[dict[str, Any]]:
+    """The companion alert fires after `for` whichever way the heartbeat cannot be read."""
+    heartbeat, e = subject.heartbeat, subject.interval
+    wait = missing_for(heartbeat, e)
+    end = wait + 2 * e
+    beats = scraped(heartbeat, e, end, worst_beat_phase(heartbeat, e), None)
+    up, down = [1.0] * (end + 1), [0.0] * (end + 1)
+    missing = missing_alert_name(heartbeat)
+    cases = {
+        f"without {heartbeat.metric}": [subject.up(up), *subject.strays(beats)],
+        "without any `up` of its job": [subject.beats(beats)],
+        "with its target down": [subject.beats(beats), subject.up(down)],
+    }
+    tests = []
+    for what, inputs in cases.items():
+        test: dict[str, Any] = {
+            "name": f"{missing} fires {duration(wait)} after the heartbeat is unreadable: {what}",
+            "interval": "1s",
+            "input_series": inputs,
+            "alert_rule_test": [
+                alert_case(wait - e, missing, []),
+                alert_case(wait, missing, [subject.firing(missing)]),
+            ],
+        }
+        if what.startswith("without " + heartbeat.metric):
+            test["promql_expr_test"] = [subject.ok_at(0, 0), subject.ok_at(end, 0)]
+        tests.append(test)
+    return tests
 
 
 def heartbeat_tests(spec: Spec, service: Service) -> list[dict[str, Any]]:
-    interval = spec.settings.evaluation_interval
     tests: list[dict[str, Any]] = []
     for heartbeat in service.heartbeats:
-        subject = Subject(spec, service, heartbeat, interval)
-        tests += [build(subject) for build in (healthy_test, stall_test, vanished_test, target_down_test)]
+        subject = Subject(spec, service, heartbeat, spec.settings.evaluation_interval)
+        tests += [healthy_test(subject), stall_test(subject, 0), stall_test(subject, 1), stuck_test(subject)]
+        tests += missing_tests(subject)
     return tests
 
 

@@ -12,7 +12,9 @@ from generator import promql
 from generator.durations import format_duration
 from generator.model import Service
 
-Sample = float | None
+Sample = float | str | None
+"""A value, a promtool token such as `stale` (a failed scrape), or None for no sample."""
+STALE = "stale"
 
 
 class ScenarioError(RuntimeError):
@@ -81,10 +83,8 @@ def values(samples: Sequence[Sample]) -> str:
         run = j - i + 1
         if samples[i] is None:
             tokens.append("_" if run == 1 else f"_x{run}")
-        elif math.isnan(samples[i]):  # type: ignore[arg-type]
-            tokens.append("NaN")
-            i += 1
-            continue
+        elif isinstance(samples[i], str) or math.isnan(samples[i]):  # type: ignore[arg-type]
+            tokens.extend([str(samples[i]) if isinstance(samples[i], str) else "NaN"] * run)
         else:
             text = promql.number(samples[i])  # type: ignore[arg-type]
             tokens.append(text if run == 1 else f"{text}x{run - 1}")
