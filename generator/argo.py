@@ -5,6 +5,7 @@ Both metrics read the gate's recorded series, so Argo and `obsgen gate decide` c
             canary:rollback:bool == 1 fails the run (the rules already waited `rollback.for`)
   promote   once, one interval after `promote.after`: promote − rollback is 1 (GO → success),
             −1 (ROLLBACK → failure) or 0 (HOLD → inconclusive, so the Rollout pauses for a human)
+The run lasts promote.after + one interval; as background analysis it guards that long.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ API_VERSION = "argoproj.io/v1alpha1"
 ADDRESS_ARG = "prometheus-address"
 GO_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$")
 CONSECUTIVE_ERROR_LIMIT = 2
-"""Two failed queries in a row (Prometheus down, rules not loaded) end the run as Error."""
+"""More than two failed queries in a row (Prometheus down, rules not loaded) end the run as
+Error, which aborts the Rollout: Argo errors once the count exceeds the limit."""
 
 
 def compile_argo(spec: Spec) -> dict[str, dict[str, Any]]:

@@ -77,14 +77,18 @@ def violated_op(condition: Condition) -> tuple[str, float]:
     return promql.NEGATED[op], bound
 
 
-def condition_value_expr(service: Service, condition: Condition) -> str:
+def condition_value_expr(spec: Spec, service: Service, condition: Condition) -> str:
     source = promql.selector(condition.series, service.realm_matchers())
-    if isinstance(condition, ThresholdCondition):
+    metric = service.metric(condition.series)
+    if isinstance(condition, ThresholdCondition) and metric is not None:
+        # The last scrape of two: one failed scrape (a stale marker) must not restart promotion.
+        scrape = service.scrape.interval or spec.settings.scrape_interval
+        read = promql.call("last_over_time", promql.range_vector(source, 2 * scrape))
+    elif isinstance(condition, ThresholdCondition):
         read = source
     else:
         read = promql.call("deriv", promql.range_vector(source, condition.window))
     worst = promql.aggregate(condition.worst_of(), read)
-    metric = service.metric(condition.series)
     if isinstance(condition, ThresholdCondition) and metric is not None and metric.ratio:
         return promql.call("clamp", worst, "0", "1")
     return worst
@@ -137,7 +141,7 @@ def gate_rules(spec: Spec, service: Service, gate: Gate) -> list[Rule]:
     rules: list[Rule] = []
     for condition in gate.conditions:
         own = {**labels, "condition": condition.name}
-        rules.append(parts.record(CONDITION_VALUE, condition_value_expr(service, condition), own))
+        rules.append(parts.record(CONDITION_VALUE, condition_value_expr(spec, service, condition), own))
         rules.append(parts.record(CONDITION_VIOLATED, violated_expr(service, gate, condition), own))
     rules += [
         parts.record(

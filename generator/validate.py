@@ -187,12 +187,13 @@ def _gate_issues(spec: Spec, service: Service) -> Iterator[Found]:
                         "`signals` or a heartbeat's _ok/_changes record"
                     ),
                 )
-            elif isinstance(condition, TrendCondition) and condition.window < 2 * every:
+            elif isinstance(condition, TrendCondition) and condition.window <= 2 * every:
                 yield (
                     (*path, "window"),
                     (
-                        f"window {format_duration(condition.window)} holds fewer than the two samples "
-                        f"deriv() needs ({condition.series} gets one every {format_duration(every)})"
+                        f"window {format_duration(condition.window)} must be longer than two sample "
+                        f"intervals ({condition.series} gets one every {format_duration(every)}), or a late "
+                        "sample leaves deriv() fewer than the two samples it needs"
                     ),
                 )
         for field, value in (("promote", gate.promote.after), ("rollback", gate.rollback.for_)):

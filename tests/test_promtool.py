@@ -142,8 +142,36 @@ MUTATIONS = {
     # Legacy series of other realms join a gate condition.
     "gate without realm": (
         "duri.gate.duri-l4.yml",
-        'clamp(min by () (duri_canary_unique_ratio{metric_realm="prod"}), 0, 1)',
-        "clamp(min by () (duri_canary_unique_ratio), 0, 1)",
+        'last_over_time(duri_canary_unique_ratio{metric_realm="prod"}[30s])',
+        "last_over_time(duri_canary_unique_ratio[30s])",
+        "duri.gate.duri-l4.yml",
+    ),
+    # The best instance decides instead of the worst.
+    "gate best instance": (
+        "duri.gate.duri-l4.yml",
+        "min by () (last_over_time(duri_canary_unique_ratio",
+        "max by () (last_over_time(duri_canary_unique_ratio",
+        "duri.gate.duri-l4.yml",
+    ),
+    # A threshold off by a little: the at-the-bound test notices.
+    "gate threshold off": (
+        "duri.gate.duri-l4.yml",
+        ">= bool 0.999)",
+        ">= bool 0.998)",
+        "duri.gate.duri-l4.yml",
+    ),
+    # An exclusive bound made inclusive.
+    "gate bound inclusive": (
+        "bridge.gate.bridge-v19.yml",
+        "< bool 0.025)",
+        "<= bool 0.025)",
+        "bridge.gate.bridge-v19.yml",
+    ),
+    # A raw metric read at the instant: one failed scrape restarts promotion.
+    "gate reads the instant": (
+        "duri.gate.duri-l4.yml",
+        'last_over_time(duri_lyapunov_v{metric_realm="prod"}[30s])',
+        'duri_lyapunov_v{metric_realm="prod"}',
         "duri.gate.duri-l4.yml",
     ),
     # The Watchdog silenced.

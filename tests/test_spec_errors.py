@@ -189,7 +189,7 @@ CASES = {
         replace_first("window: 5m", "window: 20s"),
         "window: 20s",
         "gates[0].conditions[4].window",
-        "fewer than the two samples deriv() needs",
+        "must be longer than two sample intervals",
     ),
     "gate promote time that is not whole evaluations": (
         "duri.yaml",

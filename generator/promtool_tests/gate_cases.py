@@ -23,6 +23,7 @@ from generator import promql
 from generator.alert_templates import expand
 from generator.gate_rules import (
     CONDITION_VALUE,
+    CONDITION_VIOLATED,
     PROMOTE,
     ROLLBACK,
     VIOLATIONS,
@@ -34,6 +35,8 @@ from generator.gate_rules import (
 from generator.model import Gate, Service, Spec, ThresholdCondition, TrendCondition
 from generator.model.gates import Condition
 from generator.promtool_tests.series import (
+    STALE,
+    Sample,
     ScenarioError,
     alert_case,
     decimal,
@@ -57,6 +60,17 @@ class Subject:
     interval: int
 
     @property
+    def step(self) -> int:
+        """Sample spacing: the service's scrape interval when a condition reads a raw metric (so
+        a failed scrape can be shown), else the evaluation interval."""
+        scrape = self.service.scrape.interval or self.spec.settings.scrape_interval
+        raw = any(self.service.metric(s) is not None for s in self.sources())
+        return math.gcd(self.interval, scrape) if raw else self.interval
+
+    def times(self, end: int) -> range:
+        return range(0, end + 1, self.step)
+
+    @property
     def warm_up(self) -> int:
         """The first evaluation with every condition measurable (deriv() needs two samples)."""
         return self.interval if any(isinstance(c, TrendCondition) for c in self.gate.conditions) else 0
@@ -75,10 +89,32 @@ class Subject:
         ok_records = {h.ok_record() for h in self.service.heartbeats}
         return series in ok_records or (metric is not None and metric.ratio)
 
-    def labels(self, series: str) -> dict[str, str]:
+    def seen(self, series: str, value: Decimal) -> Decimal:
+        """What the condition compares: raw ratio metrics are clamped to [0, 1] by the rule."""
+        metric = self.service.metric(series)
+        if metric is not None and metric.ratio:
+            return min(max(value, Decimal(0)), Decimal(1))
+        return value
+
+    def labels(self, series: str, instance: int = 1) -> dict[str, str]:
         if self.service.metric(series) is not None:
-            return target_labels(self.service, f"{self.service.service}-1")
+            return target_labels(self.service, f"{self.service.service}-{instance}")
         return self.service.realm_matchers()
+
+    def better_value(self, series: str) -> Decimal | None:
+        """For a raw metric, a second instance's value further from every bound than the healthy
+        one, so the worst instance must be the one that decides; None if no such value."""
+        if self.service.metric(series) is None:
+            return None
+        conditions = self.on(series)
+        worst = {c.worst_of() for c in conditions}
+        if len(worst) != 1 or any(isinstance(c, ThresholdCondition) and c.op == "==" for c in conditions):
+            return None
+        healthy = healthy_value(self, series)
+        if worst == {"max"}:
+            return healthy - _margin(healthy) / 2
+        top = Decimal(1) if self.is_ratio(series) else healthy + 2 * _margin(healthy)
+        return healthy + (top - healthy) / 2
 
 
 def _margin(value: Decimal) -> Decimal:
@@ -117,7 +153,7 @@ def violating_value(subject: Subject, condition: ThresholdCondition) -> Decimal 
         value = bound + _margin(bound)
     else:
         value = bound - _margin(bound)
-    seen = min(max(value, Decimal(0)), Decimal(1)) if subject.is_ratio(condition.series) else value
+    seen = subject.seen(condition.series, value)
     return None if holds(condition, seen, Decimal(0)) else value
 
 
@@ -139,7 +175,7 @@ def violations(subject: Subject, levels: dict[str, Decimal]) -> int:
     """Violated conditions when each series sits flat at its level (slopes 0)."""
     count = 0
     for series, level in levels.items():
-        seen = min(max(level, Decimal(0)), Decimal(1)) if subject.is_ratio(series) else level
+        seen = subject.seen(series, level)
         count += sum(not holds(c, seen, Decimal(0)) for c in subject.on(series))
     return count
 
@@ -160,12 +196,21 @@ def breakable(subject: Subject) -> list[ThresholdCondition]:
     return list(found.values())
 
 
-def _inputs(subject: Subject, timelines: dict[str, list[float]], interval: int) -> list[dict[str, str]]:
-    """Each source at its levels, plus strays of other realms that violate all along."""
+Timeline = list[Sample]
+
+
+def _inputs(subject: Subject, timelines: dict[str, Timeline]) -> list[dict[str, str]]:
+    """Each source as given, a better second instance of raw metrics, and strays of other
+    realms that violate all along."""
     inputs = []
     for series, samples in timelines.items():
         labels = subject.labels(series)
         inputs.append(input_series(series, labels, values(samples)))
+        better = subject.better_value(series)
+        if better is not None and not all(isinstance(v, float) and math.isnan(v) for v in samples):
+            # A failed scrape fails for every instance of the job.
+            twin = [STALE if v == STALE else float(better) for v in samples]
+            inputs.append(input_series(series, subject.labels(series, 2), values(twin)))
         first = next((c for c in subject.on(series) if isinstance(c, ThresholdCondition)), None)
         stray = violating_value(subject, first) if first is not None else None
         if stray is None:
@@ -175,16 +220,23 @@ def _inputs(subject: Subject, timelines: dict[str, list[float]], interval: int) 
     return inputs
 
 
-def _flat(subject: Subject, end: int, changes: dict[str, tuple[Decimal, int, int]]) -> dict[str, list[float]]:
+def _flat(subject: Subject, end: int, changes: dict[str, tuple[Decimal, int, int]]) -> dict[str, Timeline]:
     """Every source healthy and flat from 0 to `end`, except `series → (level, from, to)`."""
-    timelines: dict[str, list[float]] = {}
+    timelines: dict[str, Timeline] = {}
     for series in subject.sources():
         healthy = healthy_value(subject, series)
         level, start, stop = changes.get(series, (healthy, 0, -1))
-        timelines[series] = [
-            float(level if start <= t <= stop else healthy) for t in range(0, end + 1, subject.interval)
-        ]
+        timelines[series] = [float(level if start <= t <= stop else healthy) for t in subject.times(end)]
     return timelines
+
+
+def _group(subject: Subject, name: str, timelines: dict[str, Timeline], **cases: Any) -> dict[str, Any]:
+    return {
+        "name": f"gate {subject.gate.name}: {name}",
+        "interval": duration(subject.step),
+        "input_series": _inputs(subject, timelines),
+        **cases,
+    }
 
 
 def _value_test(expr: str, t: int, value: float, labels: str) -> dict[str, Any]:
@@ -217,55 +269,108 @@ def _rollback_alert(subject: Subject) -> dict[str, Any]:
 
 
 def promote_test(subject: Subject) -> dict[str, Any]:
+    """Healthy from the start, with one failed scrape of every raw metric on the way."""
     gate, e = subject.gate, subject.interval
     at = subject.warm_up + gate.promote.after
     levels = {s: healthy_value(subject, s) for s in subject.sources()}
     if violations(subject, levels):
         raise ScenarioError("no input satisfies every condition at once")
+    timelines = _flat(subject, at + e, {})
+    failed = subject.warm_up + 3 * e
+    for series in timelines:
+        if subject.service.metric(series) is not None:
+            timelines[series][failed // subject.step] = STALE
     checks = [_gate_series(PROMOTE, subject, at - e, 0), _gate_series(PROMOTE, subject, at, 1)]
     checks += [_gate_series(VIOLATIONS, subject, at, 0), _gate_series(ROLLBACK, subject, at, 0)]
     for condition in gate.conditions:
         if isinstance(condition, ThresholdCondition):
             selector = gate_selector(CONDITION_VALUE, subject.service, gate, condition.name)
             checks.append(_value_test(selector, at, float(levels[condition.series]), selector))
-    return {
-        "name": (
-            f"gate {gate.name}: every condition held for {duration(gate.promote.after)} → promote, "
-            "not earlier"
-        ),
-        "interval": duration(e),
-        "input_series": _inputs(subject, _flat(subject, at + e, {}), e),
-        "promql_expr_test": checks,
-        "alert_rule_test": [alert_case(at, gate.alert_name(), [])],
-    }
+    return _group(
+        subject,
+        f"every condition held for {duration(gate.promote.after)} (one scrape failed) → promote, not earlier",
+        timelines,
+        promql_expr_test=checks,
+        alert_rule_test=[alert_case(at, gate.alert_name(), [])],
+    )
 
 
 def unreadable_test(subject: Subject, nan: bool) -> dict[str, Any]:
-    """A source without data, or reading NaN, violates its conditions: the gate never promotes
-    on what it cannot see."""
+    """A source without data, or reading NaN, violates every condition on it: the gate never
+    promotes on what it cannot see, and rolls back once that is `rollback.violations`."""
     gate, e = subject.gate, subject.interval
     absent = subject.sources()[0]
-    end = subject.warm_up + gate.promote.after + 2 * e
+    lost = len(subject.on(absent))
+    end = max(subject.warm_up + gate.promote.after, gate.rollback.for_ + e) + 2 * e
     timelines = _flat(subject, end, {})
     if nan:
         timelines[absent] = [math.nan] * len(timelines[absent])
     else:
         del timelines[absent]
+    checks = [_gate_series(VIOLATIONS, subject, end, lost), _never(PROMOTE, subject, end)]
+    if lost >= gate.rollback.violations:
+        checks.append(_gate_series(ROLLBACK, subject, end, 1))
+    else:
+        checks.append(_never(ROLLBACK, subject, end))
     what = f"{absent} reading NaN" if nan else f"without {absent}"
-    return {
-        "name": f"gate {gate.name}: {what} → its conditions count as violated, no promote",
-        "interval": duration(e),
-        "input_series": _inputs(subject, timelines, e),
-        "promql_expr_test": [
-            _gate_series(VIOLATIONS, subject, end, len(subject.on(absent))),
-            _never(PROMOTE, subject, end),
-        ],
-    }
+    verdict = "rollback" if lost >= gate.rollback.violations else "no rollback"
+    return _group(
+        subject,
+        f"{what} → {lost} condition(s) violated, no promote, {verdict}",
+        timelines,
+        promql_expr_test=checks,
+    )
+
+
+NUDGE_SIGN = {"<=": 1, "==": 1, ">=": -1, "<": -1, ">": 1}
+
+
+def boundary_tests(subject: Subject) -> list[dict[str, Any]]:
+    """Each threshold condition at exactly its bound, then just across it: the spec's number
+    and operator, not a nearby one, decide."""
+    gate, e = subject.gate, subject.interval
+    tests = []
+    for condition in gate.conditions:
+        if not isinstance(condition, ThresholdCondition):
+            continue
+        bound = decimal(condition.value)
+        # Just past an inclusive bound, just inside an exclusive one.
+        nudge = (abs(bound) / 1000 or Decimal("0.001")) * NUDGE_SIGN[condition.op]
+        readings = [(bound, subject.warm_up), (bound + nudge, subject.warm_up + e)]
+        expected = []
+        for value, _ in readings:
+            seen = subject.seen(condition.series, value)
+            expected.append(0 if holds(condition, seen, Decimal(0)) else 1)
+        if expected[0] == expected[1]:
+            continue
+        end = subject.warm_up + 2 * e
+        first_stop = subject.warm_up + e - subject.step
+        timelines = _flat(subject, end, {condition.series: (bound, 0, first_stop)})
+        timelines[condition.series] = [
+            float(bound if t <= first_stop else bound + nudge) for t in subject.times(end)
+        ]
+        selector = gate_selector(CONDITION_VIOLATED, subject.service, gate, condition.name)
+        tests.append(
+            _group(
+                subject,
+                (
+                    f"{condition.series} {condition.op} {promql.number(condition.value)}: at "
+                    f"{promql.number(float(bound))} {'violated' if expected[0] else 'holds'}, at "
+                    f"{promql.number(float(bound + nudge))} {'violated' if expected[1] else 'holds'}"
+                ),
+                timelines,
+                promql_expr_test=[
+                    _value_test(selector, t, value, selector)
+                    for (_, t), value in zip(readings, expected, strict=True)
+                ],
+            )
+        )
+    return tests
 
 
 def _violated(
     subject: Subject, conditions: list[ThresholdCondition], start: int, stop: int
-) -> dict[str, Any]:
+) -> dict[str, tuple[Decimal, int, int]]:
     changes = {}
     for condition in conditions:
         value = violating_value(subject, condition)
@@ -287,92 +392,106 @@ def rollback_tests(subject: Subject) -> tuple[list[dict[str, Any]], list[str]]:
             f"gate {gate.name}: no test that {k} conditions violated for {duration(hold)} roll back: only "
             f"{len(chosen)} condition(s) can be violated alone without a trend condition seeing a jump"
         ]
+    names = " and ".join(c.name for c in chosen[:k])
     # From the very first evaluation, so that the rule must also wait for enough evaluations.
     end = hold + 2 * e
-    sustained = _violated(subject, chosen[:k], 0, end)
-    names = " and ".join(c.name for c in chosen[:k])
-    tests = [
-        {
-            "name": f"gate {gate.name}: {names} violated for {duration(hold)} → rollback, not earlier",
-            "interval": duration(e),
-            "input_series": _inputs(subject, _flat(subject, end, sustained), e),
-            "promql_expr_test": [
-                _gate_series(VIOLATIONS, subject, subject.warm_up, k),
-                _gate_series(ROLLBACK, subject, hold - e, 0),
-                _gate_series(ROLLBACK, subject, hold, 1),
-                _gate_series(PROMOTE, subject, hold, 0),
-            ],
-            "alert_rule_test": [
-                alert_case(hold - e, gate.alert_name(), []),
-                alert_case(hold, gate.alert_name(), [_rollback_alert(subject)]),
-            ],
-        }
-    ]
-    onset = subject.warm_up + 2 * e
-    brief = _violated(subject, chosen[:k], onset, onset + hold - e)
-    tests.append(
-        {
-            "name": f"gate {gate.name}: {names} violated for {duration(hold - e)} only → no rollback",
-            "interval": duration(e),
-            "input_series": _inputs(subject, _flat(subject, end, brief), e),
-            "promql_expr_test": [_gate_series(VIOLATIONS, subject, onset, k), _never(ROLLBACK, subject, end)],
-        }
+    sustained = _group(
+        subject,
+        f"{names} violated for {duration(hold)} → rollback, not earlier",
+        _flat(subject, end, _violated(subject, chosen[:k], 0, end)),
+        promql_expr_test=[
+            _gate_series(VIOLATIONS, subject, subject.warm_up, k),
+            _gate_series(ROLLBACK, subject, hold - e, 0),
+            _gate_series(ROLLBACK, subject, hold, 1),
+            _gate_series(PROMOTE, subject, hold, 0),
+        ],
+        alert_rule_test=[
+            alert_case(hold - e, gate.alert_name(), []),
+            alert_case(hold, gate.alert_name(), [_rollback_alert(subject)]),
+        ],
     )
+    onset = subject.warm_up + 2 * e
+    brief = _group(
+        subject,
+        f"{names} violated for {duration(hold - e)} only → no rollback",
+        _flat(subject, end + onset, _violated(subject, chosen[:k], onset, onset + hold - e)),
+        promql_expr_test=[
+            _gate_series(VIOLATIONS, subject, onset, k),
+            _never(ROLLBACK, subject, end + onset),
+        ],
+    )
+    tests = [sustained, brief]
     if k >= 2:
-        fewer = _violated(subject, chosen[: k - 1], onset, HOUR + e)
         tests.append(
-            {
-                "name": (
-                    f"gate {gate.name}: {k - 1} condition(s) violated for an hour → neither rollback "
-                    "nor promote"
-                ),
-                "interval": duration(e),
-                "input_series": _inputs(subject, _flat(subject, HOUR + e, fewer), e),
-                "promql_expr_test": [_never(ROLLBACK, subject, HOUR), _never(PROMOTE, subject, HOUR)],
-            }
+            _group(
+                subject,
+                f"{k - 1} condition(s) violated for an hour → neither rollback nor promote",
+                _flat(subject, HOUR + e, _violated(subject, chosen[: k - 1], onset, HOUR + e)),
+                promql_expr_test=[_never(ROLLBACK, subject, HOUR), _never(PROMOTE, subject, HOUR)],
+            )
         )
     return tests, []
 
 
 def at_once_tests(subject: Subject) -> list[dict[str, Any]]:
-    """A trend that shows (or a condition marked rollback_at_once) rolls back at its first reading."""
+    """A trend that shows (or a condition marked rollback_at_once) rolls back at its first
+    reading; a trend that stopped rolls back no more once its window has passed."""
     gate, e = subject.gate, subject.interval
     tests = []
     for condition in gate.conditions:
         if not condition.rollback_at_once:
             continue
-        timelines = _flat(subject, 3 * e, {})
         if isinstance(condition, TrendCondition):
-            eps = decimal(condition.epsilon) or Decimal("0.001")
-            slope = 2 * eps if condition.trend == "rising" else -2 * eps
-            start = healthy_value(subject, condition.series)
-            timelines[condition.series] = [float(start + slope * t) for t in range(0, 3 * e + 1, e)]
-            first = e
-            what = f"{condition.series} {condition.trend} by {promql.number(float(abs(slope)))}/s"
-        else:
-            value = violating_value(subject, condition)
-            if value is None:
-                continue
-            first = subject.warm_up + e
-            timelines = _flat(subject, 3 * e, {condition.series: (value, first, 3 * e)})
-            what = f"{condition.name} violated"
+            tests.append(_trend_test(subject, condition))
+            continue
+        value = violating_value(subject, condition)
+        if value is None:
+            continue
+        first = subject.warm_up + e
         tests.append(
-            {
-                "name": f"gate {gate.name}: {what} → rollback at once",
-                "interval": duration(e),
-                "input_series": _inputs(subject, timelines, e),
-                "promql_expr_test": [
+            _group(
+                subject,
+                f"{condition.name} violated → rollback at once",
+                _flat(subject, 3 * e, {condition.series: (value, first, 3 * e)}),
+                promql_expr_test=[
                     _gate_series(ROLLBACK, subject, first - e, 0),
                     _gate_series(ROLLBACK, subject, first, 1),
                 ],
-                "alert_rule_test": [alert_case(first, gate.alert_name(), [_rollback_alert(subject)])],
-            }
+                alert_rule_test=[alert_case(first, gate.alert_name(), [_rollback_alert(subject)])],
+            )
         )
     return tests
+
+
+def _trend_test(subject: Subject, condition: TrendCondition) -> dict[str, Any]:
+    gate, e = subject.gate, subject.interval
+    eps = decimal(condition.epsilon) or Decimal("0.001")
+    slope = 2 * eps if condition.trend == "rising" else -2 * eps
+    start = healthy_value(subject, condition.series)
+    rise_end = 2 * e
+    calm = rise_end + condition.window + e  # the window holds only flat samples again
+    end = calm + e
+    timelines = _flat(subject, end, {})
+    timelines[condition.series] = [float(start + slope * min(t, rise_end)) for t in subject.times(end)]
+    checks = [_gate_series(ROLLBACK, subject, 0, 0), _gate_series(ROLLBACK, subject, e, 1)]
+    settled = {condition.series: start + slope * rise_end}
+    others = {s: healthy_value(subject, s) for s in subject.sources() if s != condition.series}
+    if violations(subject, {**others, **settled}) < gate.rollback.violations:
+        checks.append(_gate_series(ROLLBACK, subject, calm, 0))
+    rate = promql.number(float(abs(slope)))
+    what = f"{condition.series} {condition.trend} by {rate}/s for {duration(rise_end)}"
+    return _group(
+        subject,
+        f"{what} → rollback at once, none once the {duration(condition.window)} window is flat",
+        timelines,
+        promql_expr_test=checks,
+        alert_rule_test=[alert_case(e, gate.alert_name(), [_rollback_alert(subject)])],
+    )
 
 
 def gate_tests(spec: Spec, service: Service, gate: Gate) -> tuple[list[dict[str, Any]], list[str]]:
     subject = Subject(spec, service, gate, spec.settings.evaluation_interval)
     rollbacks, notes = rollback_tests(subject)
     unreadable = [unreadable_test(subject, nan) for nan in (False, True)]
-    return [promote_test(subject), *unreadable, *rollbacks, *at_once_tests(subject)], notes
+    tests = [promote_test(subject), *boundary_tests(subject), *unreadable, *rollbacks]
+    return [*tests, *at_once_tests(subject)], notes
