@@ -9,9 +9,11 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint promql-unit debs bench bench-reads rollout.preview clean help
+.PHONY: gen test lint promql-unit debs bench bench-reads rollout.preview targets.verify clean help
 
-PROMETHEUS_URL ?= http://127.0.0.1:9090
+# Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
+PROMETHEUS_URL ?=
+PROMETHEUS_FLAG = $(if $(PROMETHEUS_URL),--prometheus $(PROMETHEUS_URL))
 
 help:
 	@echo "make gen          compile spec/ into generated/ (creates .venv on first use)"
@@ -20,7 +22,8 @@ help:
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make bench        generation benchmarks (bundled spec and 1,000 synthetic SLOs)"
 	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
-	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=$(PROMETHEUS_URL))"
+	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=...)"
+	@echo "make targets.verify   every scrape job of the spec is up (PROMETHEUS_URL=...)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,4 +67,7 @@ bench-reads: $(STAMP) debs
 	$(PY) benchmarks/sample_reads.py
 
 rollout.preview: $(STAMP)
-	$(OBSGEN) gate decide --prometheus $(PROMETHEUS_URL)
+	$(OBSGEN) gate decide $(PROMETHEUS_FLAG)
+
+targets.verify: $(STAMP)
+	$(OBSGEN) targets verify $(PROMETHEUS_FLAG)

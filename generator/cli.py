@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from generator.durations import parse_duration
 from generator.errors import SpecError
 
 EXIT_SPEC_ERROR = 2
@@ -20,6 +21,45 @@ SPEC_OPTION = click.option(
     show_default=True,
     help="Directory of spec files (*.yaml, *.yml, *.jsonnet).",
 )
+
+PROMETHEUS_OPTION = click.option(
+    "--prometheus",
+    "prometheus_url",
+    metavar="URL",
+    envvar="PROMETHEUS_URL",
+    show_envvar=True,
+    help="Prometheus base URL. Default: $PROMETHEUS_URL, else settings.prometheus_url of the spec.",
+)
+
+TIMEOUT_OPTION = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for Prometheus to answer a query.",
+)
+
+
+class Seconds(click.ParamType):
+    """A number of seconds (`300`, `0.5`) or a Prometheus duration (`5m`)."""
+
+    name = "seconds"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            try:
+                seconds = float(str(value))
+            except ValueError:
+                try:
+                    seconds = float(parse_duration(str(value)))
+                except ValueError:
+                    self.fail(f"expected seconds (300) or a duration (5m), got {value!r}", param, ctx)
+        if not 0 < seconds < float("inf"):
+            self.fail(f"expected a time longer than zero, got {value!r}", param, ctx)
+        return seconds
 
 
 def _fail(error: SpecError) -> None:
@@ -55,6 +95,15 @@ def main() -> None:
       1  `gen --check` found generated/ out of date (a diff is printed)
       2  the spec is invalid (each problem as file:line: field.path: message)
       3  the output could not be written (generated/ is left as it was)
+    \b
+    The live commands (`gate decide`, `gate watch`, `targets verify`) read a running
+    Prometheus and also exit with:
+      1  `targets verify`: a job has a target down, or no targets
+     10  HOLD        a gate may not be promoted yet
+     11  ROLLBACK    a gate calls for a rollback
+     12  NO DATA     a gate's series are missing (not scraped, or its rules not loaded)
+     13  UNREACHABLE Prometheus did not answer
+    130  `gate watch` was interrupted (Ctrl-C)
     """
 
 
@@ -133,3 +182,139 @@ def schema() -> None:
     from generator.schema import compile_schema
 
     click.echo(to_json(compile_schema()), nl=False)
+
+
+def _prometheus(spec, url: str | None, timeout: float):
+    """The client for --prometheus (or $PROMETHEUS_URL, which click reads), else the spec's."""
+    from generator.live.prom import Prometheus
+
+    try:
+        return Prometheus(url or spec.settings.prometheus_url, timeout)
+    except ValueError as exc:
+        click.echo(f"error: --prometheus: {exc}", err=True)
+        sys.exit(EXIT_SPEC_ERROR)
+
+
+def _gates(spec, name: str | None):
+    from generator.live.commands import UsageError, select_gates
+
+    try:
+        return select_gates(spec, name)
+    except UsageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_SPEC_ERROR)
+
+
+@main.group()
+def gate() -> None:
+    """Canary gates: read their verdict from a running Prometheus."""
+
+
+@gate.command()
+@SPEC_OPTION
+@PROMETHEUS_OPTION
+@TIMEOUT_OPTION
+@click.argument("gate_name", metavar="[GATE]", required=False)
+def decide(spec_dir: Path, prometheus_url: str | None, timeout: float, gate_name: str | None) -> None:
+    """Print GATE's verdict (every gate's, one block each, without GATE).
+
+    Reads the gate's canary:* series, recorded by the rules `obsgen gen` writes (the ones
+    Argo reads too), with one instant query. Prints each condition in spec order with what it
+    requires, the value read and ok / VIOLATED / NO DATA; then the counts; then one verdict
+    line: [GO], [HOLD], [ROLLBACK], [NO DATA] or [UNREACHABLE] and why. A gate is never GO
+    while any of its series is missing; ROLLBACK wins even then. With several gates the most
+    severe verdict sets the exit code: UNREACHABLE > NO DATA > ROLLBACK > HOLD > GO.
+
+    \b
+    Exit codes:
+       0  GO           every condition has held for promote.after
+      10  HOLD         not yet
+      11  ROLLBACK     canary:rollback:bool is 1
+      12  NO DATA      a series is missing (not scraped, or the gate rules not loaded)
+      13  UNREACHABLE  Prometheus did not answer (connection, timeout, HTTP or API error)
+       2  unknown gate, bad URL or invalid spec
+    """
+    from generator.live.commands import decide_gates
+
+    spec = _load(spec_dir)
+    chosen = _gates(spec, gate_name)
+    verdict = decide_gates(_prometheus(spec, prometheus_url, timeout), chosen, click.echo)
+    sys.exit(verdict.code)
+
+
+@gate.command()
+@SPEC_OPTION
+@PROMETHEUS_OPTION
+@TIMEOUT_OPTION
+@click.option(
+    "--for",
+    "total",
+    type=Seconds(),
+    required=True,
+    help="How long to watch: seconds (300) or a duration (5m).",
+)
+@click.option(
+    "--interval",
+    type=Seconds(),
+    default=None,
+    help="Time between lines. Default: settings.evaluation_interval.",
+)
+@click.argument("gate_name", metavar="GATE")
+def watch(
+    spec_dir: Path,
+    prometheus_url: str | None,
+    timeout: float,
+    total: float,
+    interval: float | None,
+    gate_name: str,
+) -> None:
+    """Print a line for GATE now and after every interval until --for has passed.
+
+    Each line: UTC time (HH:MM:SS), every condition's value (! violated, ? no data), the
+    violations/promote/rollback counts and the verdict tag, e.g. to watch a trend for 300 s:
+    `obsgen gate watch duri-l4 --for 300`.
+
+    \b
+    Exit codes: those of `gate decide` for the last verdict; 130 when interrupted (Ctrl-C).
+    """
+    from generator.live import EXIT_INTERRUPTED
+    from generator.live.commands import watch_gate
+
+    try:
+        spec = _load(spec_dir)
+        [(service, chosen)] = _gates(spec, gate_name)
+        prometheus = _prometheus(spec, prometheus_url, timeout)
+        every = interval or float(spec.settings.evaluation_interval)
+        verdict = watch_gate(prometheus, service, chosen, total, every, click.echo)
+    except KeyboardInterrupt:
+        click.echo("obsgen: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(verdict.code)
+
+
+@main.group()
+def targets() -> None:
+    """Scrape targets: check them in a running Prometheus."""
+
+
+@targets.command()
+@SPEC_OPTION
+@PROMETHEUS_OPTION
+@TIMEOUT_OPTION
+def verify(spec_dir: Path, prometheus_url: str | None, timeout: float) -> None:
+    """Check that every scrape job of the spec has targets and all of them are up.
+
+    The jobs are those prometheus.yml gets: each service's, each blackbox probe's and each
+    heartbeat's textfile-collector job. Reads `up` with one instant query.
+
+    \b
+    Exit codes:
+       0  every job has at least one target, and all are up
+       1  a job has a target down, or no targets at all
+      13  UNREACHABLE  Prometheus did not answer
+       2  bad URL or invalid spec
+    """
+    from generator.live.commands import verify_targets
+
+    spec = _load(spec_dir)
+    sys.exit(verify_targets(_prometheus(spec, prometheus_url, timeout), spec, click.echo))

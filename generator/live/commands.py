@@ -1,0 +1,134 @@
+"""The live commands' bodies, kept out of generator/cli.py so it imports nothing heavy."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from generator.durations import format_duration
+from generator.live import EXIT_OK, EXIT_TARGETS_DOWN, EXIT_UNREACHABLE
+from generator.live.gate import (
+    Decision,
+    GateReading,
+    Verdict,
+    decide,
+    gate_query,
+    most_severe,
+    readings,
+    render_block,
+    watch_line,
+)
+from generator.live.prom import Prometheus, Unreachable
+from generator.live.targets import expected_jobs, job_states, render, up_query
+from generator.model import Gate, Service, Spec
+
+Echo = Callable[[str], None]
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """A mistake in the command line (an unknown gate, say): exit 2 with the message."""
+
+
+def select_gates(spec: Spec, name: str | None) -> list[tuple[Service, Gate]]:
+    """The named gate, or every gate of the spec when no name is given."""
+    every = [(service, gate) for service in spec.services for gate in service.gates]
+    if not every:
+        raise UsageError("the spec declares no gates")
+    if name is None:
+        return every
+    chosen = [(service, gate) for service, gate in every if gate.name == name]
+    if not chosen:
+        known = ", ".join(gate.name for _, gate in every)
+        raise UsageError(f"no gate named {name!r}; known: {known}")
+    return chosen
+
+
+def read_gates(
+    prometheus: Prometheus, chosen: list[tuple[Service, Gate]]
+) -> list[tuple[GateReading | None, Decision]]:
+    """One query for all the gates; per gate its reading (None when unreachable) and decision."""
+    try:
+        found = readings(prometheus.query(gate_query([gate for _, gate in chosen])))
+    except Unreachable as exc:
+        return [(None, Decision(Verdict.UNREACHABLE, str(exc)))] * len(chosen)
+    out = []
+    for service, gate in chosen:
+        reading = found.get(gate.name, GateReading())
+        out.append((reading, decide(service, gate, reading)))
+    return out
+
+
+def decide_gates(prometheus: Prometheus, chosen: list[tuple[Service, Gate]], echo: Echo) -> Verdict:
+    """Print one block per gate; the most severe verdict decides the exit code."""
+    results = read_gates(prometheus, chosen)
+    for i, ((service, gate), (reading, decision)) in enumerate(zip(chosen, results, strict=True)):
+        if i:
+            echo("")
+        for line in render_block(service, gate, prometheus.url, reading, decision):
+            echo(line)
+    return most_severe(decision.verdict for _, decision in results)
+
+
+def repeat(
+    tick: Callable[[], T],
+    total: float,
+    interval: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """Call `tick` now and at every whole interval after it until `total` seconds have passed
+    (total/interval + 1 calls); returns the last result. The schedule is fixed: a slow call
+    does not shift the later ones, and slots it overran are skipped."""
+    start = clock()
+    while True:
+        result = tick()
+        elapsed = clock() - start
+        slot = (math.floor(elapsed / interval + 1e-9) + 1) * interval
+        if slot > total + 1e-9:
+            return result
+        sleep(max(0.0, slot - (clock() - start)))
+
+
+def watch_gate(
+    prometheus: Prometheus,
+    service: Service,
+    gate: Gate,
+    total: float,
+    interval: float,
+    echo: Echo,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Verdict:
+    echo(
+        f"watching gate {gate.name} at {prometheus.url} for {_seconds(total)}, every {_seconds(interval)} "
+        "(UTC; ! violated, ? no data; Ctrl-C stops)"
+    )
+
+    def tick() -> Verdict:
+        [(reading, decision)] = read_gates(prometheus, [(service, gate)])
+        echo(watch_line(gate, reading, decision, datetime.now(UTC)))
+        return decision.verdict
+
+    return repeat(tick, total, interval, sleep, clock)
+
+
+def verify_targets(prometheus: Prometheus, spec: Spec, echo: Echo) -> int:
+    jobs = expected_jobs(spec)
+    try:
+        samples = prometheus.query(up_query(jobs))
+    except Unreachable as exc:
+        echo(f"scrape targets of {len(jobs)} job(s) at {prometheus.url}")
+        echo(f"{Verdict.UNREACHABLE.tag} {exc}")
+        return EXIT_UNREACHABLE
+    states = job_states(jobs, samples)
+    for line in render(prometheus.url, states):
+        echo(line)
+    return EXIT_OK if all(s.healthy for s in states) else EXIT_TARGETS_DOWN
+
+
+def _seconds(value: float) -> str:
+    return format_duration(int(value)) if value == int(value) else f"{value:g}s"
