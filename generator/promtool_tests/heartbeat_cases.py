@@ -123,16 +123,17 @@ def expected_ok(heartbeat: Heartbeat, samples: list[Sample], t: int, closed: boo
     """`<base>_ok` at t: changed within the window, newest beat within freshness younger than it."""
 
     def window(seconds: int) -> list[float]:
-        start = t - seconds
-        return [
-            v
-            for second, v in enumerate(samples[: t + 1])
-            if isinstance(v, float) and (second >= start if closed else second > start)
-        ]
+        first = max(0, t - seconds if closed else t - seconds + 1)
+        return [v for v in samples[first : t + 1] if isinstance(v, float)]
 
     changed = any(a != b for a, b in itertools.pairwise(window(heartbeat.window)))
     recent = window(heartbeat.freshness)
     return int(changed and bool(recent) and t - max(recent) < heartbeat.freshness)
+
+
+def _newest(samples: list[Sample], t: int) -> float:
+    """The value of the newest scrape at or before t (beats only grow)."""
+    return next(v for v in reversed(samples[: t + 1]) if isinstance(v, float))
 
 
 def _agreed(heartbeat: Heartbeat, samples: list[Sample], t: int) -> int | None:
@@ -154,9 +155,7 @@ def healthy_test(subject: Subject) -> dict[str, Any]:
     samples[end // 2 - (heartbeat.scrape_interval - 1)] = STALE
     if any(_agreed(heartbeat, samples, t) != 1 for t in evaluations[settled // e :]):
         raise ScenarioError("one failed scrape would already drop the heartbeat")
-    oldest = max(
-        t - max(v for v in samples[: t + 1] if isinstance(v, float)) for t in evaluations[settled // e :]
-    )
+    oldest = max(t - _newest(samples, t) for t in evaluations[settled // e :])
     span = held_range(end - settled, e)  # the evaluations from `settled` to `end`, in 2 and 3
     names = f"{stale_alert_name(heartbeat)}|{missing_alert_name(heartbeat)}"
     alerts = f'ALERTS{{alertstate="firing", alertname=~"{names}"}}'
