@@ -15,14 +15,17 @@ GENERATED = ROOT / "generated"
 EXTRAS = ROOT / "tests" / "fixtures" / "specs" / "extras"
 
 
-def obsgen(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it, in a fresh interpreter."""
+def obsgen(
+    *args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, in a fresh interpreter (with `env` as its whole environment)."""
     return subprocess.run(
         [sys.executable, "-m", "generator", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
+        env=env,
     )
 
 

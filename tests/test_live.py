@@ -203,14 +203,7 @@ def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Comp
     """The CLI in a fresh interpreter, without the caller's PROMETHEUS_URL unless given."""
     environ = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_URL"}
     environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environ,
-    )
+    return obsgen(*args, env=environ, timeout=60)
 
 
 def gate_decide(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
