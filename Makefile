@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint promql-unit debs bench bench-reads rollout.preview targets.verify clean help
+.PHONY: gen test lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify clean help
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -20,6 +20,7 @@ help:
 	@echo "make test         lint, pytest, gen --check, promtool check/test (installs what it needs)"
 	@echo "make lint         ruff check and format check"
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
+	@echo "make alertmanager-unit  amtool check-config and the generated routing tests"
 	@echo "make bench        generation benchmarks (bundled spec and 1,000 synthetic SLOs)"
 	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
 	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=...)"
@@ -56,6 +57,11 @@ test: $(STAMP) debs lint
 	$(VENV)/bin/pytest -q
 	$(OBSGEN) gen --check
 	$(MAKE) --no-print-directory promql-unit
+	$(MAKE) --no-print-directory alertmanager-unit
+
+alertmanager-unit: $(STAMP) debs
+	amtool check-config generated/alertmanager/alertmanager.yml
+	$(OBSGEN) alert routes-test
 
 bench: $(STAMP)
 	$(PY) benchmarks/gen_bench.py

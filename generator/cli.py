@@ -318,3 +318,46 @@ def verify(spec_dir: Path, prometheus_url: str | None, timeout: float) -> None:
 
     spec = _load(spec_dir)
     sys.exit(verify_targets(_prometheus(spec, prometheus_url, timeout), spec, click.echo))
+
+
+@main.group()
+def alert() -> None:
+    """Alertmanager: check the generated routing, audit a running Alertmanager."""
+
+
+@alert.command("routes-test")
+@click.option(
+    "--dir",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("generated"),
+    show_default=True,
+    help="The generated tree holding alertmanager/alertmanager.yml and routing-tests.yml.",
+)
+def routes_test(out_dir: Path) -> None:
+    """Check every alert the rules can emit reaches the receivers the spec says, with amtool.
+
+    Runs `amtool config routes test` on generated/alertmanager/alertmanager.yml for each case
+    of generated/alertmanager/routing-tests.yml (which `obsgen gen` computes from the spec).
+
+    \b
+    Exit codes: 0 every alert routed as expected, 1 some not, 2 files or amtool missing.
+    """
+    from generator.amtool import AmtoolMissing, check_routes
+
+    config, tests = out_dir / "alertmanager/alertmanager.yml", out_dir / "alertmanager/routing-tests.yml"
+    for path in (config, tests):
+        if not path.is_file():
+            click.echo(
+                f"error: {path} not found; run `obsgen gen` (the spec needs an `alertmanager:` file)",
+                err=True,
+            )
+            sys.exit(EXIT_SPEC_ERROR)
+    try:
+        checks = check_routes(config, tests, click.echo)
+    except AmtoolMissing as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_SPEC_ERROR)
+    failed = [c for c in checks if not c.ok]
+    click.echo(f"obsgen: {len(checks) - len(failed)} of {len(checks)} alerts routed as the spec says.")
+    sys.exit(1 if failed else 0)

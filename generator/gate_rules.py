@@ -135,6 +135,15 @@ def rollback_expr(service: Service, gate: Gate, interval: int) -> str:
     return f"{verdict} or on () vector(0)"
 
 
+def gate_alert_labels(service: Service, gate: Gate) -> dict[str, str]:
+    return {
+        **service.labels,
+        "severity": gate.alert.severity,
+        "service": service.service,
+        **gate_labels(service, gate),
+    }
+
+
 def gate_rules(spec: Spec, service: Service, gate: Gate) -> list[Rule]:
     interval = spec.settings.evaluation_interval
     labels = gate_labels(service, gate)
@@ -153,7 +162,7 @@ def gate_rules(spec: Spec, service: Service, gate: Gate) -> list[Rule]:
             gate.alert_name(),
             promql.compare(gate_selector(ROLLBACK, service, gate), "==", 1),
             0,
-            {**service.labels, "severity": gate.alert.severity, "service": service.service, **labels},
+            gate_alert_labels(service, gate),
             {
                 "summary": f"The canary gate {gate.name} calls for a rollback.",
                 "description": rollback_description(gate),

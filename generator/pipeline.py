@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.alertmanager import compile_alertmanager, compile_routing_tests
 from generator.argo import compile_argo
 from generator.errors import SpecIssue
 from generator.loader import load_spec_dir
@@ -41,6 +42,11 @@ def render_outputs(spec: Spec) -> Rendered:
     for name, document in tests.files.items():
         outputs[f"prometheus/tests/{name}.yml"] = to_yaml(document)
     outputs["prometheus/prometheus.yml"] = to_yaml(compile_prometheus_config(spec))
+    alertmanager = compile_alertmanager(spec)
+    routing_tests = compile_routing_tests(spec)
+    if alertmanager is not None and routing_tests is not None:
+        outputs["alertmanager/alertmanager.yml"] = to_yaml(alertmanager)
+        outputs["alertmanager/routing-tests.yml"] = to_yaml(routing_tests)
     for gate, template in compile_argo(spec).items():
         outputs[f"argo/{gate}.yaml"] = to_yaml(template)
     outputs["schema/spec.schema.json"] = to_json(compile_schema())

@@ -298,6 +298,17 @@ def burn_condition(service: Service, slo: SLO, window: BurnWindow) -> str:
     return promql.group(" and ".join(both))
 
 
+def burn_alert_labels(service: Service, slo: SLO, severity: str) -> dict[str, str]:
+    tier = getattr(slo.alerting, severity)
+    return {
+        **service.labels,
+        **slo.alerting.labels,
+        **tier.labels,
+        "severity": severity,
+        "service": service.service,
+    }
+
+
 def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
     rules = []
     budget = error_budget(slo)
@@ -308,13 +319,7 @@ def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
             continue
         expr = "\nor\n".join(burn_condition(service, slo, w) for w in windows)
         name = burn_alert_name(service, slo)
-        labels = {
-            **service.labels,
-            **slo.alerting.labels,
-            **tier.labels,
-            "severity": severity,
-            "service": service.service,
-        }
+        labels = burn_alert_labels(service, slo, severity)
         rates = ", ".join(f"{float(w.factor):g}× over {w.label()}" for w in windows)
         annotations = {
             "summary": f"The {service.service} {slo.name} SLO is burning its error budget too fast.",

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from generator import alert_templates, promql
+from generator.alertmanager import routing_issues
 from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue
 from generator.gate_rules import GATE_SERIES
@@ -39,6 +40,8 @@ def validate(spec: Spec) -> None:
             issues.append(SpecIssue(doc.location(path), message))
     for path_owner, path, message in _spec_issues(spec):
         issues.append(SpecIssue(spec.sources[path_owner].location(path), message))
+    if not issues:  # routing checks need the alerts the rules emit, so a sound model first
+        issues += routing_issues(spec)
     if issues:
         raise SpecError(issues)
 

@@ -64,14 +64,14 @@ CASES = {
         "bridge.yaml",
         lambda text: text + BROKEN_PROMQL_ALERT,
         "expr: sum(rate(",
-        "alerts[7].expr",
+        "alerts[8].expr",
         "does not parse",
     ),
     "raw PromQL without the realm filter": (
         "bridge.yaml",
         lambda text: text + UNFILTERED_PROMQL_ALERT,
         "expr: max_over_time(bridge_power_w",
-        "alerts[7].expr",
+        "alerts[8].expr",
         'bridge_power_w is selected without {metric_realm="prod"}',
     ),
     "burn rate that can never fire": (

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from generator.errors import Location, SpecError, SpecIssue
 from generator.loader import PathKey, SourceDoc
+from generator.model.alertmanager import AlertmanagerSpec
 from generator.model.service import Service
 from generator.model.settings import Settings
 from generator.model.spec import Spec
@@ -18,18 +19,26 @@ M = TypeVar("M", bound=BaseModel)
 def build_spec(docs: list[SourceDoc]) -> Spec:
     issues: list[SpecIssue] = []
     settings: list[tuple[Settings, SourceDoc]] = []
+    alertmanagers: list[tuple[AlertmanagerSpec, SourceDoc]] = []
     services: dict[str, tuple[Service, SourceDoc]] = {}
     for doc in docs:
         if not isinstance(doc.data, dict):
             issues.append(SpecIssue(doc.location(()), "expected a mapping at the top level"))
             continue
         if "settings" in doc.data:
-            extra = sorted(set(doc.data) - {"settings"})
-            if extra:
-                issues.append(SpecIssue(doc.location((extra[0],)), "a settings file holds only `settings`"))
-            parsed = _validate(Settings, doc.data["settings"], doc, ("settings",), issues)
+            parsed = _section(Settings, "settings", doc, issues)
             if parsed:
                 settings.append((parsed, doc))
+            continue
+        if "alertmanager" in doc.data:
+            routing = _section(AlertmanagerSpec, "alertmanager", doc, issues)
+            if routing and alertmanagers:
+                first = alertmanagers[0][1].file
+                issues.append(
+                    SpecIssue(doc.location(("alertmanager",)), f"`alertmanager` is already in {first}")
+                )
+            elif routing:
+                alertmanagers.append((routing, doc))
             continue
         service = _validate(Service, doc.data, doc, (), issues)
         if service is None:
@@ -57,11 +66,22 @@ def build_spec(docs: list[SourceDoc]) -> Spec:
     ordered = sorted(services)
     sources = {name: services[name][1] for name in ordered}
     sources["settings"] = settings[0][1]
+    if alertmanagers:
+        sources["alertmanager"] = alertmanagers[0][1]
     return Spec(
         settings=settings[0][0],
         services=tuple(services[name][0] for name in ordered),
         sources=sources,
+        alertmanager=alertmanagers[0][0] if alertmanagers else None,
     )
+
+
+def _section(model: type[M], key: str, doc: SourceDoc, issues: list[SpecIssue]) -> M | None:
+    """A file holding one top-level section, e.g. `settings:` or `alertmanager:`."""
+    extra = sorted(set(doc.data) - {key})
+    if extra:
+        issues.append(SpecIssue(doc.location((extra[0],)), f"a file with `{key}` holds only `{key}`"))
+    return _validate(model, doc.data[key], doc, (key,), issues)
 
 
 def _validate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.loader import SourceDoc
+from generator.model.alertmanager import AlertmanagerSpec
 from generator.model.service import Service
 from generator.model.settings import Settings
 
@@ -14,7 +15,8 @@ class Spec:
     settings: Settings
     services: tuple[Service, ...]
     sources: dict[str, SourceDoc]
-    """service name (or `settings`) → the document it was read from, for error locations."""
+    """service name (or `settings`, `alertmanager`) → the document it was read from."""
+    alertmanager: AlertmanagerSpec | None = None
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.service == name)

@@ -1,0 +1,348 @@
+"""Model → alertmanager.yml and its routing tests, as plain dicts.
+
+The spec's routes are a flat, ordered list; each becomes one Alertmanager route per receiver
+(all but the last with `continue: true`, so one match notifies every receiver listed). The
+Watchdog's route comes first and never continues, so it reaches its dead-man's switch only.
+`expected_receivers` follows Alertmanager's matching for this tree; the generated routing
+tests hold it to what `amtool config routes test` says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from generator.alert_inventory import EmittedAlert, alert_inventory
+from generator.durations import format_duration
+from generator.errors import Location, SpecIssue
+from generator.model import Spec
+from generator.model.alertmanager import AlertmanagerSpec, Inhibition, Receiver, Route, Timing
+from generator.rules import WATCHDOG
+
+WATCHDOG_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"}
+SLACK_TITLE = (
+    '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '
+    "{{ .CommonLabels.alertname }} ({{ .CommonLabels.service }})"
+)
+SLACK_TEXT = (
+    "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\n"
+    "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
+)
+PAGERDUTY_SEVERITY = '{{ if eq .CommonLabels.severity "page" }}critical{{ else }}warning{{ end }}'
+
+
+def secret_file(routing: AlertmanagerSpec, variable: str) -> str:
+    return f"{routing.secrets_dir.rstrip('/')}/{variable}"
+
+
+def secret_variables(routing: AlertmanagerSpec) -> list[str]:
+    """Every environment variable `obsgen secrets write` must put into a file."""
+    names: list[str] = []
+    for receiver in routing.receivers:
+        if receiver.slack:
+            names.append(receiver.slack.webhook_env)
+        if receiver.pagerduty:
+            names.append(receiver.pagerduty.routing_key_env)
+        if receiver.webhook and receiver.webhook.bearer_token_env:
+            names.append(receiver.webhook.bearer_token_env)
+    return list(dict.fromkeys(names))
+
+
+# --- the routing tree ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One rendered route under the root: matchers, one receiver, whether matching goes on."""
+
+    match: dict[str, str]
+    match_re: dict[str, str]
+    receiver: str
+    continue_: bool
+    timing: dict[str, Any]
+    mute: tuple[str, ...] = ()
+    active: tuple[str, ...] = ()
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return all(labels.get(k, "") == v for k, v in self.match.items()) and all(
+            re.fullmatch(v, labels.get(k, "")) for k, v in self.match_re.items()
+        )
+
+
+def _timing(timing: Timing) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if timing.group_by is not None:
+        out["group_by"] = list(timing.group_by)
+    for field in ("group_wait", "group_interval", "repeat_interval"):
+        value = getattr(timing, field)
+        if value is not None:
+            out[field] = format_duration(value)
+    return out
+
+
+def leaves(spec: Spec, routing: AlertmanagerSpec) -> list[Leaf]:
+    found: list[Leaf] = []
+    if spec.settings.watchdog and routing.watchdog_receiver:
+        found.append(Leaf({"alertname": WATCHDOG}, {}, routing.watchdog_receiver, False, WATCHDOG_TIMING))
+    for route in routing.routes:
+        for i, receiver in enumerate(route.receivers):
+            last = i == len(route.receivers) - 1
+            found.append(
+                Leaf(
+                    dict(route.match),
+                    dict(route.match_re),
+                    receiver,
+                    route.continue_ if last else True,
+                    _timing(route),
+                    tuple(route.mute_time_intervals),
+                    tuple(route.active_time_intervals),
+                )
+            )
+    return found
+
+
+def expected_receivers(tree: list[Leaf], default: str, labels: dict[str, str]) -> list[str]:
+    """Alertmanager's answer for a flat tree: matching routes in order until one does not
+    continue; the root's receiver when none matches."""
+    chosen: list[str] = []
+    for leaf in tree:
+        if leaf.matches(labels):
+            chosen.append(leaf.receiver)
+            if not leaf.continue_:
+                break
+    return chosen or [default]
+
+
+def _matchers(
+    equal: dict[str, str], regex: dict[str, str] | None = None, unequal: dict[str, str] | None = None
+) -> list[str]:
+    def quoted(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    out = [f"{k}={quoted(v)}" for k, v in sorted(equal.items())]
+    out += [f"{k}=~{quoted(v)}" for k, v in sorted((regex or {}).items())]
+    out += [f"{k}!={quoted(v)}" for k, v in sorted((unequal or {}).items())]
+    return out
+
+
+def _route(leaf: Leaf) -> dict[str, Any]:
+    route: dict[str, Any] = {"receiver": leaf.receiver, "matchers": _matchers(leaf.match, leaf.match_re)}
+    route.update(leaf.timing)
+    if leaf.mute:
+        route["mute_time_intervals"] = list(leaf.mute)
+    if leaf.active:
+        route["active_time_intervals"] = list(leaf.active)
+    if leaf.continue_:
+        route["continue"] = True
+    return route
+
+
+# --- inhibitions ----------------------------------------------------------------------------------
+
+PAGE_SUPPRESSES_TICKET = Inhibition(
+    source={"severity": "page"}, target={"severity": "ticket"}, equal=["slo_id"]
+)
+"""A page of an SLO makes its ticket noise."""
+
+
+def _inhibit_rule(rule: Inhibition) -> dict[str, Any]:
+    # A label missing on both sides counts as equal in Alertmanager: require each `equal` label,
+    # or a page without slo_id would silence every ticket without one.
+    def present(side: dict[str, str]) -> dict[str, str]:
+        return {label: ".+" for label in rule.equal if label not in side}
+
+    return {
+        "source_matchers": _matchers(rule.source, present(rule.source)),
+        "target_matchers": _matchers(rule.target, present(rule.target), rule.target_not),
+        "equal": list(rule.equal),
+    }
+
+
+# --- receivers ------------------------------------------------------------------------------------
+
+
+def _receiver(routing: AlertmanagerSpec, receiver: Receiver) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": receiver.name}
+    if receiver.slack:
+        out["slack_configs"] = [
+            {
+                "api_url_file": secret_file(routing, receiver.slack.webhook_env),
+                "channel": receiver.slack.channel,
+                "send_resolved": receiver.slack.send_resolved,
+                "title": SLACK_TITLE,
+                "text": SLACK_TEXT,
+            }
+        ]
+    if receiver.pagerduty:
+        out["pagerduty_configs"] = [
+            {
+                "routing_key_file": secret_file(routing, receiver.pagerduty.routing_key_env),
+                "send_resolved": receiver.pagerduty.send_resolved,
+                "description": "{{ .CommonAnnotations.summary }}",
+                "severity": PAGERDUTY_SEVERITY,
+                "links": [{"href": "{{ .CommonAnnotations.runbook_url }}", "text": "Runbook"}],
+            }
+        ]
+    if receiver.webhook:
+        hook: dict[str, Any] = {"url": receiver.webhook.url, "send_resolved": receiver.webhook.send_resolved}
+        if receiver.webhook.bearer_token_env:
+            credentials = secret_file(routing, receiver.webhook.bearer_token_env)
+            hook["http_config"] = {"authorization": {"credentials_file": credentials}}
+        out["webhook_configs"] = [hook]
+    return out
+
+
+def _time_interval(interval: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if interval.weekdays:
+        spec["weekdays"] = list(interval.weekdays)
+    if interval.times:
+        spec["times"] = [{"start_time": t.start, "end_time": t.end} for t in interval.times]
+    spec["location"] = interval.location
+    return {"name": interval.name, "time_intervals": [spec]}
+
+
+# --- documents ------------------------------------------------------------------------------------
+
+
+def compile_alertmanager(spec: Spec) -> dict[str, Any] | None:
+    routing = spec.alertmanager
+    if routing is None:
+        return None
+    root: dict[str, Any] = {
+        "receiver": routing.default_receiver,
+        "group_by": list(routing.group_by),
+        "group_wait": format_duration(routing.group_wait),
+        "group_interval": format_duration(routing.group_interval),
+        "repeat_interval": format_duration(routing.repeat_interval),
+        "routes": [_route(leaf) for leaf in leaves(spec, routing)],
+    }
+    config: dict[str, Any] = {
+        "global": {"resolve_timeout": format_duration(routing.resolve_timeout)},
+        "route": root,
+        "inhibit_rules": [_inhibit_rule(r) for r in (PAGE_SUPPRESSES_TICKET, *routing.inhibitions)],
+        "receivers": [_receiver(routing, r) for r in routing.receivers],
+    }
+    if routing.time_intervals:
+        config["time_intervals"] = [_time_interval(t) for t in routing.time_intervals]
+    return config
+
+
+def compile_routing_tests(spec: Spec) -> dict[str, Any] | None:
+    """Every alert the rules can emit → the receivers Alertmanager must choose, in tree order."""
+    routing = spec.alertmanager
+    if routing is None:
+        return None
+    tree = leaves(spec, routing)
+    cases: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+    for alert in alert_inventory(spec):
+        key = tuple(sorted(alert.labels.items()))
+        receivers = expected_receivers(tree, routing.default_receiver, alert.labels)
+        cases.setdefault(key, {"labels": dict(key), "receivers": receivers})
+    return {"tests": list(cases.values())}
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+
+def routing_issues(spec: Spec) -> Iterator[SpecIssue]:
+    """Receivers and intervals that do not exist, routes no alert reaches, alerts no receiver
+    hears, and a Watchdog that could reach a person."""
+    routing = spec.alertmanager
+    if routing is None:
+        return
+    doc = spec.sources["alertmanager"]
+
+    def at(*path: str | int) -> Location:
+        return doc.location(("alertmanager", *path))
+
+    names = [r.name for r in routing.receivers]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            yield SpecIssue(at("receivers", i, "name"), f"duplicate receiver {name!r}")
+    known = set(names)
+    intervals = {t.name for t in routing.time_intervals}
+    for field in ("default_receiver", "watchdog_receiver"):
+        name = getattr(routing, field)
+        if name is not None and name not in known:
+            yield SpecIssue(at(field), f"receiver {name!r} is not defined (known: {', '.join(names)})")
+    for i, route in enumerate(routing.routes):
+        for j, name in enumerate(route.receivers):
+            if name not in known:
+                yield SpecIssue(
+                    at("routes", i, "receivers", j),
+                    f"receiver {name!r} is not defined (known: {', '.join(names)})",
+                )
+        for field in ("mute_time_intervals", "active_time_intervals"):
+            for j, name in enumerate(getattr(route, field)):
+                if name not in intervals:
+                    yield SpecIssue(at("routes", i, field, j), f"time interval {name!r} is not defined")
+        for j, pattern in enumerate(route.match_re.values()):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                yield SpecIssue(at("routes", i, "match_re"), f"regex {j + 1} does not compile: {exc}")
+    yield from _watchdog_issues(spec, routing, at)
+    yield from _coverage_issues(spec, routing, at)
+
+
+def _watchdog_issues(spec: Spec, routing: AlertmanagerSpec, at: Any) -> Iterator[SpecIssue]:
+    if not spec.settings.watchdog:
+        return
+    if routing.watchdog_receiver is None:
+        yield SpecIssue(
+            at(), "the Watchdog is on (settings.watchdog): name its dead-man's switch in `watchdog_receiver`"
+        )
+        return
+    receiver = routing.receiver(routing.watchdog_receiver)
+    if receiver is not None and (receiver.slack or receiver.pagerduty or receiver.webhook is None):
+        yield SpecIssue(
+            at("watchdog_receiver"),
+            "the Watchdog always fires: its receiver must be a webhook to a dead-man's switch, never "
+            "Slack or PagerDuty",
+        )
+
+
+def _coverage_issues(spec: Spec, routing: AlertmanagerSpec, at: Any) -> Iterator[SpecIssue]:
+    alerts = alert_inventory(spec)
+    tree = leaves(spec, routing)
+    offset = 1 if spec.settings.watchdog and routing.watchdog_receiver else 0
+    reached: set[int] = set()
+    for alert in alerts:
+        chosen_any = False
+        for k, leaf in enumerate(tree):
+            if leaf.matches(alert.labels):
+                reached.add(k)
+                chosen_any = True
+                if not leaf.continue_:
+                    break
+        default = routing.receiver(routing.default_receiver)
+        if not chosen_any and default is not None and default.quiet:
+            yield SpecIssue(
+                alert.where,
+                f"alert {_describe(alert)} matches no route, and the default receiver "
+                f"{routing.default_receiver!r} notifies no one: route it",
+            )
+    position = offset
+    for i, route in enumerate(routing.routes):
+        span = range(position, position + len(route.receivers))
+        if not reached & set(span):
+            yield SpecIssue(
+                at("routes", i),
+                f"no alert the rules can emit reaches this route ({_describe_route(route)}); "
+                "remove it or fix its matchers",
+            )
+        position += len(route.receivers)
+
+
+def _describe(alert: EmittedAlert) -> str:
+    keys = ("severity", "service")
+    extra = ", ".join(f"{k}={alert.labels[k]}" for k in keys if k in alert.labels)
+    return f"{alert.name} ({extra})" if extra else alert.name
+
+
+def _describe_route(route: Route) -> str:
+    parts = [f"{k}={v}" for k, v in route.match.items()] + [f"{k}=~{v}" for k, v in route.match_re.items()]
+    return ", ".join(parts)
