@@ -214,6 +214,36 @@ CASES = {
         "signals[0]",
         "set `contract: true`",
     ),
+    "route to an undefined receiver": (
+        "alertmanager.yaml",
+        replace_first(
+            "receivers: [slack-duri]\n      repeat_interval", "receivers: [slack-dury]\n      repeat_interval"
+        ),
+        "receivers: [slack-dury]",
+        "alertmanager.routes[3].receivers[0]",
+        "receiver 'slack-dury' is not defined",
+    ),
+    "duplicate receiver name": (
+        "alertmanager.yaml",
+        replace_first("- name: slack-duri", "- name: slack-lumen"),
+        '- name: slack-lumen\n      slack:\n        channel: "#duri-alerts"',
+        "alertmanager.receivers[2].name",
+        "duplicate receiver 'slack-lumen'",
+    ),
+    "route no alert reaches": (
+        "alertmanager.yaml",
+        replace_first("match: {severity: info}", "match: {severity: info, team: nobody}"),
+        "match: {severity: info, team: nobody}",
+        "alertmanager.routes[4]",
+        "no alert the rules can emit reaches this route",
+    ),
+    "Watchdog to a person": (
+        "alertmanager.yaml",
+        replace_first("watchdog_receiver: deadman", "watchdog_receiver: slack-lumen"),
+        "watchdog_receiver: slack-lumen",
+        "alertmanager.watchdog_receiver",
+        "never Slack or PagerDuty",
+    ),
 }
 
 
@@ -307,3 +337,22 @@ def test_every_problem_is_reported_at_once(spec_copy: Path) -> None:
     assert result.returncode == 2
     assert "bridge.yaml" in result.stderr and "ure.yaml" in result.stderr
     assert "2 problem(s)" in result.stderr
+
+
+def test_an_alert_that_reaches_no_one_is_located_at_the_alert(spec_copy: Path) -> None:
+    """Info alerts lose their route and the default receiver notifies no one."""
+    routing = spec_copy / "alertmanager.yaml"
+    text = routing.read_text()
+    text = replace_first("default_receiver: slack-lumen", "default_receiver: quiet")(text)
+    text = replace_first("    - match: {severity: info}\n      receivers: [quiet]\n", "")(text)
+    routing.write_text(text)
+    result = obsgen("validate", "--spec", spec_copy)
+    assert result.returncode == 2, result.stderr
+    bridge = spec_copy / "bridge.yaml"
+    line = line_of(bridge.read_text(), "- name: BridgeEntropyElevated")
+    assert (
+        f"{bridge}:{line}: alerts[2]: alert BridgeEntropyElevated (severity=info, service=bridge)"
+        in result.stderr
+    )
+    assert "matches no route, and the default receiver 'quiet' notifies no one" in result.stderr
+    assert "Traceback" not in result.stderr
