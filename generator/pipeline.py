@@ -8,6 +8,7 @@ from pathlib import Path
 from generator.alertmanager import compile_alertmanager, compile_routing_tests
 from generator.argo import compile_argo
 from generator.errors import SpecIssue
+from generator.grafana import compile_dashboards, compile_provisioning
 from generator.loader import load_spec_dir
 from generator.model import Spec
 from generator.model.build import build_spec
@@ -47,6 +48,9 @@ def render_outputs(spec: Spec) -> Rendered:
     if alertmanager is not None and routing_tests is not None:
         outputs["alertmanager/alertmanager.yml"] = to_yaml(alertmanager)
         outputs["alertmanager/routing-tests.yml"] = to_yaml(routing_tests)
+    for uid, dashboard in compile_dashboards(spec).items():
+        outputs[f"grafana/dashboards/{uid}.json"] = to_json(dashboard)
+    outputs["grafana/provisioning/dashboards.yaml"] = to_yaml(compile_provisioning())
     for gate, template in compile_argo(spec).items():
         outputs[f"argo/{gate}.yaml"] = to_yaml(template)
     outputs["schema/spec.schema.json"] = to_json(compile_schema())

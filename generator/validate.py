@@ -74,6 +74,7 @@ def _service_issues(spec: Spec, service: Service, known: set[str]) -> Iterator[F
     yield from _cadence_issues(spec, service)
     yield from _heartbeat_issues(spec, service)
     yield from _gate_issues(spec, service)
+    yield from _dashboard_issues(service, known)
 
 
 RESERVED_ALERT_LABELS = {"alertname": "the alert's name", "severity": "`severity`", "service": "`service`"}
@@ -209,6 +210,30 @@ def _gate_issues(spec: Spec, service: Service) -> Iterator[Found]:
                         f"({format_duration(interval)}): the gate counts evaluations"
                     ),
                 )
+
+
+def _dashboard_issues(service: Service, known: set[str]) -> Iterator[Found]:
+    alerts = {a.name: a for a in service.alerts}
+    slos = {s.name for s in service.slos}
+    for i, dashboard in enumerate(service.dashboards):
+        for j, panel in enumerate(dashboard.panels):
+            path: PathKey = ("dashboards", i, "panels", j)
+            own = panel.series in _own_series(service) or service.metric(panel.series) is not None
+            if not own and panel.series not in known:
+                yield (*path, "series"), f"{panel.series!r} is not a series this spec records or declares"
+            threshold = panel.threshold
+            if threshold is not None and threshold.slo is not None and threshold.slo not in slos:
+                yield (
+                    (*path, "threshold", "slo"),
+                    f"SLO {threshold.slo!r} is not one of this service's `slos`",
+                )
+            if threshold is not None and threshold.alert is not None:
+                alert = alerts.get(threshold.alert)
+                if not isinstance(alert, ThresholdAlert):
+                    yield (
+                        (*path, "threshold", "alert"),
+                        f"{threshold.alert!r} is not a threshold alert of this service (one with a value)",
+                    )
 
 
 def _duplicates(names: list[str], field: PathKey | str, what: str) -> Iterator[Found]:
@@ -526,6 +551,8 @@ CLASH_MESSAGES = {
     "job": "scrape job {key!r} is already used by service {owner!r}",
     "port": "port {key} is already the port of service {owner!r} (ports must not conflict)",
     "gate": "gate {key!r} is already defined by service {owner!r}",
+    "dashboard": "dashboard uid {key!r} is already taken by service {owner!r} (SLO dashboards are "
+    "<service>-slos, gate dashboards the gate's name)",
 }
 """Names and addresses that must be unique across the whole spec."""
 
@@ -555,3 +582,9 @@ def _claims(service: Service) -> Iterator[tuple[str, PathKey, object]]:
     for i, heartbeat in enumerate(service.heartbeats):
         yield "job", ("heartbeats", i, "job"), service.heartbeat_job(heartbeat)
     yield "port", ("scrape", "port"), (service.scrape.host, service.scrape.port)
+    for i, dashboard in enumerate(service.dashboards):
+        yield "dashboard", ("dashboards", i, "uid"), dashboard.uid
+    if service.slos:
+        yield "dashboard", ("service",), f"{service.service}-slos"
+    for i, gate in enumerate(service.gates):
+        yield "dashboard", ("gates", i, "name"), gate.name

@@ -1,9 +1,9 @@
-"""The Argo AnalysisTemplate schema the tests validate against.
+"""The schemas the tests validate against: Argo's AnalysisTemplate CRD and Grafana's dashboard.
 
-DESIGN.md keeps Argo's CRD in ../shared/schemas/. A clean clone may sit where ../shared is
-not, so tests/fixtures/schemas/ holds the same schema without its descriptions (descriptions
-are most of the 650 kB and never constrain anything). `python tests/schemas.py` rewrites it
-from ../shared; a test asserts the two agree whenever ../shared is there.
+DESIGN.md keeps them in ../shared/schemas/. A clean clone may sit where ../shared is not, so
+tests/fixtures/schemas/ holds copies: Grafana's verbatim, Argo's without its descriptions
+(most of its 650 kB, never constraining anything). `python tests/schemas.py` rewrites them
+from ../shared; the tests assert the copies agree whenever ../shared is there.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_CRD = ROOT.parent / "shared" / "schemas" / "argo-rollouts-analysistemplate-crd.yaml"
 VENDORED = ROOT / "tests" / "fixtures" / "schemas" / "argo-analysistemplate-v1alpha1.schema.json"
+SHARED_GRAFANA = ROOT.parent / "shared" / "schemas" / "grafana-dashboard.schema.json"
+VENDORED_GRAFANA = ROOT / "tests" / "fixtures" / "schemas" / "grafana-dashboard.schema.json"
 
 
 def without_descriptions(schema: Any) -> Any:
@@ -41,6 +43,14 @@ def analysis_template_schema() -> dict[str, Any]:
     return json.loads(VENDORED.read_text())
 
 
+def grafana_dashboard_schema() -> dict[str, Any]:
+    schema = json.loads(VENDORED_GRAFANA.read_text())
+    if SHARED_GRAFANA.exists():
+        assert schema == json.loads(SHARED_GRAFANA.read_text()), "run `python tests/schemas.py`"
+    return schema
+
+
 if __name__ == "__main__":
     VENDORED.write_text(json.dumps(schema_from_crd(SHARED_CRD), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {VENDORED.relative_to(ROOT)}")
+    VENDORED_GRAFANA.write_bytes(SHARED_GRAFANA.read_bytes())
+    print(f"wrote {VENDORED.relative_to(ROOT)} and {VENDORED_GRAFANA.relative_to(ROOT)}")

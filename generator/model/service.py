@@ -15,6 +15,7 @@ from generator.model.common import (
     Slug,
     StrictModel,
 )
+from generator.model.dashboards import Dashboard
 from generator.model.gates import Gate
 from generator.model.heartbeats import Heartbeat
 from generator.model.signals import Signal
@@ -62,6 +63,7 @@ class Service(StrictModel):
     probes: list[Probe] = Field(default_factory=list)
     heartbeats: list[Heartbeat] = Field(default_factory=list)
     gates: list[Gate] = Field(default_factory=list)
+    dashboards: list[Dashboard] = Field(default_factory=list)
 
     @property
     def job(self) -> str:

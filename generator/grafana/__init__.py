@@ -1,0 +1,6 @@
+"""Grafana: dashboards built with grafanalib (validated against Grafana's dashboard schema)
+and a file provider to load them."""
+
+from generator.grafana.dashboards import compile_dashboards, compile_provisioning
+
+__all__ = ["compile_dashboards", "compile_provisioning"]
