@@ -582,9 +582,9 @@ def _claims(service: Service) -> Iterator[tuple[str, PathKey, object]]:
     for i, heartbeat in enumerate(service.heartbeats):
         yield "job", ("heartbeats", i, "job"), service.heartbeat_job(heartbeat)
     yield "port", ("scrape", "port"), (service.scrape.host, service.scrape.port)
-    for i, dashboard in enumerate(service.dashboards):
-        yield "dashboard", ("dashboards", i, "uid"), dashboard.uid
     if service.slos:
         yield "dashboard", ("service",), f"{service.service}-slos"
     for i, gate in enumerate(service.gates):
         yield "dashboard", ("gates", i, "name"), gate.name
+    for i, dashboard in enumerate(service.dashboards):
+        yield "dashboard", ("dashboards", i, "uid"), dashboard.uid

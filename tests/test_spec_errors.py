@@ -244,6 +244,27 @@ CASES = {
         "alertmanager.watchdog_receiver",
         "never Slack or PagerDuty",
     ),
+    "dashboard threshold of an unknown SLO": (
+        "bridge.yaml",
+        replace_first("threshold: {slo: sync-quality}", "threshold: {slo: sync-qualty}"),
+        "threshold: {slo: sync-qualty}",
+        "dashboards[0].panels[1].threshold.slo",
+        "SLO 'sync-qualty' is not one of this service's `slos`",
+    ),
+    "dashboard of an unknown series": (
+        "bridge.yaml",
+        replace_first("- series: bridge_entropy_ratio", "- series: bridge_entropy"),
+        "- series: bridge_entropy\n",
+        "dashboards[0].panels[2].series",
+        "is not a series this spec records or declares",
+    ),
+    "dashboard uid taken by a gate": (
+        "bridge.yaml",
+        replace_first("- uid: lumen-min", "- uid: bridge-v19"),
+        "- uid: bridge-v19",
+        "dashboards[0].uid",
+        "dashboard uid 'bridge-v19' is already taken",
+    ),
 }
 
 
