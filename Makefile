@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify clean help
+.PHONY: gen test lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min clean help
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
 	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=...)"
 	@echo "make targets.verify   every scrape job of the spec is up (PROMETHEUS_URL=...)"
+	@echo "make grafana.import.min  import lumen-min into Grafana (GRAFANA_URL, GRAFANA_TOKEN)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -77,3 +78,7 @@ rollout.preview: $(STAMP)
 
 targets.verify: $(STAMP)
 	$(OBSGEN) targets verify $(PROMETHEUS_FLAG)
+
+# GRAFANA_URL and GRAFANA_TOKEN (a service-account token) come from the environment.
+grafana.import.min: $(STAMP)
+	$(OBSGEN) grafana import --min
