@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min clean help
+.PHONY: gen test lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min alert.test clean help
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -21,6 +21,7 @@ help:
 	@echo "make lint         ruff check and format check"
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make alertmanager-unit  amtool check-config and the generated routing tests"
+	@echo "make alert.test   real Alertmanager + local sink: each route delivers, grouped, ticket inhibited"
 	@echo "make bench        generation benchmarks (bundled spec and 1,000 synthetic SLOs)"
 	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
 	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=...)"
@@ -63,6 +64,9 @@ test: $(STAMP) debs lint
 alertmanager-unit: $(STAMP) debs
 	amtool check-config generated/alertmanager/alertmanager.yml
 	$(OBSGEN) alert routes-test
+
+alert.test: $(STAMP) debs
+	$(VENV)/bin/pytest -q tests/test_alert_delivery.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/gen_bench.py

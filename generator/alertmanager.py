@@ -31,6 +31,13 @@ SLACK_TEXT = (
     "Runbook: {{ .Annotations.runbook_url }}\n{{ end }}"
 )
 PAGERDUTY_SEVERITY = '{{ if eq .CommonLabels.severity "page" }}critical{{ else }}warning{{ end }}'
+# From the group's first alert, not .CommonAnnotations: those are empty when the alerts of a
+# group differ, and PagerDuty's Events API v2 refuses an event without a summary.
+PAGERDUTY_SUMMARY = (
+    "{{ (index .Alerts 0).Annotations.summary }}"
+    "{{ if gt (len .Alerts) 1 }} ({{ len .Alerts }} alerts){{ end }}"
+)
+PAGERDUTY_RUNBOOK = "{{ (index .Alerts 0).Annotations.runbook_url }}"
 
 
 def secret_file(routing: AlertmanagerSpec, variable: str) -> str:
@@ -180,9 +187,9 @@ def _receiver(routing: AlertmanagerSpec, receiver: Receiver) -> dict[str, Any]:
             {
                 "routing_key_file": secret_file(routing, receiver.pagerduty.routing_key_env),
                 "send_resolved": receiver.pagerduty.send_resolved,
-                "description": "{{ .CommonAnnotations.summary }}",
+                "description": PAGERDUTY_SUMMARY,
                 "severity": PAGERDUTY_SEVERITY,
-                "links": [{"href": "{{ .CommonAnnotations.runbook_url }}", "text": "Runbook"}],
+                "links": [{"href": PAGERDUTY_RUNBOOK, "text": "Runbook"}],
             }
         ]
     if receiver.webhook:

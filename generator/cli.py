@@ -9,6 +9,7 @@ import click
 
 from generator.durations import parse_duration
 from generator.errors import SpecError
+from generator.live.grafana_commands import grafana
 
 EXIT_SPEC_ERROR = 2
 EXIT_WRITE_ERROR = 3
@@ -104,6 +105,13 @@ def main() -> None:
      12  NO DATA     a gate's series are missing (not scraped, or its rules not loaded)
      13  UNREACHABLE Prometheus did not answer
     130  `gate watch` was interrupted (Ctrl-C)
+    \b
+    `grafana import` reads GRAFANA_URL and GRAFANA_TOKEN and also exits with:
+      2  GRAFANA_URL missing or malformed, no dashboards found
+     13  UNREACHABLE  Grafana did not answer (connection, timeout, 5xx) after 3 attempts
+     20  AUTH         GRAFANA_TOKEN missing or refused (401), or lacking permission (403)
+     21  PRECONDITION Grafana refused the save (412), or the folder title is taken
+     22  REJECTED     Grafana rejected a request (400, another 4xx) or redirected it
     """
 
 
@@ -482,3 +490,6 @@ def secrets_write(spec_dir: Path, secrets_dir: Path) -> None:
     if mode is not None:
         click.echo(f"warning: {secrets_dir}/ is open to group or others (mode {mode:04o})", err=True)
     click.echo(f"obsgen: {len(written)} secret file(s) written in {secrets_dir}/.")
+
+
+main.add_command(grafana)

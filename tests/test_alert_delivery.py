@@ -435,7 +435,9 @@ def test_every_route_delivers_to_its_receivers_grouped_and_inhibited_as_configur
             assert body["payload"]["severity"] == ("critical" if severities == {"page"} else "warning")
             # The Events API v2 refuses an event without a summary, and a link without an href.
             alertname = probes[min(delivery.cases)].labels["alertname"]
-            assert body["payload"]["summary"] == f"Routing audit {run}: synthetic {alertname}, safe to ignore"
+            summary = f"Routing audit {run}: synthetic {alertname}, safe to ignore"
+            count = len(delivery.cases)
+            assert body["payload"]["summary"] == summary + (f" ({count} alerts)" if count > 1 else "")
             assert body["links"] and all(link["href"] for link in body["links"]), body
 
 
