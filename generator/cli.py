@@ -10,6 +10,7 @@ import click
 from generator.durations import parse_duration
 from generator.errors import SpecError
 from generator.live.grafana_commands import grafana
+from runtime.cli import run
 
 EXIT_SPEC_ERROR = 2
 EXIT_WRITE_ERROR = 3
@@ -493,3 +494,4 @@ def secrets_write(spec_dir: Path, secrets_dir: Path) -> None:
 
 
 main.add_command(grafana)
+main.add_command(run)

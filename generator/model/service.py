@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from generator.model.alerts import Alert
 from generator.model.common import (
@@ -39,6 +40,32 @@ class Metric(StrictModel):
     ratio: bool = Field(False, description="a share in [0, 1]; signals derived from it are clamped to [0, 1]")
 
 
+def _milliseconds(value: object) -> int:
+    text = str(value)
+    match = re.fullmatch(r"(\d+)(ms|s)", text)
+    if match is None or isinstance(value, bool):
+        raise ValueError(f"expected a duration in ms or s such as 50ms or 1s, got {value!r}")
+    amount = int(match.group(1)) * (1 if match.group(2) == "ms" else 1000)
+    if amount <= 0:
+        raise ValueError(f"expected a duration longer than zero, got {value!r}")
+    return amount
+
+
+Milliseconds = Annotated[
+    int, BeforeValidator(_milliseconds), WithJsonSchema({"type": "string", "pattern": r"^\d+(ms|s)$"})
+]
+
+
+class Loop(StrictModel):
+    """A periodic control loop the runtime runs for real (the seed's bridge: gain / tick / guard)."""
+
+    tick: Milliseconds = Field(description="period of the loop, e.g. 50ms")
+    gain: float = Field(gt=0, le=1, description="share of the error corrected per tick")
+    guard: float = Field(gt=0, description="largest correction of one tick")
+    metric: MetricName = Field(description="the gauge the loop drives toward its target")
+    jitter_metric: MetricName = Field(description="histogram of each tick's lateness, in seconds")
+
+
 class Probe(StrictModel):
     """A blackbox_exporter probe of one of the service's HTTP paths."""
 
@@ -64,6 +91,7 @@ class Service(StrictModel):
     heartbeats: list[Heartbeat] = Field(default_factory=list)
     gates: list[Gate] = Field(default_factory=list)
     dashboards: list[Dashboard] = Field(default_factory=list)
+    loop: Loop | None = Field(None, description="a control loop the bundled runtime runs")
 
     @property
     def job(self) -> str:

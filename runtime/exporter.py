@@ -1,0 +1,111 @@
+"""One HTTP exporter per service: its metrics on its declared path, `/readyz`, `/healthz`.
+
+Gauges are read from the world at scrape time. The realm is not exported: Prometheus adds
+`metric_realm` as a target label (see prometheus.yml), so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from generator.model import Service
+from runtime.world import World
+
+disable_created_metrics()  # `<name>_created` series would be undeclared in the spec's catalog
+
+
+class PortInUse(RuntimeError):
+    """A declared port is taken: say which service wanted it."""
+
+
+class WorldCollector:
+    def __init__(self, service: Service, world: World) -> None:
+        self.service, self.world = service, world
+        self.gauges = [m for m in service.metrics if m.type == "gauge" and not m.external]
+
+    def collect(self) -> Iterator[Metric]:
+        for metric in self.gauges:
+            family = GaugeMetricFamily(metric.name, metric.help)
+            family.add_metric([], self.world.value(metric.name))
+            yield family
+
+
+def service_registry(service: Service, world: World) -> tuple[CollectorRegistry, dict[str, Histogram]]:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WorldCollector(service, world))  # type: ignore[arg-type]
+    histograms: dict[str, Histogram] = {}
+    if service.loop is not None:
+        from runtime.loop import JITTER_BUCKETS
+
+        help_text = service.metric(service.loop.jitter_metric)
+        histograms[service.loop.jitter_metric] = Histogram(
+            service.loop.jitter_metric,
+            help_text.help if help_text else "Lateness of each tick.",
+            registry=registry,
+            buckets=JITTER_BUCKETS,
+        )
+    return registry, histograms
+
+
+def _handler(path: str, registry: CollectorRegistry, world: World) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            route = self.path.split("?", 1)[0]
+            if route == path:
+                self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+            elif route == "/readyz":
+                with world.lock:
+                    ready = world.scenario.ready
+                self._send(200 if ready else 503, b"ready\n" if ready else b"not ready\n")
+            elif route == "/healthz":
+                self._send(200, b"ok\n")
+            else:
+                self._send(404, f"not found; metrics are at {path}\n".encode())
+
+        def _send(self, code: int, body: bytes, kind: str = "text/plain; charset=utf-8") -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+class Exporter:
+    def __init__(self, service: Service, world: World, host: str, port: int) -> None:
+        self.service = service
+        self.registry, self.histograms = service_registry(service, world)
+        handler = _handler(service.scrape.path, self.registry, world)
+        try:
+            self.server = ThreadingHTTPServer((host, port), handler)
+        except OSError as exc:
+            raise PortInUse(
+                f"cannot serve service {service.service!r} on {host}:{port}: {exc.strerror or exc} "
+                "(is another process, or another service of the spec, using that port?)"
+            ) from None
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name=f"exporter-{service.service}")
+        self.thread.daemon = True
+
+    @property
+    def address(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"{host}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,56 @@
+"""The heartbeat writer: a unix timestamp into node_exporter's textfile directory every period.
+
+Written to a temp file in the same directory and renamed over `<base>.prom`, so node_exporter
+never reads half a file (the temp name does not end in .prom, so it is never collected).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from generator import promql
+from generator.model import Heartbeat, Service
+from runtime.world import World
+
+
+def heartbeat_text(service: Service, heartbeat: Heartbeat, now: float) -> str:
+    series = promql.selector(heartbeat.metric, service.realm_matchers())
+    return (
+        f"# HELP {heartbeat.metric} Unix time of the last {service.service} heartbeat.\n"
+        f"# TYPE {heartbeat.metric} gauge\n"
+        f"{series} {now:.3f}\n"
+    )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+class HeartbeatWriter(threading.Thread):
+    def __init__(
+        self, service: Service, heartbeat: Heartbeat, directory: Path, world: World, period: float | None
+    ) -> None:
+        super().__init__(name=f"heartbeat-{heartbeat.metric}", daemon=True)
+        self.service, self.heartbeat, self.world = service, heartbeat, world
+        self.path = directory / f"{heartbeat.base}.prom"
+        self.period = period or float(heartbeat.period)
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            with self.world.lock:
+                beating = self.world.scenario.heartbeat
+            if beating:
+                write_atomically(self.path, heartbeat_text(self.service, self.heartbeat, time.time()))
+            self.stopping.wait(self.period)
+
+    def stop(self) -> None:
+        self.stopping.set()

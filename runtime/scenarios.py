@@ -1,0 +1,45 @@
+"""Named scenarios: how the simulated world departs from healthy. Metrics a spec does not
+export are ignored, so a scenario never breaks a spec without the seed's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    fixed: dict[str, float] = field(default_factory=dict)
+    """metric → value served instead of the healthy one"""
+    rising: dict[str, float] = field(default_factory=dict)
+    """metric → increase per second from the healthy value, since the scenario began"""
+    ready: bool = True
+    heartbeat: bool = True
+    tick_delay: float = 0.0
+    """extra work per tick of the control loop, at most this many seconds (random)"""
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("healthy", "every value inside the spec's thresholds"),
+        Scenario(
+            "phase-drift",
+            "the bridge phase difference above its 0.03 ceiling",
+            fixed={"bridge_phase_diff": 0.04},
+        ),
+        Scenario("entropy-spike", "the bridge entropy ratio above 0.15", fixed={"bridge_entropy_ratio": 0.3}),
+        Scenario("jitter", "the bridge loop late by up to 60 ms per tick", tick_delay=0.06),
+        Scenario("not-ready", "every /readyz answers 503", ready=False),
+        Scenario("heartbeat-stall", "the heartbeat writer stops beating", heartbeat=False),
+        Scenario(
+            "canary-regression",
+            "the canary's unique ratio drops to 0.8 and DuRi leaves GREEN",
+            fixed={"duri_canary_unique_ratio": 0.8, "duri_green": 0.0},
+        ),
+        Scenario(
+            "lyapunov-rising", "Lyapunov V rises by 0.001 per second", rising={"duri_lyapunov_v": 0.001}
+        ),
+    )
+}
