@@ -10,7 +10,7 @@ import click
 from generator.durations import parse_duration
 from generator.errors import SpecError
 from generator.live.grafana_commands import grafana
-from runtime.cli import run
+from runtime.cli import down, run, scenario, up
 
 EXIT_SPEC_ERROR = 2
 EXIT_WRITE_ERROR = 3
@@ -494,4 +494,64 @@ def secrets_write(spec_dir: Path, secrets_dir: Path) -> None:
 
 
 main.add_command(grafana)
-main.add_command(run)
+for command in (run, up, down, scenario):
+    main.add_command(command)
+
+
+@main.command("reload")
+@SPEC_OPTION
+@PROMETHEUS_OPTION
+@TIMEOUT_OPTION
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=Path("generated/prometheus/prometheus.yml"),
+    show_default=True,
+    help="The configuration file Prometheus was started with (its --config.file), on this host.",
+)
+@click.option(
+    "--rules-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    metavar="DIR",
+    default=None,
+    help="Check and compare the rule files of DIR (*.yml, *.yaml). Default: those the config lists.",
+)
+def reload_command(
+    spec_dir: Path, prometheus_url: str | None, timeout: float, config_file: Path, rules_dir: Path | None
+) -> None:
+    """Reload a running Prometheus safely (the seed's reload_safe), one line per step.
+
+    \b
+    1 check config  promtool check config FILE (also checks the rule files it lists)
+    2 check rules   promtool check rules --lint-fatal on the rule files
+    3 read state    prometheus_config_last_reload_successful and its success timestamp,
+                    from Prometheus's own /metrics
+    4 reload        POST /-/reload (Prometheus needs --web.enable-lifecycle)
+    5 verify        the reload succeeded, its timestamp advanced, and the rule groups of
+                    /api/v1/rules (names, and each group's rule names) are those on disk
+
+    The first failing step stops the chain and is named. Run it on the Prometheus host with
+    the configuration file Prometheus was started with: promtool checks the files here, and
+    Prometheus reloads its own; step 3 warns when Prometheus names another file. --timeout
+    applies to each request, the reload's at least 30s (Prometheus answers once it is done).
+
+    \b
+    Exit codes:
+       0  reloaded and verified
+       1  a local check failed (promtool, or a file unreadable): nothing was sent to Prometheus
+       4  Prometheus refused the reload (lifecycle API off) or failed it, or the verification
+          failed (reload unsuccessful, timestamp unchanged, rule groups not those on disk)
+      13  UNREACHABLE  Prometheus did not answer
+       2  bad URL or option, promtool missing, or the spec invalid (read only without --prometheus)
+    """
+    from generator.live.reload import Lifecycle, PromtoolMissing, promtool_path, reload_safe
+
+    try:
+        promtool = promtool_path()
+    except PromtoolMissing as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_SPEC_ERROR)
+    client = _prometheus(None if prometheus_url else _load(spec_dir), prometheus_url, timeout)
+    prometheus = Lifecycle(client.url, client.timeout)
+    sys.exit(reload_safe(prometheus, promtool, config_file, rules_dir, click.echo))

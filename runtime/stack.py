@@ -1,0 +1,264 @@
+"""`obsgen up` / `obsgen down`: the runtime, Prometheus, Alertmanager, node_exporter and
+blackbox_exporter on loopback, with all state in one directory and every child tracked.
+
+Each child runs in its own session (so a Ctrl-C meant for `up` does not half-kill the stack)
+and is listed in `<dir>/state.json`; `down`, or a failure or Ctrl-C during `up`, stops every
+one of them: SIGTERM to its process group, SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from generator.alertmanager import secret_variables
+from generator.model import Spec
+from runtime.sandbox_config import Ports, sandbox_files
+
+STATE = "state.json"
+BINARIES = {
+    "prometheus": "prometheus",
+    "alertmanager": "prometheus-alertmanager",
+    "node_exporter": "prometheus-node-exporter",
+    "blackbox": "prometheus-blackbox-exporter",
+}
+
+
+class StackError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Child:
+    name: str
+    pid: int
+    url: str
+    """where it answers when ready"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[1].split("/")[0])
+
+
+def choose_ports(spec: Spec, free: bool) -> Ports:
+    """The spec's own ports (the seed's 9305/9306/…), or free ones picked now (for tests)."""
+    settings = spec.settings
+    if free:
+        return Ports({s.service: free_port() for s in spec.services}, *(free_port() for _ in range(6)))
+    return Ports(
+        {s.service: s.scrape.port for s in spec.services},
+        prometheus=_port_of(settings.prometheus_url),
+        alertmanager=_port_of(settings.alertmanagers[0]),
+        node_exporter=_port_of(settings.node_exporter),
+        blackbox=_port_of(settings.blackbox_exporter),
+        control=9399,
+        sink=9395,
+    )
+
+
+def binary(name: str) -> str:
+    path = shutil.which(BINARIES[name])
+    if path is None:
+        raise StackError(f"{BINARIES[name]} is not installed (`make test` installs the Debian packages)")
+    return path
+
+
+def commands(spec_dir: Path, state: Path, ports: Ports) -> dict[str, tuple[list[str], str]]:
+    """name → (argv, readiness URL)."""
+    local = "127.0.0.1"
+    runtime = [sys.executable, "-m", "generator", "run", "--spec", str(spec_dir), "--listen", local]
+    runtime += [arg for name, port in ports.services.items() for arg in ("--port", f"{name}={port}")]
+    runtime += ["--control-port", str(ports.control), "--textfile-dir", str(state / "textfile")]
+    runtime += ["--heartbeat-period", "1", "--sink-port", str(ports.sink)]
+    runtime += ["--sink-log", str(state / "notifications.jsonl")]
+    return {
+        "runtime": (runtime, f"http://{local}:{ports.control}/scenario"),
+        "node_exporter": (
+            [
+                binary("node_exporter"),
+                f"--web.listen-address={local}:{ports.node_exporter}",
+                "--collector.disable-defaults",
+                "--collector.textfile",
+                f"--collector.textfile.directory={state / 'textfile'}",
+            ],
+            f"http://{local}:{ports.node_exporter}/metrics",
+        ),
+        "blackbox": (
+            [
+                binary("blackbox"),
+                f"--web.listen-address={local}:{ports.blackbox}",
+                f"--config.file={state / 'generated/blackbox/blackbox.yml'}",
+            ],
+            f"http://{local}:{ports.blackbox}/metrics",
+        ),
+        "alertmanager": (
+            [
+                binary("alertmanager"),
+                f"--config.file={state / 'generated/alertmanager/alertmanager.yml'}",
+                f"--storage.path={state / 'alertmanager-data'}",
+                f"--web.listen-address={local}:{ports.alertmanager}",
+                "--cluster.listen-address=",
+            ],
+            f"http://{local}:{ports.alertmanager}/-/ready",
+        ),
+        "prometheus": (
+            [
+                binary("prometheus"),
+                f"--config.file={state / 'generated/prometheus/prometheus.yml'}",
+                f"--storage.tsdb.path={state / 'prometheus-data'}",
+                f"--web.listen-address={local}:{ports.prometheus}",
+                "--web.enable-lifecycle",
+                "--rules.alert.resend-delay=1s",  # 60× faster too; the default is 1m
+            ],
+            f"http://{local}:{ports.prometheus}/-/ready",
+        ),
+    }
+
+
+def write_tree(state: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = state / "generated" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def write_sink_secrets(spec: Spec, secrets: Path, sink_port: int) -> None:
+    """Every receiver secret points at the sink: Slack webhooks become sink URLs."""
+    if spec.alertmanager is None:
+        return
+    from generator.secrets import write_secrets
+
+    sink = f"http://127.0.0.1:{sink_port}"
+    values = {}
+    for variable in secret_variables(spec.alertmanager):
+        if "SLACK" in variable:
+            values[variable] = f"{sink}/slack/{variable.lower()}"
+        elif "PAGERDUTY" in variable:
+            values[variable] = "0123456789abcdef0123456789abcdef"
+        else:
+            values[variable] = "sandbox-token"
+    secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_secrets(secrets, values)
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return 200 <= response.status < 300
+    except OSError:
+        return False
+
+
+def wait_ready(children: list[Child], alive: Callable[[Child], bool], deadline: float) -> None:
+    pending = list(children)
+    while pending:
+        for child in list(pending):
+            if not alive(child):
+                raise StackError(f"{child.name} exited while starting; see its log")
+            if _ready(child.url):
+                pending.remove(child)
+        if pending and time.monotonic() > deadline:
+            raise StackError(f"not ready in time: {', '.join(c.name for c in pending)}")
+        time.sleep(0.1)
+
+
+def up(
+    spec: Spec, spec_dir: Path, state: Path, free: bool, report: Callable[[str], None]
+) -> dict[str, object]:
+    """Start everything; on any failure (or Ctrl-C) stop what was started and re-raise."""
+    if (state / STATE).exists():
+        raise StackError(
+            f"a stack is already recorded in {state / STATE}; run `obsgen down --dir {state}` first"
+        )
+    ports = choose_ports(spec, free)
+    for sub in ("textfile", "logs", "prometheus-data", "alertmanager-data"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    (state / "notifications.jsonl").unlink(missing_ok=True)
+    write_sink_secrets(spec, state / "secrets", ports.sink)
+    write_tree(state, sandbox_files(spec, ports, state / "secrets"))
+    children: list[Child] = []
+    processes: dict[int, subprocess.Popen[bytes]] = {}
+    try:
+        for name, (argv, url) in commands(spec_dir, state, ports).items():
+            log = open(state / "logs" / f"{name}.log", "wb")  # noqa: SIM115 (the child keeps it)
+            process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+            log.close()
+            processes[process.pid] = process
+            children.append(Child(name, process.pid, url))
+            _record(state, ports, children)
+        wait_ready(children, lambda c: processes[c.pid].poll() is None, time.monotonic() + 30)
+    except BaseException:
+        stop_children(children, report)
+        (state / STATE).unlink(missing_ok=True)
+        raise
+    for child in children:
+        report(f"{child.name:<14} pid {child.pid:<7} {child.url}")
+    return _record(state, ports, children)
+
+
+def _record(state: Path, ports: Ports, children: list[Child]) -> dict[str, object]:
+    record: dict[str, object] = {"ports": asdict(ports), "children": [asdict(c) for c in children]}
+    (state / STATE).write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own exited child (a zombie)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_children(children: list[Child], report: Callable[[str], None], grace: float = 10) -> None:
+    """SIGTERM every child's process group, newest first; SIGKILL what is left after `grace`."""
+    for child in reversed(children):
+        try:
+            os.killpg(child.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + grace
+    for child in reversed(children):
+        while _alive(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(child.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            report(f"{child.name} (pid {child.pid}) did not stop in {grace:g}s: killed")
+        else:
+            report(f"{child.name} stopped")
+
+
+def down(state: Path, report: Callable[[str], None]) -> bool:
+    path = state / STATE
+    if not path.exists():
+        report(f"no stack recorded in {path}")
+        return False
+    record = json.loads(path.read_text())
+    children = [Child(**c) for c in record["children"]]
+    stop_children(children, report)
+    path.unlink()
+    return True
