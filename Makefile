@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min alert.test clean help
+.PHONY: gen test lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min alert.test reload up down sandbox.smoke clean help
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -27,6 +27,9 @@ help:
 	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=...)"
 	@echo "make targets.verify   every scrape job of the spec is up (PROMETHEUS_URL=...)"
 	@echo "make grafana.import.min  import lumen-min into Grafana (GRAFANA_URL, GRAFANA_TOKEN)"
+	@echo "make reload       safe reload of a running Prometheus (PROMETHEUS_URL=...)"
+	@echo "make up / down    the sandbox: runtime, Prometheus, Alertmanager, exporters on loopback"
+	@echo "make sandbox.smoke  the seed's sandbox-smoke-60s (part of make test)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -86,3 +89,16 @@ targets.verify: $(STAMP)
 # GRAFANA_URL and GRAFANA_TOKEN (a service-account token) come from the environment.
 grafana.import.min: $(STAMP)
 	$(OBSGEN) grafana import --min
+
+# make reload PROMETHEUS_URL=http://127.0.0.1:9090 [RELOAD_CONFIG=/etc/prometheus/prometheus.yml]
+reload: $(STAMP)
+	$(OBSGEN) reload $(PROMETHEUS_FLAG) $(if $(RELOAD_CONFIG),--config $(RELOAD_CONFIG))
+
+up: $(STAMP) debs
+	$(OBSGEN) up
+
+down: $(STAMP)
+	$(OBSGEN) down
+
+sandbox.smoke: $(STAMP) debs
+	$(VENV)/bin/pytest -q tests/test_sandbox.py

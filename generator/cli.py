@@ -107,6 +107,9 @@ def main() -> None:
      13  UNREACHABLE Prometheus did not answer
     130  `gate watch` was interrupted (Ctrl-C)
     \b
+    `reload` exits 1 when a local check failed (nothing sent) and 4 when Prometheus refused
+    or failed the reload or the verification failed.
+    \b
     `grafana import` reads GRAFANA_URL and GRAFANA_TOKEN and also exits with:
       2  GRAFANA_URL missing or malformed, no dashboards found
      13  UNREACHABLE  Grafana did not answer (connection, timeout, 5xx) after 3 attempts
