@@ -22,7 +22,7 @@ help:
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make alertmanager-unit  amtool check-config and the generated routing tests"
 	@echo "make alert.test   real Alertmanager + local sink: each route delivers, grouped, ticket inhibited"
-	@echo "make bench        generation benchmarks (bundled spec and 1,000 synthetic SLOs)"
+	@echo "make bench        generation (bundled spec, 1,000 SLOs), exporter scrape latency, tick jitter"
 	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
 	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=...)"
 	@echo "make targets.verify   every scrape job of the spec is up (PROMETHEUS_URL=...)"
@@ -73,6 +73,7 @@ alert.test: $(STAMP) debs
 
 bench: $(STAMP)
 	$(PY) benchmarks/gen_bench.py
+	$(PY) benchmarks/runtime_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out

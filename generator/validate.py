@@ -75,6 +75,7 @@ def _service_issues(spec: Spec, service: Service, known: set[str]) -> Iterator[F
     yield from _heartbeat_issues(spec, service)
     yield from _gate_issues(spec, service)
     yield from _dashboard_issues(service, known)
+    yield from _loop_issues(service)
 
 
 RESERVED_ALERT_LABELS = {"alertname": "the alert's name", "severity": "`severity`", "service": "`service`"}
@@ -210,6 +211,13 @@ def _gate_issues(spec: Spec, service: Service) -> Iterator[Found]:
                         f"({format_duration(interval)}): the gate counts evaluations"
                     ),
                 )
+
+
+def _loop_issues(service: Service) -> Iterator[Found]:
+    if service.loop is None:
+        return
+    yield from _catalog_metric(service, service.loop.metric, ("loop", "metric"), ("gauge",))
+    yield from _catalog_metric(service, service.loop.jitter_metric, ("loop", "jitter_metric"), ("histogram",))
 
 
 def _dashboard_issues(service: Service, known: set[str]) -> Iterator[Found]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 
 from prometheus_client import Histogram
 
@@ -21,8 +22,9 @@ class ControlLoop(threading.Thread):
         self.loop, self.world, self.jitter = loop, world, jitter
         self.stopping = threading.Event()
         self.state = world.target(loop.metric)
-        self.lateness: list[float] = []
-        """the last few thousand latenesses, for benchmarks"""
+        self.ticks = 0
+        self.history: deque[tuple[int, float]] = deque(maxlen=8192)
+        """(tick number, lateness) of the last ticks, for benchmarks"""
 
     def run(self) -> None:
         period = self.loop.tick / 1000
@@ -36,7 +38,8 @@ class ControlLoop(threading.Thread):
                 break
             late = max(0.0, time.monotonic() - scheduled)
             self.jitter.observe(late)
-            self.lateness = [*self.lateness[-4095:], late]
+            self.ticks += 1
+            self.history.append((self.ticks, late))
             self.step()
             if late > period:  # skip the ticks already missed instead of bursting through them
                 tick += int(late // period)
@@ -50,6 +53,9 @@ class ControlLoop(threading.Thread):
             delay = self.world.scenario.tick_delay
         if delay:
             time.sleep(random.uniform(0, delay))
+
+    def lateness_since(self, tick: int) -> list[float]:
+        return [late for number, late in list(self.history) if number > tick]
 
     def stop(self) -> None:
         self.stopping.set()
