@@ -197,14 +197,22 @@ def up(
     processes: dict[int, subprocess.Popen[bytes]] = {}
     try:
         for name, (argv, url) in commands(spec_dir, state, ports).items():
-            log = open(state / "logs" / f"{name}.log", "wb")  # noqa: SIM115 (the child keeps it)
-            process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-            )
-            log.close()
-            processes[process.pid] = process
-            children.append(Child(name, process.pid, url))
-            _record(state, ports, children)
+            # Ctrl-C waits until the child is on the list, so it is never started and forgotten.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                with open(state / "logs" / f"{name}.log", "wb") as log:
+                    process = subprocess.Popen(
+                        argv,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                processes[process.pid] = process
+                children.append(Child(name, process.pid, url))
+                _record(state, ports, children)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         wait_ready(children, lambda c: processes[c.pid].poll() is None, time.monotonic() + 30)
     except BaseException:
         stop_children(children, report)

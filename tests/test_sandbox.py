@@ -9,9 +9,13 @@ everything, and nothing is left running or listening.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -21,7 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import GENERATED, obsgen
+from conftest import GENERATED, ROOT, obsgen
 
 from generator import promql
 
@@ -147,3 +151,41 @@ def test_port_9306_taken_names_the_service_and_port() -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "service 'bridge' on 127.0.0.1:9306" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_while_starting_stops_what_had_started(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "up", "--dir", str(state), "--free-ports"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    record = state / "state.json"
+    deadline = time.monotonic() + 20
+    children: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and len(children) < 3:
+        if record.exists():
+            with contextlib.suppress(ValueError):
+                children = json.loads(record.read_text())["children"]
+        time.sleep(0.01)
+    assert len(children) >= 3, "the stack never got going"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    if process.returncode == 0:  # it was faster than us: then `down` must clean up
+        assert obsgen("down", "--dir", state).returncode == 0
+    else:
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr
+    assert not record.exists()
+    for child in children:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child["pid"], 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"{child['name']} (pid {child['pid']}) is still running")
