@@ -207,6 +207,7 @@ def up(
                         stderr=subprocess.STDOUT,
                         stdin=subprocess.DEVNULL,
                         start_new_session=True,
+                        preexec_fn=_unblock_signals,  # the mask is inherited: SIGTERM must work
                     )
                 processes[process.pid] = process
                 children.append(Child(name, process.pid, url))
@@ -221,6 +222,10 @@ def up(
     for child in children:
         report(f"{child.name:<14} pid {child.pid:<7} {child.url}")
     return _record(state, ports, children)
+
+
+def _unblock_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def _record(state: Path, ports: Ports, children: list[Child]) -> dict[str, object]:

@@ -125,6 +125,7 @@ def test_down_leaves_no_process_or_port_behind(stack: tuple[Path, dict[str, Any]
     state, record, _ = stack
     result = obsgen("down", "--dir", state)
     assert result.returncode == 0, result.stderr
+    assert "killed" not in result.stdout  # every part stopped on SIGTERM, none needed SIGKILL
     assert not (state / "state.json").exists()
     for child in record["children"]:
         with pytest.raises(ProcessLookupError):
