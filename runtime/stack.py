@@ -21,9 +21,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from generator.alertmanager import secret_variables
 from generator.model import Spec
+from generator.render import to_yaml
 from runtime.sandbox_config import Ports, sandbox_files
 
 STATE = "state.json"
@@ -158,6 +162,68 @@ def write_sink_secrets(spec: Spec, secrets: Path, sink_port: int) -> None:
     write_secrets(secrets, values)
 
 
+PROMETHEUS_YML = "prometheus/prometheus.yml"
+
+
+def _with_rules(config: str, rule_files: list[str]) -> str:
+    document = yaml.safe_load(config)
+    document["rule_files"] = rule_files
+    return to_yaml(document)
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return json.loads(response.read())
+
+
+def _signal_files(files: dict[str, str]) -> list[str]:
+    """The rule files that read only scraped metrics: one per service (no dot in the stem)."""
+    rules = [Path(p) for p in files if p.startswith("prometheus/rules/")]
+    return sorted(f"rules/{p.name}" for p in rules if "." not in p.stem)
+
+
+def _groups(files: dict[str, str], paths: list[str]) -> int:
+    return sum(len(yaml.safe_load(files[path])["groups"]) for path in paths)
+
+
+def _reload(base: str, deadline: float, groups_expected: int) -> None:
+    request = urllib.request.Request(f"{base}/-/reload", method="POST")
+    with urllib.request.urlopen(request, timeout=30):
+        pass
+    never = "0001-01-01T00:00:00Z"
+    while True:
+        groups = _get_json(f"{base}/api/v1/rules")["data"]["groups"]
+        if len(groups) >= groups_expected and all(g.get("lastEvaluation", never) != never for g in groups):
+            return
+        if time.monotonic() > deadline:
+            raise StackError("Prometheus did not load and evaluate the rules in time")
+        time.sleep(0.1)
+
+
+def load_rules_in_stages(state: Path, files: dict[str, str], port: int, deadline: float) -> None:
+    """Rules go in once every target has been scraped, signals before the SLOs and gates that
+    read them, so no first evaluation finds its input missing: time-slice SLOs count missing
+    data as bad, and in a sandbox seconds old a single bad slice burns the whole budget."""
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        targets = _get_json(f"{base}/api/v1/targets")["data"]["activeTargets"]
+        if targets and all(t["health"] == "up" for t in targets):
+            break
+        if time.monotonic() > deadline:
+            down = ", ".join(sorted({t["labels"]["job"] for t in targets if t["health"] != "up"}))
+            raise StackError(f"targets not up in time: {down or 'none discovered'}")
+        time.sleep(0.1)
+    config_path = state / "generated" / PROMETHEUS_YML
+    signal_files = _signal_files(files)
+    config_path.write_text(_with_rules(files[PROMETHEUS_YML], signal_files), encoding="utf-8")
+    _reload(
+        base, deadline, sum(len(yaml.safe_load(files[f"prometheus/{f}"])["groups"]) for f in signal_files)
+    )
+    config_path.write_text(files[PROMETHEUS_YML], encoding="utf-8")
+    every = [f for f in files if f.startswith("prometheus/rules/")]
+    _reload(base, deadline, sum(len(yaml.safe_load(files[f])["groups"]) for f in every))
+
+
 def _ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
@@ -192,7 +258,8 @@ def up(
         (state / sub).mkdir(parents=True, exist_ok=True)
     (state / "notifications.jsonl").unlink(missing_ok=True)
     write_sink_secrets(spec, state / "secrets", ports.sink)
-    write_tree(state, sandbox_files(spec, ports, state / "secrets"))
+    files = sandbox_files(spec, ports, state / "secrets")
+    write_tree(state, {**files, PROMETHEUS_YML: _with_rules(files[PROMETHEUS_YML], [])})
     children: list[Child] = []
     processes: dict[int, subprocess.Popen[bytes]] = {}
     try:
@@ -215,6 +282,7 @@ def up(
             finally:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         wait_ready(children, lambda c: processes[c.pid].poll() is None, time.monotonic() + 30)
+        load_rules_in_stages(state, files, ports.prometheus, time.monotonic() + 30)
     except BaseException:
         stop_children(children, report)
         (state / STATE).unlink(missing_ok=True)
