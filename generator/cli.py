@@ -558,3 +558,34 @@ def reload_command(
     client = _prometheus(None if prometheus_url else _load(spec_dir), prometheus_url, timeout)
     prometheus = Lifecycle(client.url, client.timeout)
     sys.exit(reload_safe(prometheus, promtool, config_file, rules_dir, click.echo))
+
+
+@main.group()
+def budget() -> None:
+    """Error budgets: check them against the spec's policy in a running Prometheus."""
+
+
+@budget.command("check")
+@SPEC_OPTION
+@PROMETHEUS_OPTION
+@TIMEOUT_OPTION
+def budget_check(spec_dir: Path, prometheus_url: str | None, timeout: float) -> None:
+    """Every SLO's budget left for its period and current burn rate, against the policy.
+
+    Reads slo:period_error_budget_remaining:ratio and slo:current_burn_rate:ratio (the 5m
+    error ratio over the budget). The policy is settings.error_budget_policy: freeze risky
+    changes below `freeze_below` of the budget left (default 25 %), hold while the burn rate
+    is above `max_burn_rate` (default 2×). The CI check error-budget-burn-ok.
+
+    \b
+    Exit codes:
+       0  every SLO within the policy
+       1  an SLO violates it (named)
+      12  NO DATA      an SLO's budget series is missing
+      13  UNREACHABLE  Prometheus did not answer
+       2  bad URL or invalid spec
+    """
+    from generator.live.budget import check_budgets
+
+    spec = _load(spec_dir)
+    sys.exit(check_budgets(_prometheus(spec, prometheus_url, timeout), spec, click.echo))

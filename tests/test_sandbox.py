@@ -121,6 +121,26 @@ def test_sandbox_smoke_60s(stack: tuple[Path, dict[str, Any], float]) -> None:
     assert time.monotonic() - started < SMOKE_BUDGET
 
 
+def test_error_budget_check_passes_healthy_and_fails_after_a_burst(
+    stack: tuple[Path, dict[str, Any], float],
+) -> None:
+    """error-budget-burn-ok against the sandbox's real Prometheus."""
+    state, record, _ = stack
+    prometheus = f"http://127.0.0.1:{record['ports']['prometheus']}"
+    healthy = obsgen("budget", "check", "--prometheus", prometheus)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert "[OK] 3 SLO(s)" in healthy.stdout
+    assert obsgen("scenario", "--dir", state, "phase-drift").returncode == 0
+    deadline = time.monotonic() + 30
+    burst = healthy
+    while time.monotonic() < deadline and burst.returncode == 0:
+        time.sleep(0.5)
+        burst = obsgen("budget", "check", "--prometheus", prometheus)
+    assert burst.returncode == 1, burst.stdout + burst.stderr
+    assert "[FAIL] error budget policy violated by bridge-phase-diff" in burst.stdout
+    assert obsgen("scenario", "--dir", state, "healthy").returncode == 0
+
+
 def test_down_leaves_no_process_or_port_behind(stack: tuple[Path, dict[str, Any], float]) -> None:
     state, record, _ = stack
     result = obsgen("down", "--dir", state)

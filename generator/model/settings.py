@@ -7,6 +7,17 @@ from pydantic import Field
 from generator.model.common import Duration, Labels, StrictModel
 
 
+class BudgetPolicy(StrictModel):
+    """When a change may go out (`obsgen budget check`, the CI check error-budget-burn-ok)."""
+
+    freeze_below: float = Field(
+        0.25, ge=0, le=1, description="freeze risky changes while less than this share of the budget is left"
+    )
+    max_burn_rate: float = Field(
+        2.0, gt=0, description="hold changes while the current (5m) burn rate is above this"
+    )
+
+
 class Settings(StrictModel):
     evaluation_interval: Duration = Field(60, description="Prometheus rule evaluation interval")
     scrape_interval: Duration = Field(15, description="default scrape interval of every job")
@@ -28,6 +39,7 @@ class Settings(StrictModel):
         description="default `prometheus-address` argument of the Argo AnalysisTemplates (in-cluster)",
     )
     watchdog: bool = Field(True, description="render the always-firing Watchdog dead-man alert")
+    error_budget_policy: BudgetPolicy = Field(default_factory=BudgetPolicy)
     runbook_base_url: str = Field(
         pattern=r"^https?://\S+$",
         description="alerts without their own runbook_url link to <base>/<AlertName>",
