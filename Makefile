@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min alert.test reload up down sandbox.smoke clean help
+.PHONY: gen test lint obs-lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min alert.test reload up down sandbox.smoke clean help
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -19,6 +19,7 @@ help:
 	@echo "make gen          compile spec/ into generated/ (creates .venv on first use)"
 	@echo "make test         lint, pytest, gen --check, promtool check/test (installs what it needs)"
 	@echo "make lint         ruff check and format check"
+	@echo "make obs-lint     obsgen lint: the generated rules against the spec (exit 1 on findings)"
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make alertmanager-unit  amtool check-config and the generated routing tests"
 	@echo "make alert.test   real Alertmanager + local sink: each route delivers, grouped, ticket inhibited"
@@ -63,6 +64,10 @@ test: $(STAMP) debs lint
 	$(OBSGEN) gen --check
 	$(MAKE) --no-print-directory promql-unit
 	$(MAKE) --no-print-directory alertmanager-unit
+	$(MAKE) --no-print-directory obs-lint
+
+obs-lint: $(STAMP)
+	$(OBSGEN) lint $(if $(GITHUB_ACTIONS),--format github) generated/
 
 alertmanager-unit: $(STAMP) debs
 	amtool check-config generated/alertmanager/alertmanager.yml

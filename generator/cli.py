@@ -9,6 +9,7 @@ import click
 
 from generator.durations import parse_duration
 from generator.errors import SpecError
+from generator.lint.commands import lint
 from generator.live.grafana_commands import grafana
 from runtime.cli import down, run, scenario, up
 
@@ -497,7 +498,7 @@ def secrets_write(spec_dir: Path, secrets_dir: Path) -> None:
 
 
 main.add_command(grafana)
-for command in (run, up, down, scenario):
+for command in (run, up, down, scenario, lint):
     main.add_command(command)
 
 

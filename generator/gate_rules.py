@@ -22,7 +22,7 @@ from generator import promql
 from generator import rule_parts as parts
 from generator.durations import format_duration, format_duration_ms
 from generator.model import Gate, Service, Spec, ThresholdCondition
-from generator.model.gates import Condition
+from generator.model.gates import Condition, QuorumCondition
 from generator.rule_parts import Rule, runbook_url
 
 CONDITION_VALUE = "canary:gate_condition:value"
@@ -67,6 +67,8 @@ def holding_op(condition: Condition) -> tuple[str, float]:
     """The comparison (and bound) under which the condition holds."""
     if isinstance(condition, ThresholdCondition):
         return condition.op, condition.value
+    if isinstance(condition, QuorumCondition):
+        return ">=", condition.min_passing
     if condition.trend == "rising":
         return "<=", condition.epsilon
     return ">=", -condition.epsilon
@@ -77,13 +79,37 @@ def violated_op(condition: Condition) -> tuple[str, float]:
     return promql.NEGATED[op], bound
 
 
+def last_scrape(spec: Spec, service: Service, series: str) -> str:
+    """The last scrape of two: one failed scrape (a stale marker) must not restart promotion."""
+    scrape = service.scrape.interval or spec.settings.scrape_interval
+    source = promql.selector(series, service.realm_matchers())
+    return promql.call("last_over_time", promql.range_vector(source, 2 * scrape))
+
+
+def passing_instances_expr(spec: Spec, service: Service, quorum: QuorumCondition) -> str:
+    """How many instances pass every check: each check per instance (the worst series of an
+    instance decides), multiplied across checks, so an instance missing a series never passes."""
+    by = [quorum.label]
+    checks = []
+    for check in quorum.checks:
+        metric = service.metric(check.series)
+        read = last_scrape(spec, service, check.series)
+        if metric is not None and metric.ratio:
+            read = promql.call("clamp", read, "0", "1")
+        checks.append(
+            promql.aggregate("min", promql.compare(read, check.op, check.value, as_bool=True), by=by)
+        )
+    passing = f" * on ({quorum.label}) ".join(promql.group(c) for c in checks)
+    return f"{promql.aggregate('count', f'{passing} == 1')} or on () vector(0)"
+
+
 def condition_value_expr(spec: Spec, service: Service, condition: Condition) -> str:
+    if isinstance(condition, QuorumCondition):
+        return passing_instances_expr(spec, service, condition)
     source = promql.selector(condition.series, service.realm_matchers())
     metric = service.metric(condition.series)
     if isinstance(condition, ThresholdCondition) and metric is not None:
-        # The last scrape of two: one failed scrape (a stale marker) must not restart promotion.
-        scrape = service.scrape.interval or spec.settings.scrape_interval
-        read = promql.call("last_over_time", promql.range_vector(source, 2 * scrape))
+        read = last_scrape(spec, service, condition.series)
     elif isinstance(condition, ThresholdCondition):
         read = source
     else:

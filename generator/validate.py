@@ -18,6 +18,7 @@ from generator.heartbeat_rules import (
 )
 from generator.loader import PathKey
 from generator.model import Metric, PromQLAlert, Service, Signal, Spec, ThresholdAlert, TrendCondition
+from generator.model.gates import QuorumCondition
 from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, WATCHDOG, sli_error_ratio
 from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows, slo_id
 
@@ -176,6 +177,19 @@ def _gate_source_interval(spec: Spec, service: Service, series: str) -> int | No
     return None
 
 
+def _quorum_issues(service: Service, quorum: QuorumCondition, path: PathKey) -> Iterator[Found]:
+    for k, check in enumerate(quorum.checks):
+        metric = service.metric(check.series)
+        where = (*path, "checks", k, "series")
+        if metric is None or metric.type != "gauge":
+            yield (
+                where,
+                f"{check.series!r} is not a gauge in this service's `metrics` (instances are raw series)",
+            )
+        elif quorum.label not in metric.labels:
+            yield where, f"{check.series} has no label {quorum.label!r} to tell canary instances apart"
+
+
 def _gate_issues(spec: Spec, service: Service) -> Iterator[Found]:
     interval = spec.settings.evaluation_interval
     for i, gate in enumerate(service.gates):
@@ -183,6 +197,9 @@ def _gate_issues(spec: Spec, service: Service) -> Iterator[Found]:
         yield from _duplicates([c.name for c in gate.conditions], (*base, "conditions"), "condition")
         for j, condition in enumerate(gate.conditions):
             path = (*base, "conditions", j)
+            if isinstance(condition, QuorumCondition):
+                yield from _quorum_issues(service, condition, path)
+                continue
             every = _gate_source_interval(spec, service, condition.series)
             if every is None:
                 yield (

@@ -149,8 +149,8 @@ MUTATIONS = {
     # The best instance decides instead of the worst.
     "gate best instance": (
         "duri.gate.duri-l4.yml",
-        "min by () (last_over_time(duri_canary_unique_ratio",
-        "max by () (last_over_time(duri_canary_unique_ratio",
+        "max by () (last_over_time(duri_lyapunov_v",
+        "min by () (last_over_time(duri_lyapunov_v",
         "duri.gate.duri-l4.yml",
     ),
     # A threshold off by a little: the at-the-bound test notices.
@@ -172,6 +172,20 @@ MUTATIONS = {
         "duri.gate.duri-l4.yml",
         'last_over_time(duri_lyapunov_v{metric_realm="prod"}[30s])',
         'duri_lyapunov_v{metric_realm="prod"}',
+        "duri.gate.duri-l4.yml",
+    ),
+    # A quorum of one canary instead of two.
+    "quorum too lenient": (
+        "duri.gate.duri-l4.yml",
+        'gate="duri-l4", metric_realm="prod"} >= bool 2)',
+        'gate="duri-l4", metric_realm="prod"} >= bool 1)',
+        "duri.gate.duri-l4.yml",
+    ),
+    # Canary instances not told apart: one good instance would carry them all.
+    "quorum without instances": (
+        "duri.gate.duri-l4.yml",
+        "min by (canary) (clamp(",
+        "min by () (clamp(",
         "duri.gate.duri-l4.yml",
     ),
     # The Watchdog silenced.

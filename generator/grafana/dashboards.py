@@ -9,7 +9,7 @@ from typing import Any
 
 from generator import promql
 from generator.durations import format_duration
-from generator.gate_rules import PROMOTE, ROLLBACK, VIOLATIONS, gate_selector
+from generator.gate_rules import CONDITION_VALUE, PROMOTE, ROLLBACK, VIOLATIONS, gate_selector
 from generator.grafana.normalise import normalise
 from generator.grafana.panels import (
     Line,
@@ -20,9 +20,9 @@ from generator.grafana.panels import (
     stat,
     timeseries,
 )
-from generator.model import SLO, Gate, Service, Spec, ThresholdAlert, TrendCondition
+from generator.model import SLO, Gate, Service, Spec, ThresholdAlert, ThresholdCondition, TrendCondition
 from generator.model.dashboards import Dashboard, DashboardPanel
-from generator.model.gates import Condition
+from generator.model.gates import QuorumCondition
 from generator.rules import BUDGET_REMAINING, ERROR_BUDGET, sli_error_ratio, slo_selector
 from generator.slo_math import burn_windows, error_budget, slo_id
 
@@ -60,7 +60,7 @@ def alert_line(alert: ThresholdAlert) -> Line:
     return Line(alert.value, alert.op in (">", ">=", "==", "!="))
 
 
-def condition_line(condition: Condition) -> Line:
+def condition_line(condition: ThresholdCondition | TrendCondition) -> Line:
     if isinstance(condition, TrendCondition):
         if condition.trend == "rising":
             return Line(condition.epsilon, True)
@@ -164,7 +164,24 @@ def slo_dashboard(service: Service) -> dict[str, Any]:
 # --- gate dashboards --------------------------------------------------------------------------------
 
 
-def _condition_panel(service: Service, condition: Condition) -> Any:
+def _quorum_panels(service: Service, gate: Gate, quorum: QuorumCondition) -> list[Any]:
+    passing = Query(gate_selector(CONDITION_VALUE, service, gate, quorum.name), "instances passing")
+    panels = [
+        timeseries(
+            f"{quorum.name}: canaries passing (≥ {quorum.min_passing} of {quorum.of})",
+            [passing],
+            [Line(quorum.min_passing, False)],
+        )
+    ]
+    for check in quorum.checks:
+        query = Query(promql.selector(check.series, service.realm_matchers()), f"{{{{{quorum.label}}}}}")
+        line = Line(check.value, check.op in BAD_ABOVE_OPS)
+        title = f"{quorum.name}: {check.series} {check.op} {promql.number(check.value)} per canary"
+        panels.append(timeseries(title, [query], [line]))
+    return panels
+
+
+def _condition_panel(service: Service, condition: ThresholdCondition | TrendCondition) -> Any:
     source = promql.selector(condition.series, service.realm_matchers())
     if isinstance(condition, TrendCondition):
         slope = promql.call("deriv", promql.range_vector(source, condition.window))
@@ -179,7 +196,12 @@ def _condition_panel(service: Service, condition: Condition) -> Any:
 
 
 def gate_dashboard(service: Service, gate: Gate) -> dict[str, Any]:
-    panels = [_condition_panel(service, c) for c in gate.conditions]
+    panels = []
+    for condition in gate.conditions:
+        if isinstance(condition, QuorumCondition):
+            panels += _quorum_panels(service, gate, condition)
+        else:
+            panels.append(_condition_panel(service, condition))
     panels += [
         stat(
             f"{gate.name}: promote", Query(gate_selector(PROMOTE, service, gate)), [Line(1, False, "orange")]

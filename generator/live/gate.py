@@ -28,7 +28,7 @@ from generator.gate_rules import (
 from generator.live import EXIT_GO, EXIT_HOLD, EXIT_NO_DATA, EXIT_ROLLBACK, EXIT_UNREACHABLE
 from generator.live.prom import Sample
 from generator.model import Gate, Service, ThresholdCondition
-from generator.model.gates import Condition
+from generator.model.gates import Condition, QuorumCondition
 
 OK, VIOLATED, NO_DATA = "ok", "VIOLATED", "NO DATA"
 
@@ -223,6 +223,9 @@ def requirement(condition: Condition) -> str:
     """What must hold, e.g. `duri_lyapunov_v <= 0.1` or `duri_lyapunov_v slope <= 0.0001/s`."""
     if isinstance(condition, ThresholdCondition):
         return f"{condition.series} {condition.op} {promql.number(condition.value)}"
+    if isinstance(condition, QuorumCondition):
+        checks = " and ".join(f"{c.series} {c.op} {promql.number(c.value)}" for c in condition.checks)
+        return f">= {condition.min_passing} of {condition.of} {condition.label}s with {checks}"
     if condition.trend == "rising":
         return f"{condition.series} slope <= {promql.number(condition.epsilon)}/s"
     bound = promql.number(-condition.epsilon) if condition.epsilon else "0"
@@ -236,6 +239,8 @@ def format_value(condition: Condition, value: float | None) -> str:
         return "NaN"
     if isinstance(condition, ThresholdCondition):
         return f"{value:.6g}"
+    if isinstance(condition, QuorumCondition):
+        return f"{value:g} passing"
     return f"{value:.3g}/s"
 
 

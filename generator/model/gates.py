@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from generator.model.common import AlertName, Duration, SeriesName, Severity, Slug, StrictModel, kind_by_key
+from generator.model.common import AlertName, Duration, LabelName, SeriesName, Severity, Slug, StrictModel
 
 Worst = Literal["max", "min"]
 
@@ -43,9 +43,50 @@ class TrendCondition(StrictModel):
         return "max" if self.trend == "rising" else "min"
 
 
+class InstanceCheck(StrictModel):
+    """What one canary instance must satisfy."""
+
+    series: SeriesName = Field(description="a catalog gauge carrying the quorum's label")
+    op: Literal["<", "<=", ">", ">=", "=="]
+    value: float
+
+
+class QuorumCondition(StrictModel):
+    """Holds while at least `min_passing` of the `of` canary instances pass every check."""
+
+    kind: Literal["quorum"] = "quorum"
+    name: Slug
+    label: LabelName = Field(description="the label telling canary instances apart, e.g. canary")
+    min_passing: int = Field(ge=1, description="K: instances that must pass")
+    of: int = Field(ge=1, description="N: canary instances expected")
+    checks: list[InstanceCheck] = Field(min_length=1)
+    rollback_at_once: bool = Field(False, description="roll back as soon as the quorum is missed")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> QuorumCondition:
+        if self.min_passing > self.of:
+            raise ValueError(f"min_passing {self.min_passing} is more than the {self.of} instances (`of`)")
+        return self
+
+    @property
+    def series(self) -> str:
+        return self.checks[0].series
+
+    def worst_of(self) -> Worst:
+        return "min"
+
+
+def _condition_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "trend" if "trend" in value else "quorum" if "checks" in value else "threshold"
+    return getattr(value, "kind", "threshold")
+
+
 Condition = Annotated[
-    Annotated[ThresholdCondition, Tag("threshold")] | Annotated[TrendCondition, Tag("trend")],
-    Discriminator(kind_by_key("trend", "trend", "threshold")),
+    Annotated[ThresholdCondition, Tag("threshold")]
+    | Annotated[TrendCondition, Tag("trend")]
+    | Annotated[QuorumCondition, Tag("quorum")],
+    Discriminator(_condition_kind),
 ]
 
 

@@ -33,7 +33,7 @@ from generator.gate_rules import (
     held_range,
 )
 from generator.model import Gate, Service, Spec, ThresholdCondition, TrendCondition
-from generator.model.gates import Condition
+from generator.model.gates import InstanceCheck, QuorumCondition
 from generator.promtool_tests.series import (
     STALE,
     Sample,
@@ -76,10 +76,33 @@ class Subject:
         return self.interval if any(isinstance(c, TrendCondition) for c in self.gate.conditions) else 0
 
     def sources(self) -> list[str]:
-        return list(dict.fromkeys(c.series for c in self.gate.conditions))
+        return list(dict.fromkeys(series for series, _ in self._bounds()))
 
-    def on(self, series: str) -> list[Condition]:
-        return [c for c in self.gate.conditions if c.series == series]
+    def _bounds(self) -> list[tuple[str, Bound]]:
+        found: list[tuple[str, Bound]] = []
+        for condition in self.gate.conditions:
+            if isinstance(condition, QuorumCondition):
+                found += [(check.series, check) for check in condition.checks]
+            else:
+                found.append((condition.series, condition))
+        return found
+
+    def on(self, series: str) -> list[Bound]:
+        """The conditions on the series, and the quorum checks each of its instances faces."""
+        return [bound for name, bound in self._bounds() if name == series]
+
+    def quorum_on(self, series: str) -> QuorumCondition | None:
+        return next(
+            (
+                c
+                for c in self.gate.conditions
+                if isinstance(c, QuorumCondition) and any(k.series == series for k in c.checks)
+            ),
+            None,
+        )
+
+    def quorums(self) -> list[QuorumCondition]:
+        return [c for c in self.gate.conditions if isinstance(c, QuorumCondition)]
 
     def is_ratio(self, series: str) -> bool:
         """Reads within [0, 1]: a ratio metric, a signal clamped from one, or a heartbeat's ok."""
@@ -104,7 +127,7 @@ class Subject:
     def better_value(self, series: str) -> Decimal | None:
         """For a raw metric, a second instance's value further from every bound than the healthy
         one, so the worst instance must be the one that decides; None if no such value."""
-        if self.service.metric(series) is None:
+        if self.service.metric(series) is None or self.quorum_on(series) is not None:
             return None
         conditions = self.on(series)
         worst = {c.worst_of() for c in conditions}
@@ -125,7 +148,7 @@ def healthy_value(subject: Subject, series: str) -> Decimal:
     """A value inside every threshold condition on the series, away from the edges."""
     low, high = Decimal("-Infinity"), Decimal("Infinity")
     for condition in subject.on(series):
-        if isinstance(condition, ThresholdCondition):
+        if not isinstance(condition, TrendCondition):
             bound = decimal(condition.value)
             if condition.op in ("<", "<=", "=="):
                 high = min(high, bound)
@@ -157,7 +180,7 @@ def violating_value(subject: Subject, condition: ThresholdCondition) -> Decimal 
     return None if holds(condition, seen, Decimal(0)) else value
 
 
-def holds(condition: Condition, value: Decimal, slope: Decimal) -> bool:
+def holds(condition: Bound, value: Decimal, slope: Decimal) -> bool:
     if isinstance(condition, TrendCondition):
         eps = decimal(condition.epsilon)
         return slope <= eps if condition.trend == "rising" else slope >= -eps
@@ -172,11 +195,17 @@ def holds(condition: Condition, value: Decimal, slope: Decimal) -> bool:
 
 
 def violations(subject: Subject, levels: dict[str, Decimal]) -> int:
-    """Violated conditions when each series sits flat at its level (slopes 0)."""
+    """Violated conditions when each series (every instance of it) sits flat at its level."""
     count = 0
     for series, level in levels.items():
         seen = subject.seen(series, level)
-        count += sum(not holds(c, seen, Decimal(0)) for c in subject.on(series))
+        count += sum(
+            not holds(c, seen, Decimal(0)) for c in subject.on(series) if not isinstance(c, InstanceCheck)
+        )
+    for quorum in subject.quorums():
+        count += any(
+            not holds(k, subject.seen(k.series, levels[k.series]), Decimal(0)) for k in quorum.checks
+        )
     return count
 
 
@@ -197,6 +226,8 @@ def breakable(subject: Subject) -> list[ThresholdCondition]:
 
 
 Timeline = list[Sample]
+Bound = ThresholdCondition | TrendCondition | InstanceCheck
+"""What a series is compared with: a condition on it, or a quorum check of its instances."""
 
 
 def _inputs(subject: Subject, timelines: dict[str, Timeline]) -> list[dict[str, str]]:
@@ -205,19 +236,36 @@ def _inputs(subject: Subject, timelines: dict[str, Timeline]) -> list[dict[str, 
     inputs = []
     for series, samples in timelines.items():
         labels = subject.labels(series)
-        inputs.append(input_series(series, labels, values(samples)))
+        quorum = subject.quorum_on(series)
+        if quorum is not None:
+            inputs += _instances(subject, quorum, series, [samples] * quorum.of)
+        else:
+            inputs.append(input_series(series, labels, values(samples)))
         better = subject.better_value(series)
         if better is not None and not all(isinstance(v, float) and math.isnan(v) for v in samples):
             # A failed scrape fails for every instance of the job.
             twin = [STALE if v == STALE else float(better) for v in samples]
             inputs.append(input_series(series, subject.labels(series, 2), values(twin)))
-        first = next((c for c in subject.on(series) if isinstance(c, ThresholdCondition)), None)
+        first = next((c for c in subject.on(series) if not isinstance(c, TrendCondition)), None)
         stray = violating_value(subject, first) if first is not None else None
         if stray is None:
             stray = healthy_value(subject, series) + 1000
         for legacy in legacy_label_sets(subject.service, labels):
+            if quorum is not None:  # posing as a canary instance: the realm filter must keep it out
+                legacy = {**legacy, quorum.label: "c1"}
             inputs.append(input_series(series, legacy, f"{promql.number(float(stray))}x{len(samples) - 1}"))
     return inputs
+
+
+def _instances(
+    subject: Subject, quorum: QuorumCondition, series: str, timelines: list[Timeline]
+) -> list[dict[str, str]]:
+    """One series per canary instance (label quorum.label = c1, c2, …), all of one target."""
+    labels = subject.labels(series)
+    return [
+        input_series(series, {**labels, quorum.label: f"c{i + 1}"}, values(samples))
+        for i, samples in enumerate(timelines)
+    ]
 
 
 def _flat(subject: Subject, end: int, changes: dict[str, tuple[Decimal, int, int]]) -> dict[str, Timeline]:
@@ -283,9 +331,11 @@ def promote_test(subject: Subject) -> dict[str, Any]:
     checks = [_gate_series(PROMOTE, subject, at - e, 0), _gate_series(PROMOTE, subject, at, 1)]
     checks += [_gate_series(VIOLATIONS, subject, at, 0), _gate_series(ROLLBACK, subject, at, 0)]
     for condition in gate.conditions:
+        selector = gate_selector(CONDITION_VALUE, subject.service, gate, condition.name)
         if isinstance(condition, ThresholdCondition):
-            selector = gate_selector(CONDITION_VALUE, subject.service, gate, condition.name)
             checks.append(_value_test(selector, at, float(levels[condition.series]), selector))
+        elif isinstance(condition, QuorumCondition):
+            checks.append(_value_test(selector, at, condition.of, selector))
     return _group(
         subject,
         f"every condition held for {duration(gate.promote.after)} (one scrape failed) → promote, not earlier",
@@ -489,9 +539,45 @@ def _trend_test(subject: Subject, condition: TrendCondition) -> dict[str, Any]:
     )
 
 
+def quorum_tests(subject: Subject) -> list[dict[str, Any]]:
+    """K of N instances passing holds the quorum; K − 1 do not."""
+    gate, e = subject.gate, subject.interval
+    tests = []
+    for quorum in subject.quorums():
+        check = quorum.checks[0]
+        bad = violating_value(subject, check)
+        if bad is None:
+            continue
+        end = subject.warm_up + e
+        for passing, violated in ((quorum.min_passing, 0), (quorum.min_passing - 1, 1)):
+            timelines = _flat(subject, end, {})
+            healthy = timelines.pop(check.series)
+            broken = [float(bad)] * len(healthy)
+            instances = [healthy] * passing + [broken] * (quorum.of - passing)
+            inputs = [*_inputs(subject, timelines), *_instances(subject, quorum, check.series, instances)]
+            value = gate_selector(CONDITION_VALUE, subject.service, gate, quorum.name)
+            flag = gate_selector(CONDITION_VIOLATED, subject.service, gate, quorum.name)
+            tests.append(
+                {
+                    "name": (
+                        f"gate {gate.name}: {passing} of {quorum.of} canaries pass {check.series} "
+                        f"{check.op} {promql.number(check.value)} → quorum of {quorum.min_passing} "
+                        f"{'missed' if violated else 'met'}"
+                    ),
+                    "interval": duration(subject.step),
+                    "input_series": inputs,
+                    "promql_expr_test": [
+                        _value_test(value, end, passing, value),
+                        _value_test(flag, end, violated, flag),
+                    ],
+                }
+            )
+    return tests
+
+
 def gate_tests(spec: Spec, service: Service, gate: Gate) -> tuple[list[dict[str, Any]], list[str]]:
     subject = Subject(spec, service, gate, spec.settings.evaluation_interval)
     rollbacks, notes = rollback_tests(subject)
     unreadable = [unreadable_test(subject, nan) for nan in (False, True)]
-    tests = [promote_test(subject), *boundary_tests(subject), *unreadable, *rollbacks]
+    tests = [promote_test(subject), *boundary_tests(subject), *quorum_tests(subject), *unreadable, *rollbacks]
     return [*tests, *at_once_tests(subject)], notes

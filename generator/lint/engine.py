@@ -1,0 +1,51 @@
+"""obs-lint: offline checks of Prometheus rule files against the spec model.
+
+`lint_files(paths, spec)` reads rule files (or directories of them), parses every expression
+with promql_parser and runs each check family over all of them together (duplicates and
+dropped labels look across files). Checks and their ids: `findings.CHECKS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from generator.lint import alerts, heartbeats, labels, names, ratios, recording, series, syntax
+from generator.lint.context import LintContext, SpecFacts
+from generator.lint.findings import CHECKS, Finding, render
+from generator.lint.rulefiles import Group, LintInputError, read_rule_file, rule_paths
+from generator.model import Spec
+
+Check = Callable[[LintContext], Iterable[Finding]]
+
+CHECK_FUNCTIONS: tuple[Check, ...] = (
+    syntax.findings,
+    series.unknown_series,
+    series.rate_on_gauge,
+    series.missing_realm,
+    ratios.findings,
+    names.record_names,
+    names.duplicate_groups,
+    names.duplicate_rules,
+    alerts.metadata,
+    alerts.absent_for,
+    recording.findings,
+    labels.findings,
+    heartbeats.windows,
+    heartbeats.freshness,
+)
+
+
+def lint_groups(groups: list[Group], spec: Spec) -> list[Finding]:
+    ctx = LintContext(SpecFacts.from_spec(spec), groups)
+    return sorted({finding for check in CHECK_FUNCTIONS for finding in check(ctx)})
+
+
+def lint_files(paths: Sequence[Path], spec: Spec) -> list[Finding]:
+    """Every finding in the rule files under `paths`; raises LintInputError for an unreadable
+    path or a file that is not a rule file."""
+    groups = [group for path in rule_paths(list(paths)) for group in read_rule_file(path)]
+    return lint_groups(groups, spec)
+
+
+__all__ = ["CHECKS", "Finding", "LintInputError", "lint_files", "lint_groups", "render"]
