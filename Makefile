@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test lint obs-lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min alert.test reload up down sandbox.smoke clean help
+.PHONY: gen test ci error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min alert.test reload up down sandbox.smoke clean help
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -17,7 +17,10 @@ PROMETHEUS_FLAG = $(if $(PROMETHEUS_URL),--prometheus $(PROMETHEUS_URL))
 
 help:
 	@echo "make gen          compile spec/ into generated/ (creates .venv on first use)"
-	@echo "make test         lint, pytest, gen --check, promtool check/test (installs what it needs)"
+	@echo "make test         lint, pytest, gen --check, amtool, and make ci (installs what it needs)"
+	@echo "make ci           the six L4 checks: obs-lint promql-unit sandbox.smoke error-budget-burn-ok"
+	@echo "                  canary-quorum-pass dr-rehearsal-24h-pass"
+	@echo "make backup.now   online snapshot of the runtime's SQLite state; restore.from SNAP=..."
 	@echo "make lint         ruff check and format check"
 	@echo "make obs-lint     obsgen lint: the generated rules against the spec (exit 1 on findings)"
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
@@ -59,12 +62,41 @@ promql-unit: $(STAMP) debs
 	promtool check config generated/prometheus/prometheus.yml
 	promtool test rules generated/prometheus/tests/*.yml
 
+# The sandbox module runs once, as the sandbox-smoke-60s check of `make ci`.
 test: $(STAMP) debs lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --ignore=tests/test_sandbox.py
 	$(OBSGEN) gen --check
-	$(MAKE) --no-print-directory promql-unit
 	$(MAKE) --no-print-directory alertmanager-unit
-	$(MAKE) --no-print-directory obs-lint
+	$(MAKE) --no-print-directory ci
+
+# The six checks of the L4 readiness report, in order (.github/workflows/observability.yml runs
+# each as a job of the same name).
+CI_CHECKS := obs-lint promql-unit sandbox.smoke error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass
+
+ci: $(STAMP) debs
+	@for check in $(CI_CHECKS); do \
+	  echo "== $$check"; $(MAKE) --no-print-directory $$check || exit 1; \
+	done
+
+# Against PROMETHEUS_URL when given, else against the sandbox's real Prometheus.
+error-budget-burn-ok: $(STAMP) debs
+	@if [ -n "$(PROMETHEUS_URL)" ]; then $(OBSGEN) budget check --prometheus $(PROMETHEUS_URL); \
+	else $(VENV)/bin/pytest -q tests/test_sandbox.py -k budget; fi
+
+# The gates' generated promtool tests: promotion, rollback and the K-of-N canary quorum.
+canary-quorum-pass: $(STAMP) debs
+	promtool test rules generated/prometheus/tests/*.gate.*.yml
+
+dr-rehearsal-24h-pass: $(STAMP)
+	$(OBSGEN) dr rehearse
+
+backup.now: $(STAMP)
+	$(OBSGEN) dr backup
+
+# make restore.from SNAP=20261122T010000.sqlite
+restore.from: $(STAMP)
+	@test -n "$(SNAP)" || { echo "usage: make restore.from SNAP=YYYYMMDDThhmmss.sqlite"; exit 2; }
+	$(OBSGEN) dr restore $(SNAP)
 
 obs-lint: $(STAMP)
 	$(OBSGEN) lint $(if $(GITHUB_ACTIONS),--format github) generated/
