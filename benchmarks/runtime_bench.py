@@ -83,6 +83,7 @@ def main() -> None:
             ports={s.service: free_port() for s in spec.services},
             control_port=free_port(),
             textfile_dir=Path(tmp) / "textfile",
+            state_db=Path(tmp) / "runtime.sqlite",
         )
         runtime = Runtime(spec, options)
         runtime.start()

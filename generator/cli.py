@@ -12,6 +12,7 @@ from generator.errors import SpecError
 from generator.lint.commands import lint
 from generator.live.grafana_commands import grafana
 from runtime.cli import down, run, scenario, up
+from runtime.dr_commands import dr
 
 EXIT_SPEC_ERROR = 2
 EXIT_WRITE_ERROR = 3
@@ -498,7 +499,7 @@ def secrets_write(spec_dir: Path, secrets_dir: Path) -> None:
 
 
 main.add_command(grafana)
-for command in (run, up, down, scenario, lint):
+for command in (run, up, down, scenario, lint, dr):
     main.add_command(command)
 
 

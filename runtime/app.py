@@ -1,17 +1,31 @@
 """The runtime as one process: an exporter per service, the control loop, heartbeat writers,
-the scenario control endpoint and (for the sandbox) the notification sink."""
+the scenario control endpoint, its state in SQLite and (for the sandbox) the notification sink."""
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.model import Spec
+from generator.model.gates import QuorumCondition
+from generator.model.service import Loop
 from runtime.control import Control
 from runtime.exporter import Exporter, PortInUse
 from runtime.heartbeat import HeartbeatWriter
 from runtime.loop import ControlLoop
 from runtime.sink import Sink
+from runtime.state import (
+    CANARY_INSTANCE,
+    CANARY_METRIC,
+    RUNTIME_METRICS,
+    StateGauges,
+    StateSchedule,
+    StateStore,
+    StateThread,
+    StateUnavailable,
+)
 from runtime.world import World
 
 __all__ = ["Options", "PortInUse", "Runtime"]
@@ -29,6 +43,24 @@ class Options:
     sink_port: int | None = None
     sink_log: Path = Path(".sandbox/notifications.jsonl")
     scenario: str = "healthy"
+    state_db: Path = Path(".sandbox/runtime.sqlite")
+    """the runtime's state (SQLite, WAL); `<state_db>.lock` tells `obsgen dr restore` it is in use"""
+    backup_dir: Path | None = None
+    """where `obsgen dr backup` writes snapshots, for the backup-age gauge (default: backups/ next
+    to state_db)"""
+    state: StateSchedule = field(default_factory=StateSchedule)
+
+
+def canary_instances(spec: Spec) -> tuple[str, ...]:
+    """c1 … cN for the N canaries a quorum gate expects of the canary metric, else one."""
+    for service in spec.services:
+        for gate in service.gates:
+            for condition in gate.conditions:
+                if isinstance(condition, QuorumCondition) and any(
+                    check.series == CANARY_METRIC for check in condition.checks
+                ):
+                    return tuple(f"c{i + 1}" for i in range(condition.of))
+    return (CANARY_INSTANCE,)
 
 
 class Runtime:
@@ -41,6 +73,8 @@ class Runtime:
         self.writers: list[HeartbeatWriter] = []
         self.control: Control | None = None
         self.sink: Sink | None = None
+        self.store: StateStore | None = None
+        self.keeper: StateThread | None = None
 
     def start(self) -> None:
         """Bind everything first (a taken port fails before anything runs), then start."""
@@ -58,25 +92,62 @@ class Runtime:
         except PortInUse:
             self.stop()
             raise
+        try:
+            self.store = store = StateStore.open(self.options.state_db)
+        except StateUnavailable as exc:
+            self.stop()
+            # runtime/cli.py reports PortInUse as `error: …`, exit 3: the same kind of failure, a
+            # resource the runtime needs is held by someone else (or unusable).
+            raise PortInUse(str(exc)) from None
+        schedule = self.options.state
         for exporter in self.exporters:
             service = exporter.service
             if service.loop is not None:
-                jitter = exporter.histograms[service.loop.jitter_metric]
-                self.loops.append(ControlLoop(service.loop, self.world, jitter))
+                loop, phase = service.loop, store.last_phase(service.loop.metric)
+                jitter = exporter.histograms[loop.jitter_metric]
+                hook = store.guarded(functools.partial(self._record_loop, loop))
+                self.loops.append(ControlLoop(loop, self.world, jitter, hook, schedule.loop_every, phase))
             if service.heartbeats:
                 self.options.textfile_dir.mkdir(parents=True, exist_ok=True)
             for heartbeat in service.heartbeats:
                 writer = HeartbeatWriter(
-                    service, heartbeat, self.options.textfile_dir, self.world, self.options.heartbeat_period
+                    service,
+                    heartbeat,
+                    self.options.textfile_dir,
+                    self.world,
+                    self.options.heartbeat_period,
+                    store.guarded(store.record_beat),
                 )
                 self.writers.append(writer)
-        for part in [*self.exporters, *self.loops, *self.writers, self.control, self.sink]:
+        backup_dir = self.options.backup_dir or self.options.state_db.parent / "backups"
+        if self.exporters:
+            gauges = StateGauges(self.options.state_db, backup_dir)
+            self._state_exporter().registry.register(gauges)  # type: ignore[arg-type]
+        self.keeper = StateThread(store, self.world, schedule, canary_instances(self.spec))
+        for part in [*self.exporters, *self.loops, *self.writers, self.keeper, self.control, self.sink]:
             if part is not None:
                 part.start()
 
+    def _record_loop(self, loop: Loop, tick: int, target: float, phase: float) -> None:
+        assert self.store is not None
+        self.store.record_loop(loop.metric, loop.gain, loop.guard, tick, target, phase, time.time())
+
+    def _state_exporter(self) -> Exporter:
+        """The exporter serving the runtime's own gauges: the service whose catalog declares them,
+        else the one with heartbeats (duri), else the first."""
+        declared = [e for e in self.exporters if any(m.name in RUNTIME_METRICS for m in e.service.metrics)]
+        beating = [e for e in self.exporters if e.service.heartbeats]
+        return (declared or beating or self.exporters)[0]
+
     def stop(self) -> None:
-        for part in [*self.loops, *self.writers]:
+        threads = [*self.loops, *self.writers, *([self.keeper] if self.keeper else [])]
+        for part in threads:
             part.stop()
+        for thread in threads:  # their last writes land before the database closes
+            if thread.is_alive():
+                thread.join(timeout=2)
         for server in [*self.exporters, self.control, self.sink]:
             if server is not None:
                 server.stop()
+        if self.store is not None:
+            self.store.close()

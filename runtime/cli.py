@@ -46,6 +46,13 @@ def _port_map(values: tuple[str, ...]) -> dict[str, int]:
     default=Path(".sandbox/notifications.jsonl"),
 )
 @click.option("--scenario", default="healthy", show_default=True, help="The scenario to start in.")
+@click.option(
+    "--state-db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".sandbox/runtime.sqlite"),
+    show_default=True,
+    help="The runtime's state (SQLite, WAL); backups go to backups/ beside it.",
+)
 def run(
     spec_dir: Path,
     listen: str,
@@ -56,6 +63,7 @@ def run(
     sink_port: int | None,
     sink_log: Path,
     scenario: str,
+    state_db: Path,
 ) -> None:
     """Serve every service's metrics from the scenario simulator until Ctrl-C or SIGTERM.
 
@@ -85,6 +93,7 @@ def run(
         sink_port=sink_port,
         sink_log=sink_log,
         scenario=scenario,
+        state_db=state_db,
     )
     runtime = Runtime(spec, options)
     try:

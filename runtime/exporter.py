@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from generator.model import Service
+from runtime.state import RUNTIME_METRICS
 from runtime.world import World
 
 disable_created_metrics()  # `<name>_created` series would be undeclared in the spec's catalog
@@ -27,12 +28,22 @@ class PortInUse(RuntimeError):
 class WorldCollector:
     def __init__(self, service: Service, world: World) -> None:
         self.service, self.world = service, world
-        self.gauges = [m for m in service.metrics if m.type == "gauge" and not m.external]
+        self.gauges = [
+            m
+            for m in service.metrics
+            if m.type == "gauge" and not m.external and m.name not in RUNTIME_METRICS  # see StateGauges
+        ]
 
     def collect(self) -> Iterator[Metric]:
         for metric in self.gauges:
-            family = GaugeMetricFamily(metric.name, metric.help)
-            family.add_metric([], self.world.value(metric.name))
+            instances = self.world.per_instance(metric.name)
+            if instances and metric.labels:
+                family = GaugeMetricFamily(metric.name, metric.help, labels=[metric.labels[0]])
+                for instance, value in sorted(instances.items()):
+                    family.add_metric([instance], value)
+            else:
+                family = GaugeMetricFamily(metric.name, metric.help)
+                family.add_metric([], self.world.value(metric.name))
             yield family
 
 

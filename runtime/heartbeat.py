@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from generator import promql
@@ -36,10 +37,18 @@ def write_atomically(path: Path, text: str) -> None:
 
 class HeartbeatWriter(threading.Thread):
     def __init__(
-        self, service: Service, heartbeat: Heartbeat, directory: Path, world: World, period: float | None
+        self,
+        service: Service,
+        heartbeat: Heartbeat,
+        directory: Path,
+        world: World,
+        period: float | None,
+        on_beat: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(name=f"heartbeat-{heartbeat.metric}", daemon=True)
         self.service, self.heartbeat, self.world = service, heartbeat, world
+        self.on_beat = on_beat
+        """called with each beat's time once it is written (the runtime records the sequence)"""
         self.path = directory / f"{heartbeat.base}.prom"
         self.period = period or float(heartbeat.period)
         self.stopping = threading.Event()
@@ -49,7 +58,10 @@ class HeartbeatWriter(threading.Thread):
             with self.world.lock:
                 beating = self.world.scenario.heartbeat
             if beating:
-                write_atomically(self.path, heartbeat_text(self.service, self.heartbeat, time.time()))
+                now = time.time()
+                write_atomically(self.path, heartbeat_text(self.service, self.heartbeat, now))
+                if self.on_beat is not None:
+                    self.on_beat(now)
             self.stopping.wait(self.period)
 
     def stop(self) -> None:

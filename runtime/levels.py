@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from generator.model import Service, ThresholdAlert, ThresholdCondition
+from generator.model.gates import QuorumCondition
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ def _bounds(service: Service, metric: str) -> tuple[float, float]:
         for condition in gate.conditions:
             if isinstance(condition, ThresholdCondition) and condition.series in names:
                 add(condition.op, condition.value)
+            if isinstance(condition, QuorumCondition):
+                for check in condition.checks:
+                    if check.series in names:
+                        add(check.op, check.value)
     return low, high
 
 

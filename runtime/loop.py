@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from prometheus_client import Histogram
 
@@ -16,12 +17,27 @@ from runtime.world import World
 JITTER_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 
 
+StateHook = Callable[[int, float, float], None]
+"""called with (tick, target, phase) every `every` ticks: the runtime persists the loop's state"""
+
+
 class ControlLoop(threading.Thread):
-    def __init__(self, loop: Loop, world: World, jitter: Histogram) -> None:
+    def __init__(
+        self,
+        loop: Loop,
+        world: World,
+        jitter: Histogram,
+        on_state: StateHook | None = None,
+        every: int = 100,
+        phase: float | None = None,
+    ) -> None:
         super().__init__(name=f"loop-{loop.metric}", daemon=True)
         self.loop, self.world, self.jitter = loop, world, jitter
+        self.on_state, self.every = on_state, every
         self.stopping = threading.Event()
-        self.state = world.target(loop.metric)
+        self.state = world.target(loop.metric) if phase is None else phase
+        """the phase; a restarted runtime resumes from the last one it recorded"""
+        self.target = self.state
         self.ticks = 0
         self.history: deque[tuple[int, float]] = deque(maxlen=8192)
         """(tick number, lateness) of the last ticks, for benchmarks"""
@@ -41,11 +57,13 @@ class ControlLoop(threading.Thread):
             self.ticks += 1
             self.history.append((self.ticks, late))
             self.step()
+            if self.on_state is not None and self.ticks % self.every == 0:
+                self.on_state(self.ticks, self.target, self.state)
             if late > period:  # skip the ticks already missed instead of bursting through them
                 tick += int(late // period)
 
     def step(self) -> None:
-        target = self.world.target(self.loop.metric)
+        self.target = target = self.world.target(self.loop.metric)
         correction = max(-self.loop.guard, min(self.loop.guard, self.loop.gain * (target - self.state)))
         self.state += correction
         with self.world.lock:

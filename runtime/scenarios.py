@@ -16,6 +16,8 @@ class Scenario:
     """metric → increase per second from the healthy value, since the scenario began"""
     ready: bool = True
     heartbeat: bool = True
+    canaries: tuple[float, ...] = ()
+    """unique-answer share of each canary instance (c1, c2, …; the rest healthy)"""
     tick_delay: float = 0.0
     """extra work per tick of the control loop, at most this many seconds (random)"""
 
@@ -35,8 +37,14 @@ SCENARIOS = {
         Scenario("heartbeat-stall", "the heartbeat writer stops beating", heartbeat=False),
         Scenario(
             "canary-regression",
-            "the canary's unique ratio drops to 0.8 and DuRi leaves GREEN",
-            fixed={"duri_canary_unique_ratio": 0.8, "duri_green": 0.0},
+            "two of three canaries answer only 80 % unique (quorum missed) and DuRi leaves GREEN",
+            fixed={"duri_green": 0.0},
+            canaries=(0.97, 0.8, 0.8),
+        ),
+        Scenario(
+            "canary-one-bad",
+            "one of three canaries answers only 80 % unique (a quorum of two still passes)",
+            canaries=(0.97, 0.97, 0.8),
         ),
         Scenario(
             "lyapunov-rising", "Lyapunov V rises by 0.001 per second", rising={"duri_lyapunov_v": 0.001}

@@ -91,7 +91,7 @@ def commands(spec_dir: Path, state: Path, ports: Ports) -> dict[str, tuple[list[
     runtime += [arg for name, port in ports.services.items() for arg in ("--port", f"{name}={port}")]
     runtime += ["--control-port", str(ports.control), "--textfile-dir", str(state / "textfile")]
     runtime += ["--heartbeat-period", "1", "--sink-port", str(ports.sink)]
-    runtime += ["--sink-log", str(state / "notifications.jsonl")]
+    runtime += ["--sink-log", str(state / "notifications.jsonl"), "--state-db", str(state / "runtime.sqlite")]
     return {
         "runtime": (runtime, f"http://{local}:{ports.control}/scenario"),
         "node_exporter": (

@@ -24,6 +24,8 @@ class World:
     since: float = field(default_factory=time.monotonic)
     driven: dict[str, float] = field(default_factory=dict)
     """gauges a control loop sets (its own state), served as they are"""
+    instances: dict[str, dict[str, float]] = field(default_factory=dict)
+    """metric → instance → value, for gauges served once per instance (the canaries)"""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -57,6 +59,10 @@ class World:
                 level.spread * math.sin(time.monotonic() * 1.7) + random.uniform(-0.1, 0.1) * level.spread
             )
         return value
+
+    def per_instance(self, metric: str) -> dict[str, float]:
+        with self.lock:
+            return dict(self.instances.get(metric, {}))
 
     def value(self, metric: str) -> float:
         with self.lock:

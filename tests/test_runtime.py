@@ -37,6 +37,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Runtime, Options]]:
         control_port=free_port(),
         textfile_dir=tmp_path / "textfile",
         heartbeat_period=0.2,
+        state_db=tmp_path / "runtime.sqlite",
     )
     runtime = Runtime(spec, options)
     runtime.start()

@@ -141,6 +141,29 @@ def test_error_budget_check_passes_healthy_and_fails_after_a_burst(
     assert obsgen("scenario", "--dir", state, "healthy").returncode == 0
 
 
+def test_canary_quorum_met_and_missed(stack: tuple[Path, dict[str, Any], float]) -> None:
+    """canary-quorum-pass: three canaries served by the runtime, two needed."""
+    state, record, _ = stack
+    prometheus = f"http://127.0.0.1:{record['ports']['prometheus']}"
+    passing = 'canary:gate_condition:value{condition="canary-quorum", gate="duri-l4"}'
+    instances = query(prometheus, 'duri_canary_unique_ratio{metric_realm="prod"}')
+    assert sorted(s["metric"]["canary"] for s in instances) == ["c1", "c2", "c3"]
+    deadline = time.monotonic() + 60
+    for scenario, expected in (("canary-one-bad", 2.0), ("canary-regression", 1.0)):
+        assert obsgen("scenario", "--dir", state, scenario).returncode == 0
+        wait_for(
+            f"{expected:g} canaries passing in {scenario}",
+            lambda expected=expected: [
+                s for s in query(prometheus, passing) if float(s["value"][1]) == expected
+            ],
+            deadline,
+        )
+        decided = obsgen("gate", "decide", "duri-l4", "--prometheus", prometheus)
+        row = next(line for line in decided.stdout.splitlines() if "canary-quorum" in line)
+        assert ("VIOLATED" in row) == (expected < 2), decided.stdout
+    assert obsgen("scenario", "--dir", state, "healthy").returncode == 0
+
+
 def test_down_leaves_no_process_or_port_behind(stack: tuple[Path, dict[str, Any], float]) -> None:
     state, record, _ = stack
     result = obsgen("down", "--dir", state)

@@ -172,9 +172,9 @@ CASES = {
     ),
     "gate condition on an unknown series": (
         "duri.yaml",
-        replace_first("series: duri_canary_unique_ratio", "series: duri_canary_unique"),
-        "series: duri_canary_unique\n",
-        "gates[0].conditions[1].series",
+        replace_first("series: duri_green_uptime_ratio", "series: duri_green_uptime"),
+        "series: duri_green_uptime\n",
+        "gates[0].conditions[2].series",
         "is not a gauge in this service's `metrics`",
     ),
     "gate that can never roll back": (
