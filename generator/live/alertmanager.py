@@ -31,7 +31,7 @@ from typing import Any
 
 from generator.alert_inventory import alert_inventory
 from generator.alertmanager import PAGE_SUPPRESSES_TICKET, Leaf, expected_receivers, leaves
-from generator.live import EXIT_OK, EXIT_UNREACHABLE
+from generator.live import EXIT_OK, EXIT_UNREACHABLE, prom
 from generator.live.prom import USER_AGENT
 from generator.live.prom import Unreachable as _Unreachable
 from generator.model import Spec
@@ -260,12 +260,7 @@ def _rfc3339(moment: datetime) -> str:
 
 def check_url(url: str) -> str:
     """The base URL without a trailing slash; raises ValueError when it cannot be one."""
-    parsed = urllib.parse.urlsplit(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"expected an Alertmanager base URL such as http://127.0.0.1:9093, got {url!r}")
-    if parsed.query or parsed.fragment:
-        raise ValueError(f"the Alertmanager base URL takes no query or fragment, got {url!r}")
-    return url.strip().rstrip("/")
+    return prom.check_url(url, "Alertmanager", "http://127.0.0.1:9093")
 
 
 class Alertmanager:

@@ -25,13 +25,14 @@ class Sample:
     value: float
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, what: str = "Prometheus", example: str = "http://127.0.0.1:9090") -> str:
     """The base URL without a trailing slash; raises ValueError when it cannot be one."""
     parsed = urllib.parse.urlsplit(url.strip())
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"expected a Prometheus base URL such as http://127.0.0.1:9090, got {url!r}")
+        article = "an" if what[0] in "AEIOU" else "a"
+        raise ValueError(f"expected {article} {what} base URL such as {example}, got {url!r}")
     if parsed.query or parsed.fragment:
-        raise ValueError(f"the Prometheus base URL takes no query or fragment, got {url!r}")
+        raise ValueError(f"the {what} base URL takes no query or fragment, got {url!r}")
     return url.strip().rstrip("/")
 
 
