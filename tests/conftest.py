@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,3 +51,45 @@ def promtool() -> str:
     if path is None:
         pytest.fail("promtool is not installed; `make test` installs the Debian package prometheus")
     return path
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, within: float = 30) -> None:
+    """`<url>/-/ready` answers 200 (Prometheus, Alertmanager), or the test fails with the log."""
+    name = Path(str(process.args[0] if isinstance(process.args, list) else process.args)).name
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"{name} was not ready within {within:g}s:\n{log.read_text()}")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real binary on a loopback port, ready before the body runs and always stopped after."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_ready(url, process, log)
+        yield process
+    finally:
+        stop_process(process)

@@ -51,7 +51,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import EXTRAS, GENERATED, SPEC, obsgen
+from conftest import EXTRAS, GENERATED, SPEC, free_port, obsgen, serving
 
 from generator.alertmanager import leaves
 from generator.live import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
@@ -200,24 +200,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 # ---------------------------------------------------------------- the real Alertmanager
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_WITHIN
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"alertmanager exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-            if response.status == 200:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"alertmanager was not ready within {READY_WITHIN}s:\n{log.read_text()}")
-
-
 @contextlib.contextmanager
 def running_alertmanager(config_file: Path, root: Path) -> Iterator[str]:
     """The real binary on a free loopback port; always stopped (and waited for) on exit."""
@@ -226,29 +208,15 @@ def running_alertmanager(config_file: Path, root: Path) -> Iterator[str]:
         pytest.fail("alertmanager is not installed; `make test` installs the Debian package")
     root.mkdir(parents=True, exist_ok=True)
     url = f"http://127.0.0.1:{free_port()}"
-    log = root / "alertmanager.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config_file}",
-                f"--storage.path={root / 'data'}",
-                f"--web.listen-address={url.removeprefix('http://')}",
-                "--cluster.listen-address=",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_ready(url, process, log)
+    argv = [
+        binary,
+        f"--config.file={config_file}",
+        f"--storage.path={root / 'data'}",
+        f"--web.listen-address={url.removeprefix('http://')}",
+        "--cluster.listen-address=",
+    ]
+    with serving(argv, url, root / "alertmanager.log"):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

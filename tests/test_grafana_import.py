@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -34,7 +33,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, free_port
 
 from generator.live import EXIT_UNREACHABLE, EXIT_USAGE
 from generator.live.grafana import (
@@ -355,12 +354,6 @@ def generated(tmp_path: Path) -> Path:
     for name in ("lumen-min.json", "bridge-slo.json"):
         shutil.copy(FIXTURES / name, target / name)
     return tmp_path / "generated"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def env(url: str | None, token: str | None = TOKEN) -> dict[str, str | None]:

@@ -17,14 +17,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SPEC, obsgen
+from conftest import ROOT, SPEC, free_port, obsgen, serving
 
 from generator.live import (
     EXIT_GO,
@@ -65,12 +64,6 @@ DEADLINE = 20.0
 
 
 # ---------------------------------------------------------------- the real parts
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Exporter:
@@ -137,21 +130,6 @@ class Lab:
     exporter: Exporter
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"prometheus exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"prometheus was not ready within {DEADLINE}s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     binary = shutil.which("prometheus")
@@ -170,29 +148,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     result = obsgen("gen", "--spec", spec, "--out", root / "generated")
     assert result.returncode == 0, result.stderr
     url = f"http://127.0.0.1:{free_port()}"
-    log = root / "prometheus.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={root / 'generated/prometheus/prometheus.yml'}",
-                f"--storage.tsdb.path={root / 'data'}",
-                f"--web.listen-address={url.removeprefix('http://')}",
-                "--log.level=warn",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    argv = [
+        binary,
+        f"--config.file={root / 'generated/prometheus/prometheus.yml'}",
+        f"--storage.tsdb.path={root / 'data'}",
+        f"--web.listen-address={url.removeprefix('http://')}",
+        "--log.level=warn",
+    ]
     try:
-        wait_ready(url, process, log)
-        yield Lab(url, spec, exporter)
+        with serving(argv, url, root / "prometheus.log"):
+            yield Lab(url, spec, exporter)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         exporter.stop()
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import GENERATED, obsgen
+from conftest import GENERATED, free_port, obsgen, stop_process, wait_until_ready
 
 from generator.live import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from generator.live.reload import (
@@ -57,12 +55,6 @@ DUPLICATED = """groups:
 
 
 # ---------------------------------------------------------------- the real Prometheus
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def copy_generated(root: Path) -> Path:
@@ -138,26 +130,11 @@ def start(root: Path, *, lifecycle: bool) -> Server:
 
 
 def wait_ready(server: Server) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"prometheus exited with {server.process.returncode}:\n{server.log.read_text()}")
-        try:
-            if server.get("/-/ready"):
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"prometheus was not ready within {DEADLINE}s:\n{server.log.read_text()}")
+    wait_until_ready(server.url, server.process, server.log, DEADLINE)
 
 
 def stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop_process(server.process)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SPEC
+from conftest import SPEC, free_port
 
 from generator.model import ThresholdAlert
 from generator.pipeline import load
@@ -21,12 +20,6 @@ from runtime.app import Options, Runtime
 from runtime.heartbeat import HeartbeatWriter
 from runtime.scenarios import SCENARIOS
 from runtime.world import World
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
