@@ -9,6 +9,7 @@ from generator.alertmanager import compile_alertmanager, compile_routing_tests
 from generator.argo import compile_argo
 from generator.errors import SpecIssue
 from generator.grafana import compile_dashboards, compile_provisioning
+from generator.kubernetes import compile_mimir_namespaces, compile_prometheus_rules
 from generator.loader import load_spec_dir
 from generator.model import Spec
 from generator.model.build import build_spec
@@ -37,8 +38,15 @@ class Rendered:
 
 def render_outputs(spec: Spec) -> Rendered:
     outputs: dict[str, str] = {}
-    for name, document in compile_rules(spec).items():
-        outputs[f"prometheus/rules/{name}.yml"] = to_yaml(document)
+    rule_files = compile_rules(spec)
+    for name, document in rule_files.items():
+        text = to_yaml(document)
+        outputs[f"prometheus/rules/{name}.yml"] = text
+        outputs[f"thanos/rules/{name}.yml"] = text  # Thanos rule reads plain Prometheus rule files
+    for owner, rule in compile_prometheus_rules(spec, rule_files).items():
+        outputs[f"kubernetes/prometheusrule-{owner}.yaml"] = to_yaml(rule)
+    for owner, namespace in compile_mimir_namespaces(spec, rule_files).items():
+        outputs[f"mimir/{owner}.yaml"] = to_yaml(namespace)
     tests = compile_promtool_tests(spec)
     for name, document in tests.files.items():
         outputs[f"prometheus/tests/{name}.yml"] = to_yaml(document)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from generator.model.common import Duration, Labels, StrictModel
@@ -15,6 +17,29 @@ class BudgetPolicy(StrictModel):
     )
     max_burn_rate: float = Field(
         2.0, gt=0, description="hold changes while the current (5m) burn rate is above this"
+    )
+
+
+_K8S_NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+K8S_LABEL_KEY = rf"^(?:[a-z0-9](?:[-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_K8S_NAME}$"
+"""An optional DNS-subdomain prefix and `/`, then a name of at most 63 characters."""
+K8S_LABEL_VALUE = rf"^(?:{_K8S_NAME})?$"
+KubernetesLabels = dict[
+    Annotated[str, Field(pattern=K8S_LABEL_KEY)], Annotated[str, Field(pattern=K8S_LABEL_VALUE)]
+]
+
+
+class KubernetesSettings(StrictModel):
+    """The PrometheusRule objects under `generated/kubernetes/`."""
+
+    rule_labels: KubernetesLabels = Field(
+        default_factory=lambda: {"role": "alert-rules", "app.kubernetes.io/managed-by": "obsgen"},
+        description="metadata.labels of every PrometheusRule: what the operator's ruleSelector matches",
+    )
+    namespace: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$",
+        description="metadata.namespace of every PrometheusRule (none: kubectl's current namespace)",
     )
 
 
@@ -45,3 +70,4 @@ class Settings(StrictModel):
         description="alerts without their own runbook_url link to <base>/<AlertName>",
     )
     external_labels: Labels = Field(default_factory=dict)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
