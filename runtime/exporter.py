@@ -6,15 +6,14 @@ Gauges are read from the world at scrape time. The realm is not exported: Promet
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from generator.model import Service
+from runtime.http import QuietHandler, Server
 from runtime.state import RUNTIME_METRICS
 from runtime.world import World
 
@@ -64,59 +63,33 @@ def service_registry(service: Service, world: World) -> tuple[CollectorRegistry,
     return registry, histograms
 
 
-def _handler(path: str, registry: CollectorRegistry, world: World) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(path: str, registry: CollectorRegistry, world: World) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             route = self.path.split("?", 1)[0]
             if route == path:
-                self._send(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+                self.answer(200, generate_latest(registry), CONTENT_TYPE_LATEST)
             elif route == "/readyz":
                 with world.lock:
                     ready = world.scenario.ready
-                self._send(200 if ready else 503, b"ready\n" if ready else b"not ready\n")
+                self.answer(200 if ready else 503, b"ready\n" if ready else b"not ready\n")
             elif route == "/healthz":
-                self._send(200, b"ok\n")
+                self.answer(200, b"ok\n")
             else:
-                self._send(404, f"not found; metrics are at {path}\n".encode())
-
-        def _send(self, code: int, body: bytes, kind: str = "text/plain; charset=utf-8") -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+                self.answer(404, f"not found; metrics are at {path}\n".encode())
 
     return Handler
 
 
-class Exporter:
+class Exporter(Server):
     def __init__(self, service: Service, world: World, host: str, port: int) -> None:
         self.service = service
         self.registry, self.histograms = service_registry(service, world)
         handler = _handler(service.scrape.path, self.registry, world)
         try:
-            self.server = ThreadingHTTPServer((host, port), handler)
+            super().__init__(host, port, handler, f"exporter-{service.service}")
         except OSError as exc:
             raise PortInUse(
                 f"cannot serve service {service.service!r} on {host}:{port}: {exc.strerror or exc} "
                 "(is another process, or another service of the spec, using that port?)"
             ) from None
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"exporter-{service.service}")
-        self.thread.daemon = True
-
-    @property
-    def address(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.server.shutdown()
-        self.server.server_close()
