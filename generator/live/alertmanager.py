@@ -19,7 +19,6 @@ import http.client
 import json
 import re
 import secrets
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -321,13 +320,7 @@ class Alertmanager:
             raise self._fail(f"{method} {path.split('?')[0]}: the answer is not JSON") from None
 
     def _reason(self, reason: Any) -> str:
-        if isinstance(reason, TimeoutError):
-            return f"no answer within {self.timeout:g}s"
-        if isinstance(reason, socket.gaierror):
-            return f"unknown host ({reason.strerror})"
-        if isinstance(reason, OSError) and reason.strerror:
-            return reason.strerror
-        return str(reason) or type(reason).__name__
+        return prom.network_reason(reason, self.timeout)
 
     def _fail(self, why: str) -> Unreachable:
         return Unreachable(f"cannot reach Alertmanager at {self.url}: {why}")

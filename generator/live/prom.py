@@ -79,16 +79,21 @@ class Prometheus:
             raise self._fail(self._reason(exc)) from None
 
     def _reason(self, reason: Any) -> str:
-        if isinstance(reason, TimeoutError):  # connecting or reading
-            return f"no answer within {self.timeout:g}s"
-        if isinstance(reason, socket.gaierror):
-            return f"unknown host ({reason.strerror})"
-        if isinstance(reason, OSError) and reason.strerror:
-            return reason.strerror
-        return str(reason) or type(reason).__name__
+        return network_reason(reason, self.timeout)
 
     def _fail(self, why: str) -> Unreachable:
         return Unreachable(f"cannot query Prometheus at {self.url}: {why}")
+
+
+def network_reason(reason: Any, timeout: float) -> str:
+    """Why a request got no usable answer, in a few words (no traceback, no URL)."""
+    if isinstance(reason, TimeoutError):  # connecting or reading
+        return f"no answer within {timeout:g}s"
+    if isinstance(reason, socket.gaierror):
+        return f"unknown host ({reason.strerror})"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason) or type(reason).__name__
 
 
 def _api_error(answer: Any) -> str:
