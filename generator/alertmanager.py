@@ -19,7 +19,7 @@ from generator.durations import format_duration
 from generator.errors import Location, SpecIssue
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition, Receiver, Route, Timing
-from generator.rules import WATCHDOG
+from generator.rules import SLO_SEVERITY, WATCHDOG
 
 WATCHDOG_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"}
 SLACK_TITLE = (
@@ -149,7 +149,7 @@ def _route(leaf: Leaf) -> dict[str, Any]:
 # --- inhibitions ----------------------------------------------------------------------------------
 
 PAGE_SUPPRESSES_TICKET = Inhibition(
-    source={"severity": "page"}, target={"severity": "ticket"}, equal=["slo_id"]
+    source={SLO_SEVERITY: "page"}, target={SLO_SEVERITY: "ticket"}, equal=["slo_id"]
 )
 """A page of an SLO makes its ticket noise."""
 

@@ -81,7 +81,7 @@ def violated_op(condition: Condition) -> tuple[str, float]:
 
 def last_scrape(spec: Spec, service: Service, series: str) -> str:
     """The last scrape of two: one failed scrape (a stale marker) must not restart promotion."""
-    scrape = service.scrape.interval or spec.settings.scrape_interval
+    scrape = service.scrape_interval(spec.settings.scrape_interval)
     source = promql.selector(series, service.realm_matchers())
     return promql.call("last_over_time", promql.range_vector(source, 2 * scrape))
 

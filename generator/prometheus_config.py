@@ -18,7 +18,8 @@ def compile_prometheus_config(spec: Spec) -> dict[str, Any]:
         global_["external_labels"] = dict(sorted(settings.external_labels.items()))
     jobs: list[dict[str, Any]] = []
     for service in spec.services:
-        jobs.append(service_job(service))
+        if service.scrape is not None:
+            jobs.append(service_job(service))
         jobs.extend(probe_job(spec, service, probe) for probe in service.probes)
         jobs.extend(heartbeat_job(spec, service, heartbeat) for heartbeat in service.heartbeats)
     return {
@@ -44,6 +45,7 @@ def _interval(job: dict[str, Any], seconds: int | None) -> dict[str, Any]:
 
 def service_job(service: Service) -> dict[str, Any]:
     scrape = service.scrape
+    assert scrape is not None
     job: dict[str, Any] = {"job_name": service.job, "metrics_path": scrape.path}
     _interval(job, scrape.interval)
     job["static_configs"] = [_static(f"{scrape.host}:{scrape.port}", service)]
@@ -51,6 +53,7 @@ def service_job(service: Service) -> dict[str, Any]:
 
 
 def probe_target(service: Service, probe: Probe) -> str:
+    assert service.scrape is not None, "validate: probes need the service's scrape address"
     return f"http://{service.scrape.host}:{service.scrape.port}{probe.path}"
 
 

@@ -25,7 +25,7 @@ from generator.durations import format_duration
 from generator.gate_rules import gate_file, gate_group, gate_rules
 from generator.heartbeat_rules import heartbeat_rules
 from generator.model import SLO, Gate, PromQLAlert, RatioSLI, Service, Signal, Spec, ThresholdAlert
-from generator.model.slo import ThresholdSLI
+from generator.model.slo import WINDOW_PLACEHOLDER, QuerySLI, ThresholdSLI
 from generator.rule_parts import Rule, runbook_url
 from generator.slo_math import (
     BurnWindow,
@@ -217,7 +217,30 @@ def events_exprs(service: Service, ratio: RatioSLI) -> tuple[str, str]:
     return errors, total
 
 
+def query_at(query: str, window: int) -> str:
+    return query.replace(WINDOW_PLACEHOLDER, format_duration(window))
+
+
+def query_ratio_expr(sli: QuerySLI, window: int) -> str:
+    """The user's queries over one window, shaped as Sloth shapes them (so values match Sloth's)."""
+    if sli.error_ratio is not None:
+        return query_at(sli.error_ratio, window)
+    assert sli.errors is not None and sli.total is not None
+    return f"({query_at(sli.errors, window).strip()})\n/\n({query_at(sli.total, window).strip()})"
+
+
+def mean_of_base_ratio_expr(service: Service, slo: SLO, window: int) -> str:
+    """A long window as the mean of the recorded 5m ratios: one read of a small series."""
+    base = slo_selector(sli_error_ratio(EVENTS_BASE_WINDOW), service, slo)
+    over = [promql.call(f, promql.range_vector(base, window)) for f in ("sum_over_time", "count_over_time")]
+    return f"{over[0]}\n/ ignoring (slo_window)\n{over[1]}"
+
+
 def window_ratio_expr(service: Service, slo: SLO, window: int) -> str:
+    if slo.sli.query is not None:
+        if window == slo.period:
+            return mean_of_base_ratio_expr(service, slo, window)
+        return query_ratio_expr(slo.sli.query, window)
     if slo.sli.threshold is not None:
         return promql.call(
             "avg_over_time", promql.range_vector(slo_selector(TIME_SLICE_ERROR, service, slo), window)
@@ -239,6 +262,8 @@ def slo_fast_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
     labels = slo_labels(service, slo)
     if slo.sli.threshold is not None:
         rules = [parts.record(TIME_SLICE_ERROR, slice_error_expr(service, slo.sli.threshold), labels)]
+    elif slo.sli.query is not None:
+        rules = []
     else:
         assert slo.sli.ratio is not None
         errors, total = events_exprs(service, slo.sli.ratio)
@@ -298,13 +323,19 @@ def burn_condition(service: Service, slo: SLO, window: BurnWindow) -> str:
     return promql.group(" and ".join(both))
 
 
+SLO_SEVERITY = "slo_severity"
+"""page or ticket on every burn-rate alert, even where a tier sets its own `severity` (as Sloth's
+sloth_severity)"""
+
+
 def burn_alert_labels(service: Service, slo: SLO, severity: str) -> dict[str, str]:
     tier = getattr(slo.alerting, severity)
     return {
+        "severity": severity,
         **service.labels,
         **slo.alerting.labels,
         **tier.labels,
-        "severity": severity,
+        SLO_SEVERITY: severity,
         "service": service.service,
     }
 

@@ -19,7 +19,7 @@ from generator.heartbeat_rules import (
 from generator.loader import PathKey
 from generator.model import Metric, PromQLAlert, Service, Signal, Spec, ThresholdAlert, TrendCondition
 from generator.model.gates import QuorumCondition
-from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, WATCHDOG, sli_error_ratio
+from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, WATCHDOG, query_at, sli_error_ratio
 from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows, slo_id
 
 # Series Prometheus itself produces for any target or rule.
@@ -66,7 +66,7 @@ def known_series(spec: Spec) -> set[str]:
 def _service_issues(spec: Spec, service: Service, known: set[str]) -> Iterator[Found]:
     yield from _duplicates([m.name for m in service.metrics], "metrics", "metric")
     yield from _duplicates([s.name for s in service.slos], "slos", "SLO")
-    scrape = service.scrape.interval or spec.settings.scrape_interval
+    scrape = service.scrape_interval(spec.settings.scrape_interval)
     yield from _signal_issues(service, scrape)
     yield from _slo_issues(service, scrape)
     yield from _alert_issues(service, known, spec.settings.evaluation_interval)
@@ -77,12 +77,21 @@ def _service_issues(spec: Spec, service: Service, known: set[str]) -> Iterator[F
     yield from _gate_issues(spec, service)
     yield from _dashboard_issues(service, known)
     yield from _loop_issues(service)
+    if service.scrape is None:
+        for what in ("probes", "loop"):
+            if getattr(service, what):
+                yield (what,), f"`{what}` need the service's own `scrape` address; add `scrape`"
 
 
 RESERVED_ALERT_LABELS = {"alertname": "the alert's name", "severity": "`severity`", "service": "`service`"}
 RESERVED_SLO_LABELS = {
-    key: "the SLO's identity" for key in ("slo_id", "slo_service", "slo_name", "slo_window", "metric_realm")
+    key: "the SLO's identity"
+    for key in ("slo_id", "slo_service", "slo_name", "slo_window", "slo_severity", "metric_realm")
 }
+BURN_ALERT_RESERVED = {
+    k: v for k, v in {**RESERVED_ALERT_LABELS, **RESERVED_SLO_LABELS}.items() if k != "severity"
+}
+"""A burn-rate alert's `severity` defaults to its tier but may be the team's own (Sloth allows it)."""
 # Prometheus forgets a series 5m after its last sample; anything recorded less often than
 # every 2m30s would flicker in and out of instant queries (dashboards, other groups).
 MAX_RECORDING_INTERVAL = 150
@@ -99,11 +108,10 @@ def _reserved_label_issues(service: Service) -> Iterator[Found]:
     for i, slo in enumerate(service.slos):
         reserved = {**RESERVED_ALERT_LABELS, **RESERVED_SLO_LABELS}
         places.append((("slos", i, "labels"), slo.labels, reserved))
-        places.append((("slos", i, "alerting", "labels"), slo.alerting.labels, reserved))
+        places.append((("slos", i, "alerting", "labels"), slo.alerting.labels, BURN_ALERT_RESERVED))
         for tier in ("page", "ticket"):
-            places.append(
-                (("slos", i, "alerting", tier, "labels"), getattr(slo.alerting, tier).labels, reserved)
-            )
+            labels = getattr(slo.alerting, tier).labels
+            places.append((("slos", i, "alerting", tier, "labels"), labels, BURN_ALERT_RESERVED))
     for path, labels, reserved in places:
         for key in sorted(set(labels) & set(reserved)):
             yield (*path, key), f"label {key!r} is set by obsgen from {reserved[key]}; remove it here"
@@ -173,7 +181,7 @@ def _gate_source_interval(spec: Spec, service: Service, series: str) -> int | No
             return spec.settings.evaluation_interval
     metric = service.metric(series)
     if metric is not None and metric.type == "gauge":
-        return service.scrape.interval or spec.settings.scrape_interval
+        return service.scrape_interval(spec.settings.scrape_interval)
     return None
 
 
@@ -350,6 +358,12 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
                     f"two scrapes; the scrape interval {format_duration(scrape)} is too long"
                 ),
             )
+        if sli.query:
+            for part, query in sli.query.queries().items():
+                try:
+                    promql.parse(query_at(query, EVENTS_BASE_WINDOW))
+                except promql.PromQLError as exc:
+                    yield (*base, "sli", "query", part), f"{exc} (with {{{{.window}}}} read as 5m)"
         if sli.ratio:
             for part in ("errors", "good", "total"):
                 query = getattr(sli.ratio, part)
@@ -558,12 +572,20 @@ def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:
     owners: dict[str, dict[object, str]] = {kind: {} for kind in CLASH_MESSAGES}
     if spec.settings.watchdog:
         owners["alert"][WATCHDOG] = "settings (the Watchdog)"
+    burn_alerts: dict[object, str] = {}
     for service in spec.services:
         for kind, path, key in _claims(service):
-            if key in owners[kind]:
+            # Burn-rate alerts of several SLOs may share a name (slo_id tells them apart), as in
+            # Sloth; they may not share one with any other alert.
+            burn = kind == "burn_alert"
+            kind = "alert" if burn else kind
+            seen = {**owners[kind], **burn_alerts} if kind == "alert" and not burn else owners[kind]
+            if key in seen:
                 shown = key[1] if isinstance(key, tuple) else key
-                message = CLASH_MESSAGES[kind].format(key=shown, owner=owners[kind][key])
+                message = CLASH_MESSAGES[kind].format(key=shown, owner=seen[key])
                 yield service.service, path, message
+            elif burn:
+                burn_alerts.setdefault(key, service.service)
             else:
                 owners[kind][key] = service.service
 
@@ -594,19 +616,21 @@ def _claims(service: Service) -> Iterator[tuple[str, PathKey, object]]:
     for i, alert in enumerate(service.alerts):
         yield "alert", ("alerts", i, "name"), alert.name
     for i, slo in enumerate(service.slos):
-        yield "alert", ("slos", i, "alerting", "name"), burn_alert_name(service, slo)
+        yield "burn_alert", ("slos", i, "alerting", "name"), burn_alert_name(service, slo)
     for i, heartbeat in enumerate(service.heartbeats):
         yield "alert", ("heartbeats", i, "stale_alert"), stale_alert_name(heartbeat)
         yield "alert", ("heartbeats", i, "missing_alert"), missing_alert_name(heartbeat)
     for i, gate in enumerate(service.gates):
         yield "alert", ("gates", i, "alert", "name"), gate.alert_name()
         yield "gate", ("gates", i, "name"), gate.name
-    yield "job", ("scrape", "job"), service.job
+    if service.scrape is not None:
+        yield "job", ("scrape", "job"), service.job
     for i, probe in enumerate(service.probes):
         yield "job", ("probes", i, "name"), probe.name
     for i, heartbeat in enumerate(service.heartbeats):
         yield "job", ("heartbeats", i, "job"), service.heartbeat_job(heartbeat)
-    yield "port", ("scrape", "port"), (service.scrape.host, service.scrape.port)
+    if service.scrape is not None:
+        yield "port", ("scrape", "port"), (service.scrape.host, service.scrape.port)
     if service.slos:
         yield "dashboard", ("service",), f"{service.service}-slos"
     for i, gate in enumerate(service.gates):

@@ -79,7 +79,8 @@ class Runtime:
     def start(self) -> None:
         """Bind everything first (a taken port fails before anything runs), then start."""
         try:
-            for service in self.spec.services:
+            for service in self.spec.scraped_services:
+                assert service.scrape is not None
                 port = self.options.ports.get(service.service, service.scrape.port)
                 self.exporters.append(Exporter(service, self.world, self.options.listen, port))
             self.control = Control(self.world, self.options.listen, self.options.control_port)

@@ -296,7 +296,7 @@ class Rehearsal:
         from runtime.app import Options, PortInUse, Runtime
 
         options = Options(
-            ports={s.service: free_port() for s in self.spec.services},
+            ports={s.service: free_port() for s in self.spec.scraped_services},
             control_port=free_port(),
             textfile_dir=self.work / "textfile",
             state_db=self.db,

@@ -44,7 +44,9 @@ def sandbox_spec(spec: Spec, ports: Ports, secrets_dir: Path) -> Spec:
         }
     )
     services = tuple(
-        s.model_copy(
+        s
+        if s.scrape is None
+        else s.model_copy(
             update={
                 "scrape": s.scrape.model_copy(update={"host": "127.0.0.1", "port": ports.services[s.service]})
             }

@@ -65,9 +65,10 @@ def choose_ports(spec: Spec, free: bool) -> Ports:
     """The spec's own ports (the seed's 9305/9306/…), or free ones picked now (for tests)."""
     settings = spec.settings
     if free:
-        return Ports({s.service: free_port() for s in spec.services}, *(free_port() for _ in range(6)))
+        services = {s.service: free_port() for s in spec.scraped_services}
+        return Ports(services, *(free_port() for _ in range(6)))
     return Ports(
-        {s.service: s.scrape.port for s in spec.services},
+        {s.service: s.scrape.port for s in spec.scraped_services if s.scrape},
         prometheus=_port_of(settings.prometheus_url),
         alertmanager=_port_of(settings.alertmanagers[0]),
         node_exporter=_port_of(settings.node_exporter),

@@ -111,7 +111,8 @@ def _job_intervals(spec: Spec) -> dict[str, int]:
     default = spec.settings.scrape_interval
     jobs: dict[str, int] = {}
     for service in spec.services:
-        jobs[service.job] = service.scrape.interval or default
+        if service.scrape is not None:
+            jobs[service.job] = service.scrape_interval(default)
         jobs.update({probe.name: probe.interval or default for probe in service.probes})
         jobs.update({service.heartbeat_job(h): h.scrape_interval for h in service.heartbeats})
     return jobs

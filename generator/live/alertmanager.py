@@ -36,7 +36,7 @@ from generator.live.prom import Unreachable as _Unreachable
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition
 from generator.rule_parts import runbook_url
-from generator.rules import WATCHDOG
+from generator.rules import SLO_SEVERITY, WATCHDOG
 
 EXIT_MISMATCH = 1
 AUDIT_LABEL = "obsgen_audit"
@@ -121,9 +121,9 @@ def _reached(tree: Sequence[Leaf], labels: dict[str, str]) -> list[int]:
 
 def _slo_pair(alerts: Sequence[dict[str, str]]) -> tuple[dict[str, str], dict[str, str]] | None:
     for page in alerts:
-        if page.get("severity") == "page" and page.get("slo_id"):
+        if page.get(SLO_SEVERITY) == "page" and page.get("slo_id"):
             for ticket in alerts:
-                if ticket.get("severity") == "ticket" and ticket.get("slo_id") == page["slo_id"]:
+                if ticket.get(SLO_SEVERITY) == "ticket" and ticket.get("slo_id") == page["slo_id"]:
                     return page, ticket
     return None
 

@@ -40,7 +40,7 @@ def expected_jobs(spec: Spec) -> list[Job]:
     """The jobs generator/prometheus_config.py writes: services, blackbox probes, heartbeats."""
     jobs: dict[str, Job] = {}
     for service in spec.services:
-        found = [Job(service.job, f"service {service.service}")]
+        found = [Job(service.job, f"service {service.service}")] if service.scrape else []
         found += [Job(probe.name, f"probe of {service.service}") for probe in service.probes]
         found += [
             Job(service.heartbeat_job(heartbeat), f"heartbeat {heartbeat.metric}")

@@ -6,7 +6,7 @@ from generator.model.heartbeats import Heartbeat
 from generator.model.service import Metric, Probe, Scrape, Service
 from generator.model.settings import Settings
 from generator.model.signals import Signal
-from generator.model.slo import SLI, SLO, BurnWindow, RatioSLI, ThresholdSLI
+from generator.model.slo import SLI, SLO, BurnWindow, QuerySLI, RatioSLI, ThresholdSLI
 from generator.model.spec import Spec
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Metric",
     "Probe",
     "PromQLAlert",
+    "QuerySLI",
     "RatioSLI",
     "Scrape",
     "Service",

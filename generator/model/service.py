@@ -82,7 +82,9 @@ class Service(StrictModel):
         None, pattern=r"^[a-z0-9_-]+$", description="every selector carries metric_realm=<realm>"
     )
     labels: Labels = Field(default_factory=dict, description="added to every alert")
-    scrape: Scrape
+    scrape: Scrape | None = Field(
+        None, description="where Prometheus scrapes the service; omit when another job already does"
+    )
     metrics: list[Metric] = Field(default_factory=list)
     signals: list[Signal] = Field(default_factory=list)
     slos: list[SLO] = Field(default_factory=list)
@@ -95,7 +97,10 @@ class Service(StrictModel):
 
     @property
     def job(self) -> str:
-        return self.scrape.job or self.service
+        return (self.scrape.job if self.scrape else None) or self.service
+
+    def scrape_interval(self, default: int) -> int:
+        return (self.scrape.interval if self.scrape else None) or default
 
     def realm_matchers(self) -> dict[str, str]:
         return {"metric_realm": self.realm} if self.realm else {}

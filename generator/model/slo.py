@@ -48,20 +48,57 @@ class RatioSLI(StrictModel):
         return self
 
 
+WINDOW_PLACEHOLDER = "{{.window}}"
+"""Sloth's placeholder for the range of each SLI window, kept so Sloth queries carry over verbatim."""
+
+
+class QuerySLI(StrictModel):
+    """Raw PromQL read over every window, as Sloth's `events` and `raw` SLIs: `errors`/`total`, or
+    one `error_ratio`. Each query holds `{{.window}}` where the window's range goes, e.g.
+    `sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))`. The period's ratio is the mean of
+    the 5m ratios (as Sloth's), since re-reading raw series over 30 days would be too costly."""
+
+    errors: str | None = Field(None, min_length=1, description="error events per second over {{.window}}")
+    total: str | None = Field(None, min_length=1, description="all events per second over {{.window}}")
+    error_ratio: str | None = Field(None, min_length=1, description="the error ratio over {{.window}}")
+
+    @model_validator(mode="after")
+    def _errors_and_total_or_ratio(self) -> QuerySLI:
+        pair = self.errors is not None and self.total is not None
+        if pair == (self.error_ratio is not None) or (self.errors is None) != (self.total is None):
+            raise ValueError("give `errors` and `total`, or `error_ratio` alone")
+        for name in ("errors", "total", "error_ratio"):
+            query = getattr(self, name)
+            if query is not None and WINDOW_PLACEHOLDER not in query:
+                raise ValueError(
+                    f"`{name}` must read its series over {WINDOW_PLACEHOLDER}, e.g. "
+                    f"rate(x[{WINDOW_PLACEHOLDER}]): without it every alerting window sees the same value"
+                )
+        return self
+
+    def queries(self) -> dict[str, str]:
+        return {k: v for k in ("errors", "total", "error_ratio") if (v := getattr(self, k)) is not None}
+
+
 class SLI(StrictModel):
     threshold: ThresholdSLI | None = None
     ratio: RatioSLI | None = None
+    query: QuerySLI | None = Field(None, description="raw PromQL over {{.window}}, e.g. imported from Sloth")
 
     @model_validator(mode="after")
     def _one_kind(self) -> SLI:
-        if (self.threshold is None) == (self.ratio is None):
-            raise ValueError("give exactly one of `threshold` or `ratio`")
+        if sum(kind is not None for kind in (self.threshold, self.ratio, self.query)) != 1:
+            raise ValueError("give exactly one of `threshold`, `ratio` or `query`")
         return self
 
 
 class AlertTier(StrictModel):
     disabled: bool = False
-    labels: Labels = Field(default_factory=dict)
+    labels: Labels = Field(
+        default_factory=dict,
+        description="added to the alert; `severity` defaults to the tier (page or ticket), which "
+        "the alert always carries as `slo_severity`",
+    )
     annotations: Annotations = Field(default_factory=dict)
 
 

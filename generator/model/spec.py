@@ -20,3 +20,8 @@ class Spec:
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.service == name)
+
+    @property
+    def scraped_services(self) -> tuple[Service, ...]:
+        """Services with their own scrape address: the ones the bundled runtime serves."""
+        return tuple(s for s in self.services if s.scrape is not None)

@@ -63,7 +63,7 @@ class Subject:
     def step(self) -> int:
         """Sample spacing: the service's scrape interval when a condition reads a raw metric (so
         a failed scrape can be shown), else the evaluation interval."""
-        scrape = self.service.scrape.interval or self.spec.settings.scrape_interval
+        scrape = self.service.scrape_interval(self.spec.settings.scrape_interval)
         raw = any(self.service.metric(s) is not None for s in self.sources())
         return math.gcd(self.interval, scrape) if raw else self.interval
 

@@ -23,7 +23,14 @@ from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, RatioDriver, SliDriver, driver_for
 from generator.promtool_tests.series import ScenarioError, alert_case, duration, expected_alert, series
 from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors, design_slow_burn, periodic_errors
-from generator.rules import BUDGET_REMAINING, TIME_SLICE_ERROR, burn_alert_rules, sli_error_ratio, slo_labels
+from generator.rules import (
+    BUDGET_REMAINING,
+    SLO_SEVERITY,
+    TIME_SLICE_ERROR,
+    burn_alert_rules,
+    sli_error_ratio,
+    slo_labels,
+)
 from generator.slo_math import (
     BurnWindow,
     burn_alert_name,
@@ -88,7 +95,7 @@ Expect = Callable[[list[str]], list[dict[str, Any]]]
 
 def burn_expectations(spec: Spec, service: Service, slo: SLO) -> Expect:
     """The burn-rate alerts promtool must see for a set of firing severities."""
-    rules = {r["labels"]["severity"]: r for r in burn_alert_rules(spec, service, slo)}
+    rules = {r["labels"][SLO_SEVERITY]: r for r in burn_alert_rules(spec, service, slo)}
     identity = slo_labels(service, slo)
     external = spec.settings.external_labels
     expanded = {
