@@ -9,6 +9,7 @@ import click
 
 from generator.durations import parse_duration
 from generator.errors import SpecError
+from generator.importers.commands import import_group
 from generator.lint.commands import lint
 from generator.live.grafana_commands import grafana
 from runtime.cli import down, run, scenario, up
@@ -499,7 +500,7 @@ def secrets_write(spec_dir: Path, secrets_dir: Path) -> None:
 
 
 main.add_command(grafana)
-for command in (run, up, down, scenario, lint, dr):
+for command in (run, up, down, scenario, lint, dr, import_group):
     main.add_command(command)
 
 

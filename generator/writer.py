@@ -138,3 +138,42 @@ def _swap(staging: Path, root: Path) -> None:
         retired.rename(root)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+class WouldOverwrite(OSError):
+    """A file to write exists with other content, and overwriting was not asked for."""
+
+
+def write_files(root: Path, files: dict[str, str], overwrite: bool = False) -> list[str]:
+    """Write each file atomically (temp file + rename) into `root`, leaving other files alone.
+
+    Every conflict is found before anything is written, so a refusal writes nothing. Returns
+    the names that changed.
+    """
+    wanted = _encoded(files)
+    changed = [n for n, data in wanted.items() if not (root / n).is_file() or (root / n).read_bytes() != data]
+    clashes = [n for n in changed if (root / n).exists()]
+    if clashes and not overwrite:
+        shown = ", ".join(str(root / n) for n in clashes)
+        raise WouldOverwrite(f"{shown} already exist(s) with other content")
+    root.mkdir(parents=True, exist_ok=True)
+    for name in changed:
+        target = root / name
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=root)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(wanted[name])
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, 0o666 & ~_umask())
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    return changed
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask

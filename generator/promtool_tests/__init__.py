@@ -87,7 +87,8 @@ def compile_promtool_tests(spec: Spec) -> PromtoolTests:
             cases, slo_notes = _scenarios(location, partial(slo_tests, spec, service, slo))
             notes += [SpecIssue(location, f"{slo_id(service, slo)}: {note}") for note in slo_notes]
             rule_files = {**own, slo_file(service, slo): slo_plan(spec, service, slo)}
-            files[slo_file(service, slo)] = _file(spec, rule_files, slo.time_slice, cases)
+            if cases:
+                files[slo_file(service, slo)] = _file(spec, rule_files, slo.time_slice, cases)
         for i, gate in enumerate(service.gates):
             location = spec.sources[service.service].location(("gates", i))
             cases, gate_notes = _scenarios(location, partial(gate_tests, spec, service, gate))

@@ -1,0 +1,139 @@
+"""Foreign spec files read with ruamel.yaml: every value knows its line and the comments around it.
+
+A `Cursor` points at one value of one document; converters walk the source with cursors and
+hand them to the output builder, which uses them twice: to place the source's comments next
+to the keys they became, and to point every error (theirs or the model's) at the source line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.errors import Location, SpecError, SpecIssue, format_path
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str
+    lines: tuple[str, ...]
+
+    def comments_above(self, line: int) -> list[str]:
+        """The comment lines directly above 1-based `line` (no blank line between), top first."""
+        found: list[str] = []
+        index = line - 2
+        while index >= 0 and self.lines[index].strip().startswith("#"):
+            found.append(_comment_text(self.lines[index].strip()))
+            index -= 1
+        return found[::-1]
+
+    def comment_after(self, line: int) -> str | None:
+        """The comment at the end of 1-based `line`, if any (a `#` outside quotes after a space)."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        quote: str | None = None
+        for i, char in enumerate(text):
+            if quote:
+                quote = None if char == quote else quote
+            elif char in "'\"":
+                quote = char
+            elif char == "#" and i > 0 and text[i - 1] in " \t" and text[:i].strip():
+                return _comment_text(text[i:])
+        return None
+
+    def header(self, first_key_line: int) -> list[str]:
+        """The comments opening a document: above its first key, up to `---` or other content."""
+        found: list[str] = []
+        index = first_key_line - 2
+        while index >= 0 and (not self.lines[index].strip() or self.lines[index].strip().startswith("#")):
+            if self.lines[index].strip():
+                found.append(_comment_text(self.lines[index].strip()))
+            index -= 1
+        return found[::-1]
+
+
+def _comment_text(comment: str) -> str:
+    """The comment as written, `#` included (ruamel keeps such lines verbatim)."""
+    return comment.rstrip()
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """One value in a source document, with the line of its key (or list item)."""
+
+    source: SourceFile
+    value: Any
+    path: PathKey
+    line: int
+
+    def location(self) -> Location:
+        return Location(self.source.name, self.line, format_path(self.path))
+
+    def issue(self, message: str) -> SpecIssue:
+        return SpecIssue(self.location(), message)
+
+    def is_map(self) -> bool:
+        return isinstance(self.value, dict)
+
+    def fields(self) -> list[str]:
+        return [str(k) for k in self.value] if self.is_map() else []
+
+    def get(self, key: str) -> Cursor | None:
+        if not self.is_map() or key not in self.value:
+            return None
+        line = self.value.lc.key(key)[0] + 1 if hasattr(self.value, "lc") else self.line
+        return Cursor(self.source, self.value[key], (*self.path, key), line)
+
+    def items(self) -> list[Cursor]:
+        if not isinstance(self.value, list):
+            return []
+
+        def line(i: int) -> int:
+            return self.value.lc.item(i)[0] + 1 if hasattr(self.value, "lc") else self.line
+
+        return [Cursor(self.source, v, (*self.path, i), line(i)) for i, v in enumerate(self.value)]
+
+    def comments(self) -> tuple[list[str], str | None]:
+        return self.source.comments_above(self.line), self.source.comment_after(self.line)
+
+
+def load_documents(path: Path, display: str | None = None) -> list[Cursor]:
+    """Every YAML document of a file, as cursors at their roots; empty documents are skipped."""
+    from ruamel.yaml import YAML  # lazy: only imports pay for ruamel
+    from ruamel.yaml.error import MarkedYAMLError
+
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([SpecIssue(Location(name), "no such file")]) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise SpecError([SpecIssue(Location(name, line), "not UTF-8 text: save the file as UTF-8")]) from None
+    source = SourceFile(name, tuple(text.splitlines()))
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    try:
+        documents = [d for d in yaml.load_all(text) if d is not None]
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise SpecError([SpecIssue(Location(name, line), f"invalid YAML: {exc.problem or exc}")]) from None
+    cursors = []
+    for document in documents:
+        line = document.lc.line + 1 if hasattr(document, "lc") else 1
+        cursors.append(Cursor(source, document, (), line))
+    return cursors
+
+
+def document_header(root: Cursor) -> list[str]:
+    """The comments opening `root`'s document."""
+    first_key = root.get(root.fields()[0]) if root.fields() else None
+    return root.source.header(first_key.line) if first_key else []
+
+
+def imported_header(root: Cursor) -> list[str]:
+    """The header an imported file starts with: where it came from, then the source's own."""
+    return [f"Imported from {root.source.name} by `obsgen import`.", *document_header(root)]
