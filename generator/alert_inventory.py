@@ -18,7 +18,7 @@ from generator.heartbeat_rules import (
 )
 from generator.model import Spec, ThresholdAlert
 from generator.rules import WATCHDOG, alert_labels, burn_alert_labels, watchdog_rules
-from generator.slo_math import burn_alert_name, enabled_windows, slo_id
+from generator.slo_math import burn_alert_name, enabled_windows, identity_labels, slo_id
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def alert_inventory(spec: Spec) -> list[EmittedAlert]:
                 if severity in severities:
                     labels = {
                         **realm,
-                        "slo_id": slo_id(service, slo),
+                        identity_labels(service).id: slo_id(service, slo),
                         **burn_alert_labels(service, slo, severity),
                     }
                     add(burn_alert_name(service, slo), labels, doc.location(("slos", i)))

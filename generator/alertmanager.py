@@ -19,7 +19,8 @@ from generator.durations import format_duration
 from generator.errors import Location, SpecIssue
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition, Receiver, Route, Timing
-from generator.rules import SLO_SEVERITY, WATCHDOG
+from generator.rules import WATCHDOG
+from generator.slo_math import OBSGEN_LABELS, SLOTH_LABELS, IdentityLabels, identity_labels
 
 WATCHDOG_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"}
 SLACK_TITLE = (
@@ -148,10 +149,18 @@ def _route(leaf: Leaf) -> dict[str, Any]:
 
 # --- inhibitions ----------------------------------------------------------------------------------
 
-PAGE_SUPPRESSES_TICKET = Inhibition(
-    source={SLO_SEVERITY: "page"}, target={SLO_SEVERITY: "ticket"}, equal=["slo_id"]
-)
-"""A page of an SLO makes its ticket noise."""
+
+def page_suppresses_ticket(names: IdentityLabels) -> Inhibition:
+    """A page of an SLO makes its ticket noise."""
+    return Inhibition(source={names.severity: "page"}, target={names.severity: "ticket"}, equal=[names.id])
+
+
+def slo_inhibitions(spec: Spec) -> list[Inhibition]:
+    """obsgen's page-over-ticket rule, and Sloth's label spelling of it when a service uses those."""
+    rules = [page_suppresses_ticket(OBSGEN_LABELS)]
+    if any(identity_labels(s) == SLOTH_LABELS for s in spec.services if s.slos):
+        rules.append(page_suppresses_ticket(SLOTH_LABELS))
+    return rules
 
 
 def _inhibit_rule(rule: Inhibition) -> dict[str, Any]:
@@ -229,7 +238,7 @@ def compile_alertmanager(spec: Spec) -> dict[str, Any] | None:
     config: dict[str, Any] = {
         "global": {"resolve_timeout": format_duration(routing.resolve_timeout)},
         "route": root,
-        "inhibit_rules": [_inhibit_rule(r) for r in (PAGE_SUPPRESSES_TICKET, *routing.inhibitions)],
+        "inhibit_rules": [_inhibit_rule(r) for r in (*slo_inhibitions(spec), *routing.inhibitions)],
         "receivers": [_receiver(routing, r) for r in routing.receivers],
     }
     if routing.time_intervals:

@@ -28,10 +28,13 @@ from generator.model import SLO, Gate, PromQLAlert, RatioSLI, Service, Signal, S
 from generator.model.slo import WINDOW_PLACEHOLDER, QuerySLI, ThresholdSLI
 from generator.rule_parts import Rule, runbook_url
 from generator.slo_math import (
+    OBSGEN_LABELS,
+    SLOTH_LABELS,
     BurnWindow,
     burn_alert_name,
     enabled_windows,
     error_budget,
+    identity_labels,
     objective_ratio,
     sli_windows,
     slo_id,
@@ -58,6 +61,7 @@ SLO_SERIES = (
     BUDGET_REMAINING,
 )
 """Every SLO series but the per-window ratios; names as Sloth's, so its dashboards work."""
+SLO_SEVERITY, SLOTH_SEVERITY = OBSGEN_LABELS.severity, SLOTH_LABELS.severity
 EVENTS_BASE_WINDOW = 300
 NO_TRAFFIC_FLOOR = "1e-9"
 PERIOD_GROUP_INTERVAL = 120  # slower than the alerts, well inside the 5m lookback
@@ -175,18 +179,21 @@ def signal_rules(service: Service) -> list[Rule]:
 
 
 def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
-    """Identity labels on every SLO series (Sloth's names, ours spelled slo_*)."""
+    """Identity labels on every SLO series (slo_* by default, sloth_* when the service asks)."""
+    names = identity_labels(service)
     return {
         **slo.labels,
         **service.realm_matchers(),
-        "slo_id": slo_id(service, slo),
-        "slo_service": service.service,
-        "slo_name": slo.name,
+        names.id: slo_id(service, slo),
+        names.service: service.service,
+        names.name: slo.name,
     }
 
 
 def slo_selector(name: str, service: Service, slo: SLO) -> str:
-    return promql.selector(name, {"slo_id": slo_id(service, slo), **service.realm_matchers()})
+    return promql.selector(
+        name, {identity_labels(service).id: slo_id(service, slo), **service.realm_matchers()}
+    )
 
 
 def slice_error_expr(service: Service, sli: ThresholdSLI) -> str:
@@ -233,7 +240,7 @@ def mean_of_base_ratio_expr(service: Service, slo: SLO, window: int) -> str:
     """A long window as the mean of the recorded 5m ratios: one read of a small series."""
     base = slo_selector(sli_error_ratio(EVENTS_BASE_WINDOW), service, slo)
     over = [promql.call(f, promql.range_vector(base, window)) for f in ("sum_over_time", "count_over_time")]
-    return f"{over[0]}\n/ ignoring (slo_window)\n{over[1]}"
+    return f"{over[0]}\n/ ignoring ({identity_labels(service).window})\n{over[1]}"
 
 
 def window_ratio_expr(service: Service, slo: SLO, window: int) -> str:
@@ -273,7 +280,7 @@ def slo_fast_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
             parts.record(
                 sli_error_ratio(window),
                 window_ratio_expr(service, slo, window),
-                {**labels, "slo_window": format_duration(window)},
+                {**labels, identity_labels(service).window: format_duration(window)},
             )
         )
     rules.extend(burn_alert_rules(spec, service, slo))
@@ -289,7 +296,7 @@ def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
 
     def over_budget(name: str) -> str:
         budget = slo_selector(ERROR_BUDGET, service, slo)
-        return f"{slo_selector(name, service, slo)} / ignoring (slo_window) {budget}"
+        return f"{slo_selector(name, service, slo)} / ignoring ({identity_labels(service).window}) {budget}"
 
     return [
         parts.record(OBJECTIVE, constant(objective_ratio(slo)), labels),
@@ -298,7 +305,7 @@ def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
         parts.record(
             sli_error_ratio(slo.period),
             window_ratio_expr(service, slo, slo.period),
-            {**labels, "slo_window": period},
+            {**labels, identity_labels(service).window: period},
         ),
         parts.record(CURRENT_BURN, over_budget(sli_error_ratio(sli_windows(slo)[0])), labels),
         parts.record(PERIOD_BURN, over_budget(sli_error_ratio(slo.period)), labels),
@@ -316,16 +323,11 @@ def burn_condition(service: Service, slo: SLO, window: BurnWindow) -> str:
         promql.aggregate(
             "max",
             promql.compare(slo_selector(sli_error_ratio(w), service, slo), ">", threshold),
-            without=["slo_window"],
+            without=[identity_labels(service).window],
         )
         for w in (window.short, window.long)
     ]
     return promql.group(" and ".join(both))
-
-
-SLO_SEVERITY = "slo_severity"
-"""page or ticket on every burn-rate alert, even where a tier sets its own `severity` (as Sloth's
-sloth_severity)"""
 
 
 def burn_alert_labels(service: Service, slo: SLO, severity: str) -> dict[str, str]:
@@ -335,7 +337,8 @@ def burn_alert_labels(service: Service, slo: SLO, severity: str) -> dict[str, st
         **service.labels,
         **slo.alerting.labels,
         **tier.labels,
-        SLO_SEVERITY: severity,
+        # page or ticket, even where a tier sets its own `severity` (as Sloth's sloth_severity)
+        identity_labels(service).severity: severity,
         "service": service.service,
     }
 
@@ -355,7 +358,7 @@ def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
         annotations = {
             "summary": f"The {service.service} {slo.name} SLO is burning its error budget too fast.",
             "description": (
-                f"{{{{ $labels.slo_id }}}} is spending its error budget of "
+                f"{{{{ $labels.{identity_labels(service).id} }}}} is spending its error budget of "
                 f"{float(budget) * 100:g}% per {format_duration(slo.period)} faster than the "
                 f"{severity} burn rates allow ({rates}); the share of bad "
                 f"{'time slices' if slo.sli.threshold else 'events'} is above that rate in both "

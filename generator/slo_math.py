@@ -87,6 +87,25 @@ def _sli_windows(period: int, custom: tuple[Any, ...] | None) -> tuple[int, ...]
     return (*sorted(windows), period)
 
 
+@dataclass(frozen=True)
+class IdentityLabels:
+    """The names of the labels that tell SLO series (and burn-rate alerts) apart."""
+
+    id: str
+    service: str
+    name: str
+    window: str
+    severity: str
+
+
+OBSGEN_LABELS = IdentityLabels("slo_id", "slo_service", "slo_name", "slo_window", "slo_severity")
+SLOTH_LABELS = IdentityLabels("sloth_id", "sloth_service", "sloth_slo", "sloth_window", "sloth_severity")
+
+
+def identity_labels(service: Service) -> IdentityLabels:
+    return SLOTH_LABELS if service.slo_label_names == "sloth" else OBSGEN_LABELS
+
+
 def slo_id(service: Service, slo: SLO) -> str:
     return f"{service.service}-{slo.name}"
 

@@ -20,7 +20,15 @@ from generator.loader import PathKey
 from generator.model import Metric, PromQLAlert, Service, Signal, Spec, ThresholdAlert, TrendCondition
 from generator.model.gates import QuorumCondition
 from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, WATCHDOG, query_at, sli_error_ratio
-from generator.slo_math import burn_alert_name, burn_windows, error_budget, sli_windows, slo_id
+from generator.slo_math import (
+    OBSGEN_LABELS,
+    SLOTH_LABELS,
+    burn_alert_name,
+    burn_windows,
+    error_budget,
+    sli_windows,
+    slo_id,
+)
 
 # Series Prometheus itself produces for any target or rule.
 BUILTIN_SERIES = frozenset(
@@ -86,7 +94,8 @@ def _service_issues(spec: Spec, service: Service, known: set[str]) -> Iterator[F
 RESERVED_ALERT_LABELS = {"alertname": "the alert's name", "severity": "`severity`", "service": "`service`"}
 RESERVED_SLO_LABELS = {
     key: "the SLO's identity"
-    for key in ("slo_id", "slo_service", "slo_name", "slo_window", "slo_severity", "metric_realm")
+    for names in (OBSGEN_LABELS, SLOTH_LABELS)
+    for key in (names.id, names.service, names.name, names.window, names.severity, "metric_realm")
 }
 BURN_ALERT_RESERVED = {
     k: v for k, v in {**RESERVED_ALERT_LABELS, **RESERVED_SLO_LABELS}.items() if k != "severity"

@@ -24,7 +24,7 @@ from generator.model import SLO, Gate, Service, Spec, ThresholdAlert, ThresholdC
 from generator.model.dashboards import Dashboard, DashboardPanel
 from generator.model.gates import QuorumCondition
 from generator.rules import BUDGET_REMAINING, ERROR_BUDGET, sli_error_ratio, slo_selector
-from generator.slo_math import burn_windows, error_budget, slo_id
+from generator.slo_math import burn_windows, error_budget, identity_labels, slo_id
 
 BAD_ABOVE_OPS = ("<", "<=")
 """A condition `x <= v` (good below) turns red above v."""
@@ -128,17 +128,18 @@ def _slo_panels(service: Service, slo: SLO) -> list[Any]:
         "percentunit",
     )
     windows = burn_windows(slo)
+    names = identity_labels(service)
     budget_series = slo_selector(ERROR_BUDGET, service, slo)
     rates = [
         Query(
-            f"{slo_selector(sli_error_ratio(w), service, slo)} / ignoring (slo_window) {budget_series}",
+            f"{slo_selector(sli_error_ratio(w), service, slo)} / ignoring ({names.window}) {budget_series}",
             f"burn rate {format_duration(w)}",
         )
         for w in sorted({w.long for w in windows})
     ]
     factors = [Line(float(w.factor), True, "red" if w.severity == "page" else "orange") for w in windows]
     burn = timeseries(f"{ident}: burn rate (page and ticket factors drawn)", rates, _unique(factors))
-    firing = alerts_table(f"{ident}: firing alerts", {"slo_id": ident})
+    firing = alerts_table(f"{ident}: firing alerts", {names.id: ident})
     return [sli, remaining, burn, firing]
 
 

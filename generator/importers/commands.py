@@ -70,6 +70,14 @@ def import_group() -> None:
     help="SLO period of every SLO, as Sloth's flag of the same name.",
 )
 @WINDOWS
+@click.option(
+    "--label-names",
+    type=click.Choice(["obsgen", "sloth"]),
+    default="obsgen",
+    show_default=True,
+    help="Identity labels of the SLO series: obsgen's slo_id/slo_service/slo_name/slo_window, or "
+    "Sloth's sloth_id/sloth_service/sloth_slo/sloth_window so Sloth dashboards keep working.",
+)
 @FORCE
 def sloth_command(
     files: tuple[Path, ...],
@@ -77,6 +85,7 @@ def sloth_command(
     extra_labels: tuple[str, ...],
     period: str,
     windows: tuple[Path, ...],
+    label_names: str,
     force: bool,
 ) -> None:
     """Import Sloth specs (version: prometheus/v1, multi-document files, or Sloth's
@@ -94,7 +103,7 @@ def sloth_command(
         seconds = parse_duration(period)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--default-slo-period") from None
-    options = sloth.SlothOptions(_labels(extra_labels), seconds, _window_sets(windows))
+    options = sloth.SlothOptions(_labels(extra_labels), seconds, _window_sets(windows), label_names)
     _run(list(files), out_dir, lambda roots: sloth.convert(roots, options), force)
 
 

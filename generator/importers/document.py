@@ -9,6 +9,7 @@ line the user wrote.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -137,7 +138,9 @@ def _claim(out: OutFile, path: PathKey, used: set[tuple[str, int]]) -> tuple[lis
 def _attach(container: Any, key: Any, comments: tuple[list[str], str | None], column: int) -> None:
     above, eol = comments
     if above:
-        container.yaml_set_comment_before_after_key(key, before="\n".join(above), indent=column)
+        # ruamel prefixes each line with "# " itself (and leaves an empty one blank)
+        text = "\n".join(re.sub(r"^# ?", "", line) for line in above)
+        container.yaml_set_comment_before_after_key(key, before=text, indent=column)
     if eol and not isinstance(container[key], dict | list):
         container.yaml_add_eol_comment(eol, key)
 

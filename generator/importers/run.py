@@ -50,7 +50,9 @@ def import_files(sources: list[Path], out_dir: Path, convert: Converter, overwri
     outputs, issues = convert(roots)
     if issues:
         raise SpecError(issues)
-    existing = _existing_docs(out_dir, set(outputs_names(outputs)) if overwrite else set())
+    # A file the import writes again is checked as the import has it (if it differs on disk,
+    # writing it needs --force).
+    existing = _existing_docs(out_dir, set(outputs_names(outputs)))
     outs = dict(outputs)
     if not any(isinstance(d.data, dict) and "settings" in d.data for d in existing):
         outs[SETTINGS_FILE] = _settings_file()

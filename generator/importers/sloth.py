@@ -38,6 +38,8 @@ class SlothOptions:
     period: int = SLOTH_DEFAULT_PERIOD
     """Sloth's `--default-slo-period`"""
     windows: WindowSets = field(default_factory=WindowSets)
+    label_names: str = "obsgen"
+    """`sloth` keeps Sloth's sloth_id/sloth_service/sloth_slo/sloth_window label names"""
 
 
 def is_sloth(root: Cursor) -> bool:
@@ -101,6 +103,8 @@ def _convert_service(
     out.header += [line for line in imported_header(root) if line not in out.header]
     if "service" not in out.data:
         out.set(("service",), name, service)
+        if options.label_names == "sloth":
+            out.set(("slo_label_names",), "sloth")
         out.set(("slos",), [], slos)
     spec_labels = _labels(body.get("labels"), issues)
     for slo in slos.items():
@@ -165,6 +169,7 @@ def _convert_sli(sli: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]
         issues.append(kind.issue(f"`{kinds[0]}` needs {' and '.join(fields)}; missing {', '.join(missing)}"))
         return
     out.mark(at, sli)
+    out.mark((*at, "query"), kind)
     for source_key, native in fields.items():
         query = kind.get(source_key)
         assert query is not None

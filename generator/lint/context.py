@@ -66,7 +66,8 @@ class SpecFacts:
     def realm_of(self, name: str, selector: Node) -> str | None:
         """The realm a selector of `name` must filter on, or None if its owner has none."""
         if name.startswith(SLO_PREFIX):
-            return self.slo_realms.get(ast.equalities(selector).get("slo_id", ""))
+            found = ast.equalities(selector)
+            return self.slo_realms.get(found.get("slo_id") or found.get("sloth_id", ""))
         if name.startswith(GATE_PREFIX):
             return self.gate_realms.get(ast.equalities(selector).get("gate", ""))
         return self.owners.get(name)

@@ -29,14 +29,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from generator.alert_inventory import alert_inventory
-from generator.alertmanager import PAGE_SUPPRESSES_TICKET, Leaf, expected_receivers, leaves
+from generator.alertmanager import Leaf, expected_receivers, leaves, slo_inhibitions
 from generator.live import EXIT_OK, EXIT_UNREACHABLE, prom
 from generator.live.prom import USER_AGENT
 from generator.live.prom import Unreachable as _Unreachable
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition
 from generator.rule_parts import runbook_url
-from generator.rules import SLO_SEVERITY, WATCHDOG
+from generator.rules import WATCHDOG
+from generator.slo_math import OBSGEN_LABELS, SLOTH_LABELS
 
 EXIT_MISMATCH = 1
 AUDIT_LABEL = "obsgen_audit"
@@ -75,9 +76,9 @@ class Probe:
     runbook_url: str = ""
 
 
-def inhibition_rules(routing: AlertmanagerSpec) -> list[Inhibition]:
+def inhibition_rules(spec: Spec, routing: AlertmanagerSpec) -> list[Inhibition]:
     """The rules compile_alertmanager renders, in its order."""
-    return [PAGE_SUPPRESSES_TICKET, *routing.inhibitions]
+    return [*slo_inhibitions(spec), *routing.inhibitions]
 
 
 def _side_matches(labels: dict[str, str], equal: dict[str, str], rule: Inhibition) -> bool:
@@ -121,9 +122,11 @@ def _reached(tree: Sequence[Leaf], labels: dict[str, str]) -> list[int]:
 
 def _slo_pair(alerts: Sequence[dict[str, str]]) -> tuple[dict[str, str], dict[str, str]] | None:
     for page in alerts:
-        if page.get(SLO_SEVERITY) == "page" and page.get("slo_id"):
+        for names in (OBSGEN_LABELS, SLOTH_LABELS):
+            if page.get(names.severity) != "page" or not page.get(names.id):
+                continue
             for ticket in alerts:
-                if ticket.get(SLO_SEVERITY) == "ticket" and ticket.get("slo_id") == page["slo_id"]:
+                if ticket.get(names.severity) == "ticket" and ticket.get(names.id) == page[names.id]:
                     return page, ticket
     return None
 
@@ -141,7 +144,7 @@ def plan(spec: Spec) -> list[Probe]:
     if routing is None:
         raise ValueError("the spec has no alertmanager")
     tree = leaves(spec, routing)
-    rules = inhibition_rules(routing)
+    rules = inhibition_rules(spec, routing)
     inventory = list({tuple(sorted(a.labels.items())): a.labels for a in alert_inventory(spec)}.values())
     pair = _slo_pair(inventory)
     chosen: list[dict[str, str]] = list(pair or ())

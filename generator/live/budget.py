@@ -36,7 +36,8 @@ class BudgetRow:
 
 def _by_slo(prometheus: Prometheus, name: str) -> dict[str, float]:
     samples = prometheus.query(promql.selector(name, {}))
-    return {s.labels.get("slo_id", ""): s.value for s in samples}
+    # An SLO's series carry obsgen's slo_id, or Sloth's sloth_id when its service asks for those.
+    return {s.labels.get("slo_id") or s.labels.get("sloth_id", ""): s.value for s in samples}
 
 
 def read_budgets(prometheus: Prometheus, spec: Spec) -> list[BudgetRow]:

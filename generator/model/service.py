@@ -94,6 +94,12 @@ class Service(StrictModel):
     gates: list[Gate] = Field(default_factory=list)
     dashboards: list[Dashboard] = Field(default_factory=list)
     loop: Loop | None = Field(None, description="a control loop the bundled runtime runs")
+    slo_label_names: Literal["obsgen", "sloth"] = Field(
+        "obsgen",
+        description="identity labels of the SLO series and burn-rate alerts: obsgen's slo_id, slo_service, "
+        "slo_name, slo_window, slo_severity, or Sloth's sloth_id, sloth_service, sloth_slo, sloth_window, "
+        "sloth_severity, so dashboards and routes built for Sloth work unchanged",
+    )
 
     @property
     def job(self) -> str:

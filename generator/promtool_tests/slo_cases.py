@@ -25,7 +25,6 @@ from generator.promtool_tests.series import ScenarioError, alert_case, duration,
 from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors, design_slow_burn, periodic_errors
 from generator.rules import (
     BUDGET_REMAINING,
-    SLO_SEVERITY,
     TIME_SLICE_ERROR,
     burn_alert_rules,
     sli_error_ratio,
@@ -36,6 +35,8 @@ from generator.slo_math import (
     burn_alert_name,
     enabled_windows,
     error_budget,
+    identity_labels,
+    slo_id,
 )
 
 
@@ -103,7 +104,8 @@ Expect = Callable[[list[str]], list[dict[str, Any]]]
 
 def burn_expectations(spec: Spec, service: Service, slo: SLO) -> Expect:
     """The burn-rate alerts promtool must see for a set of firing severities."""
-    rules = {r["labels"][SLO_SEVERITY]: r for r in burn_alert_rules(spec, service, slo)}
+    tier = identity_labels(service).severity
+    rules = {r["labels"][tier]: r for r in burn_alert_rules(spec, service, slo)}
     identity = slo_labels(service, slo)
     external = spec.settings.external_labels
     expanded = {
@@ -132,8 +134,11 @@ def healthy_test(service: Service, slo: SLO, driver: SliDriver, windows: list[Bu
     name = burn_alert_name(service, slo)
     checks = [alert_case(end * k // 4 // slo.time_slice * slo.time_slice, name, []) for k in (1, 2, 3, 4)]
     identity = slo_labels(service, slo)
-    exprs = [_expr_case(sli_error_ratio(w), identity, w, end, 0) for w in sorted({w.long for w in windows})]
-    exprs.append(_expr_case(BUDGET_REMAINING, identity, None, end, 1))
+    exprs = [
+        _expr_case(service, sli_error_ratio(w), identity, w, end, 0)
+        for w in sorted({w.long for w in windows})
+    ]
+    exprs.append(_expr_case(service, BUDGET_REMAINING, identity, None, end, 1))
     return _group(
         f"{name}: a healthy history never fires and spends no budget",
         driver,
@@ -144,12 +149,13 @@ def healthy_test(service: Service, slo: SLO, driver: SliDriver, windows: list[Bu
 
 
 def _expr_case(
-    metric: str, identity: dict[str, str], window: int | None, at: int, value: float
+    service: Service, metric: str, identity: dict[str, str], window: int | None, at: int, value: float
 ) -> dict[str, Any]:
+    names = identity_labels(service)
     labels = dict(identity)
     if window is not None:
-        labels["slo_window"] = format_duration(window)
-    selector = series(metric, {"slo_id": identity["slo_id"]})
+        labels[names.window] = format_duration(window)
+    selector = series(metric, {names.id: identity[names.id]})
     return {
         "expr": selector,
         "eval_time": duration(at),
@@ -416,7 +422,12 @@ def absent_counter_test(service: Service, slo: SLO, driver: SliDriver) -> dict[s
     identity = slo_labels(service, slo)
     window = 300
     case = _expr_case(
-        sli_error_ratio(window), identity, window, (samples - 1) * slo.time_slice, 1 if counting_good else 0
+        service,
+        sli_error_ratio(window),
+        identity,
+        window,
+        (samples - 1) * slo.time_slice,
+        1 if counting_good else 0,
     )
     what = (
         "no success counted yet: every event is an error"
@@ -456,7 +467,7 @@ def missing_data_test(service: Service, slo: SLO, driver: SliDriver) -> dict[str
         else [{"labels": series(TIME_SLICE_ERROR, identity), "value": 1 if policy == "bad" else 0}]
     )
     case = {
-        "expr": series(TIME_SLICE_ERROR, {"slo_id": identity["slo_id"]}),
+        "expr": series(TIME_SLICE_ERROR, {identity_labels(service).id: slo_id(service, slo)}),
         "eval_time": duration(at),
         "exp_samples": expected,
     }
