@@ -58,6 +58,26 @@ def write_synthetic(spec_dir: Path) -> None:
         (spec_dir / f"svc{index:03d}.yaml").write_text(synthetic_service(index))
 
 
+def synthetic_sloth(services: int = SERVICES) -> str:
+    """One multi-document Sloth file: `services` services of SLOS_PER_SERVICE events SLOs each."""
+    docs = []
+    for index in range(services):
+        name = f"svc{index:03d}"
+        lines = ["version: prometheus/v1", f"service: {name}", "labels: {team: bench}", "slos:"]
+        for i in range(SLOS_PER_SERVICE):
+            rate = f"sum(rate({name}_requests_total{{code=~'5..'}}[{{{{.window}}}}]))"
+            total = f"sum(rate({name}_requests_total[{{{{.window}}}}]))"
+            lines += [
+                f"  # SLO {i} of {name}",
+                f"  - name: slo{i}",
+                "    objective: 99.9",
+                f"    sli: {{events: {{error_query: \"{rate}\", total_query: \"{total}\"}}}}",
+                f"    alerting: {{name: Svc{index:03d}Slo{i}Burn, page_alert: {{labels: {{team: a}}}}}}",
+            ]
+        docs.append("\n".join(lines) + "\n")
+    return "---\n".join(docs)
+
+
 def cli_wall(args: list[str], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
@@ -99,10 +119,19 @@ def main() -> None:
         synthetic = cli_wall(["gen", "--spec", str(spec_dir), "--out", str(out_dir)], runs=3)
         shutil.rmtree(out_dir)
         breakdown = stages(spec_dir, out_dir)
+        sloth_file, imported = Path(tmp) / "sloth.yml", Path(tmp) / "imported"
+        sloth_file.write_text(synthetic_sloth())
+        importing = []
+        for _ in range(3):
+            shutil.rmtree(imported, ignore_errors=True)
+            importing += cli_wall(["import", "sloth", str(sloth_file), "--out", str(imported)], runs=1)
     results["bundled spec: obsgen gen (s, median of 7)"] = statistics.median(bundled)
     results["bundled spec: obsgen gen --check (s, median of 5)"] = statistics.median(check)
     results[f"{SERVICES * SLOS_PER_SERVICE} synthetic SLOs: obsgen gen (s, median of 3)"] = statistics.median(
         synthetic
+    )
+    results[f"{SERVICES * SLOS_PER_SERVICE} Sloth SLOs: obsgen import sloth (s, median of 3)"] = (
+        statistics.median(importing)
     )
     results["1000-SLO stages (s)"] = breakdown
     width = max(len(k) for k in results)
