@@ -338,6 +338,14 @@ def _signal_issues(service: Service, scrape: int) -> Iterator[Found]:
         metric = service.metric(signal.metric)
         yield from _label_issues(metric, list(signal.matchers), ("signals", i, "matchers"))
         yield from _label_issues(metric, signal.by, ("signals", i, "by"))
+        for label in sorted(set(signal.by) & {"instance", "job"}):
+            yield (
+                ("signals", i, "by"),
+                (
+                    f"a signal is one series per service (instances combine by `aggregate`); `by: {label}` "
+                    "would keep one per target, which the SLOs and generated tests do not support yet"
+                ),
+            )
 
 
 def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:

@@ -25,6 +25,14 @@ OUT = click.option(
     type=click.Path(path_type=Path, file_okay=False),
     help="Directory to write native spec files into (one per service, plus obsgen.yaml if it has none).",
 )
+LABEL_NAMES = click.option(
+    "--label-names",
+    type=click.Choice(["obsgen", "sloth"]),
+    default="obsgen",
+    show_default=True,
+    help="Identity labels of the SLO series: obsgen's slo_id/slo_service/slo_name/slo_window, or "
+    "Sloth's sloth_id/sloth_service/sloth_slo/sloth_window so Sloth dashboards keep working.",
+)
 FORCE = click.option("--force", is_flag=True, help="Replace files in --out that differ from the import.")
 EXTRA_LABELS = click.option(
     "-l",
@@ -70,14 +78,7 @@ def import_group() -> None:
     help="SLO period of every SLO, as Sloth's flag of the same name.",
 )
 @WINDOWS
-@click.option(
-    "--label-names",
-    type=click.Choice(["obsgen", "sloth"]),
-    default="obsgen",
-    show_default=True,
-    help="Identity labels of the SLO series: obsgen's slo_id/slo_service/slo_name/slo_window, or "
-    "Sloth's sloth_id/sloth_service/sloth_slo/sloth_window so Sloth dashboards keep working.",
-)
+@LABEL_NAMES
 @FORCE
 def sloth_command(
     files: tuple[Path, ...],
@@ -112,12 +113,14 @@ def sloth_command(
 @OUT
 @EXTRA_LABELS
 @WINDOWS
+@LABEL_NAMES
 @FORCE
 def openslo_command(
     files: tuple[Path, ...],
     out_dir: Path,
     extra_labels: tuple[str, ...],
     windows: tuple[Path, ...],
+    label_names: str,
     force: bool,
 ) -> None:
     """Import OpenSLO specs: v1 (SLO, SLI, AlertPolicy, AlertCondition; ratio and threshold
@@ -129,7 +132,7 @@ def openslo_command(
     """
     from generator.importers import openslo
 
-    options = openslo.OpenSLOOptions(_labels(extra_labels), _window_sets(windows))
+    options = openslo.OpenSLOOptions(_labels(extra_labels), _window_sets(windows), label_names)
     _run(list(files), out_dir, lambda roots: openslo.convert(roots, options), force)
 
 

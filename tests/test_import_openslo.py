@@ -1,0 +1,342 @@
+"""`obsgen import openslo`: OpenSLO v1 and Sloth's v1alpha dialect become native spec files.
+
+The acceptance case: an OpenSLO v1 Timeslices SLO over a threshold metric imports into a spec
+whose generated rules and promtool tests are the very ones a hand-written native spec of the
+same SLO generates, and those tests pass on the real promtool. Ratio SLOs import as events or
+as `{{.window}}` queries; Sloth's own OpenSLO examples import with Sloth's ids and queries; what
+obsgen cannot express is refused with its file and line, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import obsgen, tree_bytes
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "openslo"
+PEERS = Path(__file__).resolve().parent.parent.parent / "shared" / "peers" / "sloth"
+
+
+def import_openslo(out: Path, *files: Path | str) -> subprocess.CompletedProcess[str]:
+    return obsgen("import", "openslo", *files, "--out", out)
+
+
+def generate(spec: Path, out: Path) -> None:
+    result = obsgen("gen", "--spec", spec, "--out", out)
+    assert result.returncode == 0, result.stderr
+
+
+def promtool_tests_pass(promtool: str, generated: Path) -> list[Path]:
+    tests = sorted((generated / "prometheus" / "tests").glob("*.yml"))
+    run = subprocess.run(
+        [promtool, "test", "rules", *map(str, tests)], capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return tests
+
+
+def service_file(spec: Path, service: str) -> dict[str, Any]:
+    return yaml.safe_load((spec / f"{service}.yaml").read_text())
+
+
+# --- acceptance: Timeslices over a threshold metric -------------------------------------------
+
+
+def test_timeslices_threshold_slo_generates_the_rules_and_tests_of_a_native_spec(
+    promtool: str, tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, FIXTURES / "timeslices.yaml")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in spec.iterdir()) == ["obsgen.yaml", "payments.yaml"]
+
+    imported, native = tmp_path / "imported", tmp_path / "native"
+    generate(spec, imported)
+    generate(FIXTURES / "native", native)
+    tests = promtool_tests_pass(promtool, imported)
+    assert {t.stem for t in tests} == {
+        "_watchdog",
+        "payments",
+        "payments.settle-latency",
+        "payments.ledger-lag",
+    }
+    for part in ("prometheus/rules", "prometheus/tests"):
+        assert tree_bytes(imported / part) == tree_bytes(native / part), part
+    # The alerts are the policies' windows, the slices OpenSLO's.
+    rules = yaml.safe_load((imported / "prometheus/rules/payments.settle-latency.yml").read_text())
+    fast = rules["groups"][0]
+    assert fast["interval"] == "2m30s"
+    alerts = [r for r in fast["rules"] if "alert" in r]
+    assert [a["labels"]["severity"] for a in alerts] == ["page", "ticket"]
+    assert "> 0.144" in alerts[0]["expr"] and "> 0.06" in alerts[1]["expr"]
+
+
+def test_timeslices_import_keeps_the_comments_and_says_how_it_read_the_source(tmp_path: Path) -> None:
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, FIXTURES / "timeslices.yaml")
+    assert result.returncode == 0, result.stderr
+    text = (spec / "payments.yaml").read_text()
+    for comment in (
+        "# Payments: the settlement team's SLOs, written in OpenSLO v1.",  # the file's header
+        "# 99 % of the slices must be good",  # above a key
+        "# The latency gauge the settlement worker exports, one series per queue.",  # an SLI document's
+        "# a plain series: every sample of a slice must meet the objective",  # above the query
+        "# mean of the replicas",  # at a line's end
+        "# Page on a fast burn: 2 % of a 30-day budget in one hour.",  # an AlertPolicy document's
+        "# no alertAfter: the short window is 6h / 12",
+    ):
+        assert text.count(comment) == 1, comment
+    # What obsgen decided is said where it applies, and on stderr with the source line.
+    assert "# OpenSLO severity 'warning' → ticket" in text
+    assert "obsgen records its max over each 5m time slice" in text
+    assert (
+        "timeslices.yaml:41: spec.thresholdMetric.metricSource.spec.query: the source's query is a plain"
+        in (result.stderr)
+    )
+    # The source's order: the SLOs as written, then the series they read.
+    data = service_file(spec, "payments")
+    assert list(data) == ["service", "slos", "signals", "metrics"]
+    assert [s["name"] for s in data["slos"]] == ["settle-latency", "ledger-lag"]
+    settle, ledger = data["slos"]
+    assert settle["sli"]["threshold"] == {
+        "signal": "payments:payments_settle_queue_latency_seconds:max_5m",
+        "op": "<=",
+        "value": 0.5,
+    }
+    assert settle["labels"] == {"team": "payments"}
+    assert ledger["objective"] == 99.5 and ledger["time_slice"] == "1m"
+    assert data["metrics"][0] == {
+        "name": "payments_settle_queue_latency_seconds",
+        "type": "gauge",
+        "help": "imported from OpenSLO: timeslices.yaml",
+        "external": True,
+    }
+
+
+def test_threshold_ops_pick_the_worst_sample_of_a_slice(tmp_path: Path) -> None:
+    source = tmp_path / "ready.yaml"
+    source.write_text(
+        """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: ready
+spec:
+  service: web
+  indicator:
+    metadata: {name: ready}
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: Prometheus
+          spec:
+            query: web_ready_ratio{pool="a"}
+  budgetingMethod: Timeslices
+  objectives:
+    - {op: gte, value: 0.9, target: 0.99, timeSliceTarget: 1, timeSliceWindow: 1}
+"""
+    )
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, source)
+    assert result.returncode == 0, result.stderr
+    data = service_file(spec, "web")
+    assert data["signals"] == [
+        {
+            "record": "web:web_ready_ratio:min_1m",
+            "metric": "web_ready_ratio",
+            "function": "min",
+            "window": "1m",
+            "aggregate": "min",
+            "matchers": {"pool": "a"},
+        }
+    ]
+    slo = data["slos"][0]
+    assert slo["time_slice"] == "1m"  # a bare number of minutes
+    assert slo["sli"]["threshold"]["op"] == ">="
+    # No alertPolicies: nothing alerts, as in the source.
+    assert slo["alerting"] == {"page": {"disabled": True}, "ticket": {"disabled": True}}
+
+
+# --- ratio metrics ------------------------------------------------------------------------------
+
+
+def test_ratio_slos_import_as_events_or_window_queries_and_their_tests_pass(
+    promtool: str, tmp_path: Path
+) -> None:
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, FIXTURES / "ratio.yaml")
+    assert result.returncode == 0, result.stderr
+    data = service_file(spec, "checkout")
+    assert data["description"] == "The checkout API." and data["labels"] == {"team": "shop"}
+    slos = {slo["name"]: slo for slo in data["slos"]}
+    assert list(slos) == ["availability-0", "availability-1", "latency", "refunds"]
+
+    # counter: true and plain selectors → the events SLI, counters in the catalog
+    availability = slos["availability-0"]
+    assert availability["objective"] == 99.9 and slos["availability-1"]["objective"] == 99
+    assert availability["period"] == "28d" and availability["labels"] == {"tier": "1"}
+    assert availability["sli"] == {
+        "ratio": {
+            "errors": {"metric": "checkout_requests_failed_total", "matchers": {"route": "/pay"}},
+            "total": {"metric": "checkout_requests_total", "matchers": {"route": "/pay"}},
+        }
+    }
+    assert availability["alerting"] == {
+        "windows": [{"severity": "page", "long": "1h", "short": "5m", "factor": 14.4}]
+    }
+    assert [(m["name"], m["type"], m["external"]) for m in data["metrics"]] == [
+        ("checkout_requests_failed_total", "counter", True),
+        ("checkout_requests_total", "counter", True),
+    ]
+    # {{.window}} queries → sli.query: good/total as Sloth's error ratio, bad/total as errors/total
+    good = 'sum(rate(checkout_request_duration_seconds_bucket{le="0.3"}[{{.window}}]))'
+    total = "sum(rate(checkout_request_duration_seconds_count[{{.window}}]))"
+    assert slos["latency"]["sli"]["query"]["error_ratio"] == (
+        f"\n  1 - (\n    (\n      {good}\n    )\n    /\n    (\n      {total}\n    )\n  )\n"
+    )
+    assert slos["refunds"]["sli"]["query"] == {
+        "errors": 'sum(rate(checkout_refunds_total{outcome=~"error|timeout"}[{{.window}}]))',
+        "total": "sum(rate(checkout_refunds_total[{{.window}}]))",
+    }
+    assert "period" not in slos["refunds"]  # 30d is obsgen's default
+    text = (spec / "checkout.yaml").read_text()
+    assert "metric: checkout_requests_failed_total  # 5xx answers" in text
+    assert "# the contract\n  - name: availability-1" in text
+
+    generated = tmp_path / "generated"
+    generate(spec, generated)
+    tests = promtool_tests_pass(promtool, generated)
+    assert {t.stem for t in tests} == {"_watchdog", "checkout.availability-0", "checkout.availability-1"}
+
+
+# --- Sloth's v1alpha dialect --------------------------------------------------------------------
+
+
+def sloth_sli_exprs(path: Path) -> dict[tuple[str, str], str]:
+    """(sloth_id, window) → Sloth's recorded SLI error-ratio expression."""
+    found = {}
+    for document in yaml.safe_load_all(path.read_text()):
+        for group in (document or {}).get("groups", []):
+            for rule in group["rules"]:
+                if rule.get("record", "").startswith("slo:sli_error:ratio_rate"):
+                    found[(rule["labels"]["sloth_id"], rule["labels"]["sloth_window"])] = rule["expr"]
+    return found
+
+
+def our_sli_exprs(generated: Path) -> dict[tuple[str, str], str]:
+    found = {}
+    for path in (generated / "prometheus" / "rules").glob("*.yml"):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if rule.get("record", "").startswith("slo:sli_error:ratio_rate"):
+                    found[(rule["labels"]["slo_id"], rule["labels"]["slo_window"])] = rule["expr"]
+    return found
+
+
+def squeezed(expr: str) -> str:
+    return re.sub(r"\s+", "", expr)
+
+
+@pytest.mark.parametrize("example", ["openslo-getting-started", "openslo-kubernetes-apiserver"])
+def test_sloth_openslo_examples_import_with_sloths_ids_and_queries(example: str, tmp_path: Path) -> None:
+    spec, generated = tmp_path / "spec", tmp_path / "generated"
+    result = obsgen(
+        "import",
+        "openslo",
+        PEERS / f"{example}.in.yml",
+        "--out",
+        spec,
+        "--extra-labels",
+        "cmd=examplesgen.sh",
+    )
+    assert result.returncode == 0, result.stderr
+    generate(spec, generated)
+    sloth, ours = sloth_sli_exprs(PEERS / f"{example}.out.yml"), our_sli_exprs(generated)
+    assert set(ours) == set(sloth)
+    for key, expr in sloth.items():
+        if key[1] != "30d":  # the period's ratio is the mean of the 5m ratios (DESIGN.md), not a re-read
+            assert squeezed(expr) == squeezed(f"({ours[key]})"), key
+    for path in (generated / "prometheus" / "rules").glob("*.*.yml"):
+        text = path.read_text()
+        assert "alert:" not in text  # Sloth writes no alerts for OpenSLO
+        assert "cmd: examplesgen.sh" in text
+
+
+def test_sloth_validation_cases_good_imports_and_bad_is_refused_at_its_line(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    result = import_openslo(good, PEERS / "validate" / "good" / "good-openslo.yaml")
+    assert result.returncode == 0, result.stderr
+    data = service_file(good, "svc01")
+    assert [s["name"] for s in data["slos"]] == ["slo1-0"]
+    assert data["slos"][0]["objective"] == 99.9
+    generate(good, tmp_path / "generated")
+
+    bad = tmp_path / "bad"
+    source = PEERS / "validate" / "bad" / "bad-openslo.yaml"
+    result = import_openslo(bad, source)
+    assert result.returncode == 2
+    assert f"{source}:22: spec.timeWindows[0].count: no alert windows for a 28d SLO period" in result.stderr
+    assert "--windows" in result.stderr
+    assert not bad.exists()
+
+
+def test_v1alpha_period_with_windows_from_a_sloth_alert_windows_file(tmp_path: Path) -> None:
+    source = tmp_path / "weekly.yaml"
+    text = (PEERS / "validate" / "good" / "good-openslo.yaml").read_text()
+    source.write_text(text.replace("count: 30", "count: 7"))
+    spec = tmp_path / "spec"
+    result = obsgen("import", "openslo", source, "--out", spec, "--windows", PEERS / "windows" / "7d.yaml")
+    assert result.returncode == 0, result.stderr
+    slo = service_file(spec, "svc01")["slos"][0]
+    assert slo["period"] == "7d"
+    assert [w["severity"] for w in slo["alerting"]["windows"]] == ["page", "page", "ticket", "ticket"]
+    generate(spec, tmp_path / "generated")
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+# fixture → (line, what the reason says)
+REFUSED = {
+    "calendar-window": (26, "spec.timeWindow[0].calendar: calendar-aligned time windows cannot be imported"),
+    "unknown-field": (26, "spec.objectives[0].compositeWeight: unknown field 'compositeWeight'"),
+    "datadog-source": (10, "metricSource.type: metric source with type Datadog cannot be imported"),
+    "query-shape": (15, "cannot import this threshold query"),
+    "notification-targets": (45, "spec.notificationTargets: notification targets cannot be imported"),
+    "notification-target-kind": (1, "remove this AlertNotificationTarget here"),
+    "ratio-timeslices": (11, "a ratioMetric SLO with budgetingMethod Timeslices cannot be imported"),
+    "regex-counter": (17, 'outcome=~"failed|timeout" cannot be imported as a matcher'),
+    "annotations": (5, "metadata.annotations: OpenSLO annotations are implementation metadata"),
+    "unused": (30, "SLI 'leftover' is not used by any SLO"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_what_obsgen_cannot_express_is_refused_at_its_line_and_nothing_is_written(
+    case: str, tmp_path: Path
+) -> None:
+    source = FIXTURES / "refused" / f"{case}.yaml"
+    out = tmp_path / "spec"
+    result = import_openslo(out, source)
+    line, reason = REFUSED[case]
+    assert result.returncode == 2, result.stdout + result.stderr
+    errors = [row for row in result.stderr.splitlines() if row.startswith("error: ")]
+    assert any(row.startswith(f"error: {source}:{line}: ") and reason in row for row in errors), result.stderr
+    assert result.stderr.rstrip().endswith("nothing was written.")
+    assert not out.exists()
+
+
+def test_a_refused_value_of_the_model_points_at_the_source_line(tmp_path: Path) -> None:
+    """A slice obsgen cannot record (2m does not divide the 5m windows) is the model's refusal,
+    mapped back to the line of the OpenSLO field it came from."""
+    source = tmp_path / "slice.yaml"
+    text = (FIXTURES / "timeslices.yaml").read_text().replace("timeSliceWindow: 1m", "timeSliceWindow: 2m")
+    source.write_text(text)
+    result = import_openslo(tmp_path / "spec", source)
+    assert result.returncode == 2
+    line = text.splitlines().index("      timeSliceWindow: 2m") + 1
+    assert f"{source}:{line}: spec.objectives[0].timeSliceWindow: time_slice 2m must divide" in result.stderr
