@@ -192,6 +192,9 @@ def test_ratio_slos_import_as_events_or_window_queries_and_their_tests_pass(
     assert [(m["name"], m["type"], m["external"]) for m in data["metrics"]] == [
         ("checkout_requests_failed_total", "counter", True),
         ("checkout_requests_total", "counter", True),
+        # what the {{.window}} queries below read, declared for obs-lint
+        ("checkout_refunds_total", "counter", True),
+        ("checkout_request_duration_seconds", "histogram", True),
     ]
     # {{.window}} queries → sli.query: good/total as Sloth's error ratio, bad/total as errors/total
     good = 'sum(rate(checkout_request_duration_seconds_bucket{le="0.3"}[{{.window}}]))'

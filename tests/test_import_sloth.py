@@ -74,6 +74,28 @@ def test_every_sloth_example_imports_and_generates(name: str, tmp_path: Path) ->
         if "record" in rule
     }
     assert sloth_records <= ours
+    # the series the queries read are declared (external), so obs-lint knows them
+    lint = obsgen("lint", tmp_path / "out" / "prometheus" / "rules", "--spec", tmp_path / "spec")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_catalog_types_follow_how_queries_read_series() -> None:
+    from generator.importers.catalog import query_metrics
+
+    assert query_metrics(
+        [
+            'sum(rate(req_duration_seconds_bucket{le="0.4"}[{{.window}}]))',
+            "sum(rate(req_duration_seconds_count[{{.window}}]))",
+            "sum(rate(http_requests_total[{{.window}}]))",
+            "sum_over_time((count(satisfaction_ratio < 0.75))[{{.window}}:])",
+            "sum(rate(jobs_count[{{.window}}]))",
+        ]
+    ) == {
+        "req_duration_seconds": "histogram",
+        "http_requests_total": "counter",
+        "satisfaction_ratio": "gauge",
+        "jobs_count": "counter",
+    }
 
 
 def test_import_keeps_everything_sloth_says(tmp_path: Path) -> None:
@@ -113,7 +135,7 @@ def test_comments_and_order_carry_over(tmp_path: Path) -> None:
     assert lines[overwrite + 1].strip().startswith("summary:")
     keys = [
         line.split(":")[0].strip(" -")
-        for line in lines
+        for line in lines[: lines.index("metrics:")]
         if line.startswith(("    ", "  - ")) and not line.startswith("     ")
     ]
     assert keys == ["name", "objective", "description", "labels", "sli", "alerting"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import Location, SpecError, SpecIssue
+from generator.importers.catalog import declare_query_metrics
 from generator.importers.document import ImportedDoc, OutFile, render
 from generator.importers.source import Cursor, load_documents
 from generator.loader import SourceDoc, load_spec_dir, spec_files
@@ -50,6 +51,8 @@ def import_files(sources: list[Path], out_dir: Path, convert: Converter, overwri
     outputs, issues = convert(roots)
     if issues:
         raise SpecError(issues)
+    for out in outputs.values():
+        declare_query_metrics(out)
     # A file the import writes again is checked as the import has it (if it differs on disk,
     # writing it needs --force).
     existing = _existing_docs(out_dir, set(outputs_names(outputs)))
