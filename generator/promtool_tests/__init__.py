@@ -20,7 +20,7 @@ from generator.promtool_tests.alert_cases import alert_tests, clamp_test, signal
 from generator.promtool_tests.gate_cases import gate_tests
 from generator.promtool_tests.heartbeat_cases import heartbeat_tests, watchdog_test
 from generator.promtool_tests.series import ScenarioError
-from generator.promtool_tests.slo_cases import slo_tests
+from generator.promtool_tests.slo_cases import UNTESTED_QUERY_SLI, slo_tests
 from generator.rules import (
     WATCHDOG_FILE,
     GroupPlan,
@@ -82,13 +82,20 @@ def compile_promtool_tests(spec: Spec) -> PromtoolTests:
         own = {service.service: service_plan(spec, service)} if service_plan(spec, service) else {}
         if tests:
             files[service.service] = _file(spec, own, interval, tests)
+        untested: list[tuple[Location, str]] = []
         for i, slo in enumerate(service.slos):
             location = spec.sources[service.service].location(("slos", i))
             cases, slo_notes = _scenarios(location, partial(slo_tests, spec, service, slo))
+            if UNTESTED_QUERY_SLI in slo_notes:
+                untested.append((location, slo.name))
+            slo_notes = [note for note in slo_notes if note != UNTESTED_QUERY_SLI]
             notes += [SpecIssue(location, f"{slo_id(service, slo)}: {note}") for note in slo_notes]
             rule_files = {**own, slo_file(service, slo): slo_plan(spec, service, slo)}
             if cases:
                 files[slo_file(service, slo)] = _file(spec, rule_files, slo.time_slice, cases)
+        if untested:
+            names = ", ".join(name for _, name in untested)
+            notes.append(SpecIssue(untested[0][0], f"{service.service} SLOs {names}: {UNTESTED_QUERY_SLI}"))
         for i, gate in enumerate(service.gates):
             location = spec.sources[service.service].location(("gates", i))
             cases, gate_notes = _scenarios(location, partial(gate_tests, spec, service, gate))
