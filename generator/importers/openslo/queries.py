@@ -1,0 +1,179 @@
+"""The PromQL queries of metric sources: read from a Prometheus source, parsed, and taken apart."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator import promql
+from generator.importers.document import OutFile
+from generator.importers.openslo.objects import Import
+from generator.importers.openslo.service import note
+from generator.importers.source import Cursor, PathKey
+
+WINDOW = "{{.window}}"
+WINDOW_SPELLINGS = re.compile(r"\{\{-?\s*\.window\s*-?\}\}")
+SLOTH_ERROR_RATIO = "\n  1 - (\n    (\n      {good}\n    )\n    /\n    (\n      {total}\n    )\n  )\n"
+"""Sloth's errorRatioRawQueryTpl, with Go's `{{ .good }}`/`{{ .total }}` as Python fields"""
+MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
+
+
+@dataclass
+class Query:
+    """One PromQL query of a metric source, and the notes its source adds."""
+
+    cursor: Cursor
+    text: str
+    notes: list[str] = field(default_factory=list)
+
+
+def window_query(query: Cursor) -> Query:
+    """The query with `{{.window}}` spelled as obsgen reads it (Go templates allow spaces)."""
+    text = str(query.value)
+    normal = WINDOW_SPELLINGS.sub(WINDOW, text)
+    notes = [f"{WINDOW} was spelled differently in the source; obsgen reads exactly {WINDOW}"]
+    return Query(query, normal, notes if normal != text else [])
+
+
+def metric_query(imp: Import, metric: Cursor) -> Query | None:
+    """The PromQL query of one `{metricSource: {...}}` (Prometheus sources only)."""
+    if not metric.is_map():
+        imp.refuse(metric, "expected {metricSource: {type, spec}}")
+        return None
+    imp.check_keys(metric, ("metricSource",))
+    source = metric.get("metricSource")
+    if source is None or not source.is_map():
+        imp.refuse(metric, "expected metricSource (type: Prometheus, spec: {query})")
+        return None
+    imp.check_keys(source, ("metricSourceRef", "type", "spec"))
+    kind, ref, spec = source.get("type"), source.get("metricSourceRef"), source.get("spec")
+    notes: list[str] = []
+    source_type = str(kind.value) if kind is not None else None
+    if ref is not None:
+        data_source = imp.referenced("DataSource", ref)
+        if data_source is None:
+            return None
+        ds_type = _data_source_type(imp, data_source)
+        if ds_type is None:
+            return None
+        if kind is not None and str(kind.value).lower() != ds_type.lower():
+            imp.refuse(kind, f"type {kind.value} differs from DataSource {ref.value}'s {ds_type}")
+            return None
+        source_type = ds_type
+        notes.append(
+            f"metric source {ref.value}: obsgen's rules run in the Prometheus that loads them; the "
+            "DataSource's connection details are not used"
+        )
+    if source_type is None or source_type.lower() != "prometheus":
+        shown = "no type" if source_type is None else f"type {source_type}"
+        imp.refuse(
+            kind or ref or source,
+            f"metric source with {shown} cannot be imported: obsgen's rules run in Prometheus, so "
+            "the source must be type: Prometheus with a PromQL `query`",
+        )
+        return None
+    if spec is None or not spec.is_map():
+        imp.refuse(source, "a Prometheus metric source needs spec: {query: <PromQL>}")
+        return None
+    imp.check_keys(spec, ("query",))
+    query = spec.get("query")
+    if query is None or not isinstance(query.value, str) or not query.value.strip():
+        imp.refuse(query or spec, "a PromQL `query` is required")
+        return None
+    found = window_query(query)
+    found.notes += notes
+    return found
+
+
+def _data_source_type(imp: Import, root: Cursor) -> str | None:
+    parts = imp.referred_spec(
+        root, ("type", "description", "connectionDetails"), "a DataSource needs a `spec` with its type"
+    )
+    if parts is None:
+        return None
+    _, spec = parts
+    kind = spec.get("type")
+    if kind is None:
+        imp.refuse(spec, "a DataSource needs a type (Prometheus)")
+        return None
+    return str(kind.value)
+
+
+def note_queries(out: OutFile, at: PathKey, queries: Iterable[Query]) -> None:
+    """The notes of the SLO's queries, above its `sli`."""
+    for query in queries:
+        for text in query.notes:
+            note(out, (*at, "sli"), text)
+
+
+def set_error_ratio(out: OutFile, base: PathKey, good: Query, total: Query) -> None:
+    """Sloth's error ratio `1 - (good / total)` as the `error_ratio` of the sli.query at `base`."""
+    out.set((*base, "error_ratio"), SLOTH_ERROR_RATIO.format(good=good.text, total=total.text), good.cursor)
+    out.mark(base, total.cursor)  # the total query's comments go above `query:`
+
+
+def parsed(imp: Import, query: Query) -> Any:
+    """The query's PromQL syntax tree; None (refused) for a `{{.window}}` query or bad PromQL."""
+    if WINDOW in query.text:
+        imp.refuse(query.cursor, f"{WINDOW} only applies to ratio queries read over every window")
+        return None
+    try:
+        return promql.parse(query.text)
+    except promql.PromQLError as exc:
+        imp.refuse(query.cursor, str(exc))
+        return None
+
+
+def unparenthesized(node: Any) -> Any:
+    import promql_parser
+
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    return node
+
+
+def plain_selector(imp: Import, query: Query, what: str) -> tuple[str, dict[str, str]] | None:
+    """(metric, equality matchers) of a query that is one vector selector, else refused."""
+    import promql_parser
+
+    node = parsed(imp, query)
+    if node is None:
+        return None
+    node = unparenthesized(node)
+    if not isinstance(node, promql_parser.VectorSelector):
+        imp.refuse(
+            query.cursor,
+            f"{what} needs the query to be one series selector such as "
+            f'http_requests_total{{code="500"}}, or each query written over {WINDOW}; '
+            f"cannot import {query.text!r}",
+        )
+        return None
+    return selector_parts(imp, node, query)
+
+
+def selector_parts(imp: Import, node: Any, query: Query) -> tuple[str, dict[str, str]] | None:
+    """(metric, equality matchers) of a vector selector; other matchers and modifiers are refused."""
+    import promql_parser
+
+    if not node.name:
+        imp.refuse(query.cursor, f"the selector needs a metric name: {query.text!r}")
+        return None
+    if node.offset is not None or node.at is not None:
+        imp.refuse(query.cursor, f"offset and @ modifiers cannot be imported: {query.text!r}")
+        return None
+    matchers: dict[str, str] = {}
+    for matcher in [*node.matchers.matchers, *[m for group in node.matchers.or_matchers for m in group]]:
+        if matcher.name == "__name__":
+            continue
+        if matcher.op != promql_parser.MatchOp.Equal or node.matchers.or_matchers:
+            imp.refuse(
+                query.cursor,
+                f"obsgen matches labels by equality here; {matcher.name}{MATCH_OPS[str(matcher.op)]}"
+                f"{promql.quote(matcher.value)} cannot be imported as a matcher (write the ratio's "
+                f"queries over {WINDOW} to keep it verbatim)",
+            )
+            return None
+        matchers[matcher.name] = matcher.value
+    return str(node.name), matchers
