@@ -71,7 +71,7 @@ def synthetic_sloth(services: int = SERVICES) -> str:
                 f"  # SLO {i} of {name}",
                 f"  - name: slo{i}",
                 "    objective: 99.9",
-                f"    sli: {{events: {{error_query: \"{rate}\", total_query: \"{total}\"}}}}",
+                f'    sli: {{events: {{error_query: "{rate}", total_query: "{total}"}}}}',
                 f"    alerting: {{name: Svc{index:03d}Slo{i}Burn, page_alert: {{labels: {{team: a}}}}}}",
             ]
         docs.append("\n".join(lines) + "\n")
