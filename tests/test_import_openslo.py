@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import obsgen, tree_bytes
+from sloth_peers import SLOTH
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "openslo"
-PEERS = Path(__file__).resolve().parent.parent.parent / "shared" / "peers" / "sloth"
+PEERS = SLOTH  # Sloth's examples, vendored (tests/sloth_peers.py)
 
 
 def import_openslo(out: Path, *files: Path | str) -> subprocess.CompletedProcess[str]:
