@@ -158,7 +158,7 @@ def page_suppresses_ticket(names: IdentityLabels) -> Inhibition:
 def slo_inhibitions(spec: Spec) -> list[Inhibition]:
     """obsgen's page-over-ticket rule, and Sloth's label spelling of it when a service uses those."""
     rules = [page_suppresses_ticket(OBSGEN_LABELS)]
-    if any(identity_labels(s) == SLOTH_LABELS for s in spec.services if s.slos):
+    if uses_sloth_labels(spec):
         rules.append(page_suppresses_ticket(SLOTH_LABELS))
     return rules
 
@@ -223,13 +223,25 @@ def _time_interval(interval: Any) -> dict[str, Any]:
 # --- documents ------------------------------------------------------------------------------------
 
 
+def group_labels(spec: Spec, group_by: list[str]) -> list[str]:
+    """The root's grouping; where it groups by slo_id, Sloth-named services group by sloth_id too."""
+    labels = list(group_by)
+    if OBSGEN_LABELS.id in labels and SLOTH_LABELS.id not in labels and uses_sloth_labels(spec):
+        labels.insert(labels.index(OBSGEN_LABELS.id) + 1, SLOTH_LABELS.id)
+    return labels
+
+
+def uses_sloth_labels(spec: Spec) -> bool:
+    return any(identity_labels(s) == SLOTH_LABELS for s in spec.services if s.slos)
+
+
 def compile_alertmanager(spec: Spec) -> dict[str, Any] | None:
     routing = spec.alertmanager
     if routing is None:
         return None
     root: dict[str, Any] = {
         "receiver": routing.default_receiver,
-        "group_by": list(routing.group_by),
+        "group_by": group_labels(spec, routing.group_by),
         "group_wait": format_duration(routing.group_wait),
         "group_interval": format_duration(routing.group_interval),
         "repeat_interval": format_duration(routing.repeat_interval),

@@ -17,6 +17,7 @@ from generator.slo_math import (
     burn_windows,
     enabled_windows,
     error_budget,
+    identity_labels,
     objective_ratio,
     sli_windows,
     slo_id,
@@ -38,6 +39,7 @@ def all_slo_ids(spec: Spec) -> list[str]:
 
 def explain(service: Service, slo: SLO) -> str:
     budget = error_budget(slo)
+    names = identity_labels(service)
     lines = [
         f"SLO {slo_id(service, slo)}" + (f" — {slo.description}" if slo.description else ""),
         f"  objective      {float(objective_ratio(slo)) * 100:g}% over {format_duration(slo.period)}"
@@ -45,9 +47,9 @@ def explain(service: Service, slo: SLO) -> str:
         f" = {human_duration(float(budget * slo.period))} of bad time)",
         f"  SLI            {_sli_sentence(service, slo)}",
         "",
-        "Recording rules (labels slo_id, slo_service, slo_name; slo_window on the ratios):",
+        f"Recording rules (labels {names.id}, {names.service}, {names.name}; {names.window} on the ratios):",
     ]
-    base = [TIME_SLICE_ERROR] if slo.sli.threshold else [SLI_ERRORS, SLI_TOTAL]
+    base = [TIME_SLICE_ERROR] if slo.sli.threshold else [] if slo.sli.query else [SLI_ERRORS, SLI_TOTAL]
     lines += [f"  {name}" for name in base]
     lines += [f"  {sli_error_ratio(w)}" for w in sli_windows(slo)]
     lines += [
@@ -83,6 +85,9 @@ def _sli_sentence(service: Service, slo: SLO) -> str:
             f"time slices of {format_duration(slo.time_slice)} where {t.signal} {t.op} {t.value:g}"
             f" are good; a slice without data counts as {t.missing_data}"
         )
+    if slo.sli.query is not None:
+        queries = "; ".join(f"{k} = {' '.join(v.split())}" for k, v in slo.sli.query.queries().items())
+        return f"raw PromQL over each window ({queries}); the period is the mean of the 5m ratios"
     assert slo.sli.ratio is not None
     r = slo.sli.ratio
     bad = f"{r.errors.metric}" if r.errors else f"{r.total.metric} − {r.good.metric if r.good else ''}"

@@ -344,3 +344,12 @@ def test_a_refused_value_of_the_model_points_at_the_source_line(tmp_path: Path) 
     assert result.returncode == 2
     line = text.splitlines().index("      timeSliceWindow: 2m") + 1
     assert f"{source}:{line}: spec.objectives[0].timeSliceWindow: time_slice 2m must divide" in result.stderr
+
+
+def test_infinite_thresholds_are_refused_not_crashed_on(tmp_path: Path) -> None:
+    source = tmp_path / "inf.yaml"
+    source.write_text((FIXTURES / "timeslices.yaml").read_text().replace("value: 0.5", "value: .inf", 1))
+    assert source.read_text() != (FIXTURES / "timeslices.yaml").read_text()
+    result = import_openslo(tmp_path / "spec", source)
+    assert result.returncode == 2, result.stdout
+    assert "Input should be a finite number" in result.stderr and "Traceback" not in result.stderr

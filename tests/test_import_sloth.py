@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,112 @@ def test_sloth_label_names_option(tmp_path: Path) -> None:
     assert set(sloth_names) <= set(label_names(ours["groups"]))
     text = (tmp_path / "out" / "prometheus" / "rules" / "myservice.requests-availability.yml").read_text()
     assert "slo_id" not in text and "slo_window" not in text
+
+
+CRD = """\
+apiVersion: sloth.slok.dev/v1
+kind: PrometheusServiceLevel
+metadata:
+  name: shop
+spec:
+  service: shop
+  labels:
+    tier: 2
+    version: 1.10
+  slos:
+    - name: checkout
+      objective: 99.5
+      sli:
+        events:
+          errorQuery: sum(rate(checkout_total{code=~"5.."}[{{ .window }}]))
+          totalQuery: sum(rate(checkout_total[{{.window}}]))
+      alerting:
+        name: ShopCheckout
+        pageAlert: {disable: true}
+"""
+
+
+def test_sloths_kubernetes_spelling_and_values_as_written(tmp_path: Path) -> None:
+    result = import_sloth(write(tmp_path / "crd.yml", CRD), "--out", tmp_path / "spec")
+    assert result.returncode == 0, result.stderr
+    (slo,) = load(tmp_path / "spec" / "shop.yaml")["slos"]
+    assert slo["sli"]["query"] == {
+        "errors": 'sum(rate(checkout_total{code=~"5.."}[{{.window}}]))',
+        "total": "sum(rate(checkout_total[{{.window}}]))",
+    }
+    # Sloth reads label values into strings as written: 2 → "2", 1.10 → "1.10", not 1.1
+    assert slo["labels"] == {"tier": "2", "version": "1.10"}
+    assert slo["alerting"]["page"] == {"disabled": True}
+    assert obsgen("gen", "--spec", tmp_path / "spec", "--out", tmp_path / "out").returncode == 0
+    explained = obsgen("explain", "--spec", tmp_path / "spec", "shop-checkout")
+    assert explained.returncode == 0, explained.stderr
+    assert "raw PromQL over each window" in explained.stdout
+
+
+def test_anchors_and_merge_keys_are_read(tmp_path: Path) -> None:
+    source = MINIMAL.replace("  - name: checkout\n", "  - &base\n    name: checkout\n") + (
+        "  - <<: *base\n    name: refund\n"
+    )
+    result = import_sloth(write(tmp_path / "slos.yml", source), "--out", tmp_path / "spec")
+    assert result.returncode == 0, result.stderr
+    assert [s["name"] for s in load(tmp_path / "spec" / "shop.yaml")["slos"]] == ["checkout", "refund"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "reason"),
+    [
+        (("service: shop", "service: my_shop"), 2, "rename it (e.g. 'my-shop')"),
+        (
+            ("    objective: 99.5\n", "    objective: 99.5\n    labels: {team: [a]}\n"),
+            6,
+            "not a mapping or list",
+        ),
+        (("objective: 99.5", "objective: true"), 5, "expected a percentage such as 99.9"),
+    ],
+    ids=["name", "label-list", "objective-bool"],
+)
+def test_values_obsgen_cannot_keep_are_refused(
+    edit: tuple[str, str], line: int, reason: str, tmp_path: Path
+) -> None:
+    source = write(tmp_path / "slos.yml", MINIMAL.replace(*edit, 1))
+    result = import_sloth(source, "--out", tmp_path / "spec")
+    assert result.returncode == 2 and f"{source}:{line}:" in result.stderr and reason in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_service_never_replaces_the_settings_or_the_routing(tmp_path: Path) -> None:
+    spec = tmp_path / "spec"
+    for name in ("obsgen", "alertmanager"):
+        source = write(tmp_path / f"{name}.yml", MINIMAL.replace("service: shop", f"service: {name}"))
+        assert import_sloth(source, "--out", spec, "--force").returncode == 0
+    assert sorted(p.name for p in spec.iterdir()) == [
+        "alertmanager.service.yaml",
+        "obsgen.service.yaml",
+        "obsgen.yaml",
+    ]
+    assert "settings" in load(spec / "obsgen.yaml")
+
+
+def test_bad_alert_windows_files_are_refused(tmp_path: Path) -> None:
+    windows = (
+        (SLOTH / "windows" / "7d.yaml")
+        .read_text()
+        .replace("errorBudgetPercent: 8", "errorBudgetPercent: abc")
+    )
+    bad = write(tmp_path / "w.yaml", windows)
+    result = import_sloth(write(tmp_path / "s.yml", MINIMAL), "--out", tmp_path / "o", "--windows", bad)
+    assert result.returncode == 2 and "errorBudgetPercent: expected a percentage" in result.stderr
+
+
+def test_sloth_label_names_group_alerts_by_sloth_id(tmp_path: Path) -> None:
+    from conftest import SPEC  # the bundled spec has Alertmanager routing
+
+    spec = tmp_path / "spec"
+    shutil.copytree(SPEC, spec)
+    source = SLOTH / "getting-started.in.yml"
+    assert import_sloth(source, "--out", spec, "--label-names", "sloth").returncode == 0
+    assert obsgen("gen", "--spec", spec, "--out", tmp_path / "out").returncode == 0
+    config = load(tmp_path / "out" / "alertmanager" / "alertmanager.yml")
+    assert config["route"]["group_by"] == ["alertname", "service", "slo_id", "sloth_id"]
+    matchers = [rule["source_matchers"] for rule in config["inhibit_rules"]]
+    assert any('sloth_severity="page"' in m for m in matchers)

@@ -20,6 +20,9 @@ from generator.loader import SourceDoc, load_spec_dir, spec_files
 Converter = Callable[[list[Cursor]], tuple[dict[str, OutFile], list[SpecIssue]]]
 
 SETTINGS_FILE = "obsgen.yaml"
+FALLBACK_SETTINGS = "obsgen-settings.yaml"
+RESERVED_FILES = (SETTINGS_FILE, "alertmanager.yaml")
+"""where obsgen's own spec keeps its settings and routing"""
 SETTINGS_HEADER = [
     "Written by `obsgen import`: obsgen's project settings (see generated/schema/spec.schema.json).",
     "Point runbook_base_url at your runbooks: alerts without a runbook_url of their own link",
@@ -53,32 +56,42 @@ def import_files(sources: list[Path], out_dir: Path, convert: Converter, overwri
         raise SpecError(issues)
     for out in outputs.values():
         declare_query_metrics(out)
+    on_disk = {Path(d.file).name: d for d in _existing_docs(out_dir)}
+    outs = {out.name: out for out in _named_apart(list(outputs.values()), on_disk)}
     # A file the import writes again is checked as the import has it (if it differs on disk,
     # writing it needs --force).
-    existing = _existing_docs(out_dir, set(outputs_names(outputs)))
-    outs = dict(outputs)
+    existing = [doc for name, doc in on_disk.items() if name not in outs]
     if not any(isinstance(d.data, dict) and "settings" in d.data for d in existing):
-        outs[SETTINGS_FILE] = _settings_file()
+        taken = SETTINGS_FILE in {*outs, *on_disk}
+        settings = _settings_file(FALLBACK_SETTINGS if taken else SETTINGS_FILE)
+        outs[settings.name] = settings
     _check(out_dir, existing, list(outs.values()))
     texts = {out.name: render(out) for out in outs.values()}
     return Imported(texts, _notes(outs))
 
 
-def outputs_names(outputs: dict[str, OutFile]) -> list[str]:
-    return [out.name for out in outputs.values()]
+def _named_apart(outs: list[OutFile], on_disk: dict[str, SourceDoc]) -> list[OutFile]:
+    """A service's file may replace only that service's file: `alertmanager.yaml` holding the
+    routing, or anything else, is never overwritten by a service that happens to share its name."""
+    for out in outs:
+        doc = on_disk.get(out.name)
+        theirs = doc.data.get("service") if doc is not None and isinstance(doc.data, dict) else None
+        if out.name in RESERVED_FILES or (doc is not None and theirs != out.data["service"]):
+            out.name = f"{out.data['service']}.service.yaml"
+    return outs
 
 
-def _settings_file() -> OutFile:
-    out = OutFile(SETTINGS_FILE, header=SETTINGS_HEADER)
+def _settings_file(name: str) -> OutFile:
+    out = OutFile(name, header=SETTINGS_HEADER)
     out.set(("settings", "runbook_base_url"), PLACEHOLDER_RUNBOOKS)
     return out
 
 
-def _existing_docs(out_dir: Path, replaced: set[str]) -> list[SourceDoc]:
+def _existing_docs(out_dir: Path) -> list[SourceDoc]:
     """The spec files already in the output directory (they and the import must form one spec)."""
     if not out_dir.is_dir() or not spec_files(out_dir):
         return []
-    return [d for d in load_spec_dir(out_dir) if Path(d.file).name not in replaced]
+    return load_spec_dir(out_dir)
 
 
 def _check(out_dir: Path, existing: list[SourceDoc], outs: list[OutFile]) -> None:

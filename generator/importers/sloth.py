@@ -20,8 +20,18 @@ ROOT_KEYS = ("version", "service", "labels", "slos")
 SLO_KEYS = ("name", "objective", "description", "labels", "sli", "alerting")
 ALERTING_KEYS = ("name", "labels", "annotations", "page_alert", "ticket_alert")
 TIER_KEYS = ("disable", "labels", "annotations")
-CAMEL_ALIASES = {"pageAlert": "page_alert", "ticketAlert": "ticket_alert"}
-"""Spellings Sloth's own validation examples use; accepted so nothing written there is lost."""
+CAMEL_ALIASES = {
+    "pageAlert": "page_alert",
+    "ticketAlert": "ticket_alert",
+    "errorQuery": "error_query",
+    "totalQuery": "total_query",
+    "errorRatioQuery": "error_ratio_query",
+}
+"""The spelling of Sloth's Kubernetes CRD (and of some of its validation examples)."""
+WINDOW_SPELLING = re.compile(r"\{\{\s*\.window\s*\}\}")
+"""Sloth's template accepts `{{ .window }}` with spaces; obsgen writes `{{.window}}`."""
+CAMEL_SPELLING = {snake: camel for camel, snake in CAMEL_ALIASES.items()}
+SLUG = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 REFUSED = {
     "info_labels": "Sloth puts info_labels on its sloth_slo_info series, which obsgen does not record; "
     "move them to `labels` (they then go on every SLO series) or drop them",
@@ -76,6 +86,7 @@ def _body(root: Cursor, issues: list[SpecIssue]) -> Cursor | None:
         if spec is None or not spec.is_map():
             issues.append(root.issue("a PrometheusServiceLevel needs a `spec` mapping"))
             return None
+        _unknown_keys(root, ("apiVersion", "kind", "metadata", "spec"), issues)
         return spec
     version = root.get("version")
     if version is None or version.value != "prometheus/v1":
@@ -99,6 +110,8 @@ def _convert_service(
         issues.append((slos or body).issue("`slos` needs at least one SLO"))
         return
     name = service.value
+    if not _slug_or_refuse(service, "service", issues):
+        return
     out = files.setdefault(name, OutFile(f"{name}.yaml"))
     out.header += [line for line in imported_header(root) if line not in out.header]
     if "service" not in out.data:
@@ -129,7 +142,11 @@ def _convert_slo(
     for key in slo.fields():
         child = slo.get(key)
         assert child is not None
-        if key in ("name", "objective", "description"):
+        if key == "name" and not _slug_or_refuse(child, "SLO", issues):
+            continue
+        if key == "objective" and (isinstance(child.value, bool) or not isinstance(child.value, int | float)):
+            issues.append(child.issue(f"expected a percentage such as 99.9, got {child.text()!r}"))
+        elif key in ("name", "objective", "description"):
             out.set((*at, key), child.value, child)
         elif key == "labels" and labels:
             _set_labels(out, (*at, "labels"), child, issues, inherited)
@@ -163,17 +180,27 @@ def _convert_sli(sli: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]
         return
     fields = {"error_query": "errors", "total_query": "total"} if kinds[0] == "events" else {}
     fields = fields or {"error_ratio_query": "error_ratio"}
-    _unknown_keys(kind, tuple(fields), issues)
-    missing = [k for k in fields if kind.get(k) is None]
+    _unknown_keys(kind, (*fields, *(CAMEL_SPELLING[f] for f in fields)), issues)
+    _refuse_both_spellings(kind, issues)
+    queries = {f: _field(kind, f) for f in fields}
+    missing = [k for k, query in queries.items() if query is None]
     if missing:
         issues.append(kind.issue(f"`{kinds[0]}` needs {' and '.join(fields)}; missing {', '.join(missing)}"))
         return
     out.mark(at, sli)
     out.mark((*at, "query"), kind)
     for source_key, native in fields.items():
-        query = kind.get(source_key)
+        query = queries[source_key]
         assert query is not None
-        out.set((*at, "query", native), str(query.value), query)
+        if not isinstance(query.value, str):
+            issues.append(query.issue("expected a PromQL query (text)"))
+            continue
+        out.set((*at, "query", native), WINDOW_SPELLING.sub("{{.window}}", query.value), query)
+
+
+def _field(node: Cursor, name: str) -> Cursor | None:
+    """A field in Sloth's prometheus/v1 spelling or its Kubernetes CRD's camelCase one."""
+    return node.get(name) or node.get(CAMEL_SPELLING.get(name, name))
 
 
 def _convert_alerting(alerting: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]) -> None:
@@ -187,7 +214,7 @@ def _convert_alerting(alerting: Cursor, at: PathKey, out: OutFile, issues: list[
         child = alerting.get(key)
         assert child is not None
         if key == "name":
-            _alert_name(child, (*at, "name"), out)
+            _alert_name(child, (*at, "name"), out, issues)
         elif key in ("labels", "annotations"):
             _set_labels(out, (*at, key), child, issues)
         elif CAMEL_ALIASES.get(key, key) in ("page_alert", "ticket_alert"):
@@ -210,8 +237,26 @@ def _convert_tier(tier: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssu
             _set_labels(out, (*at, key), child, issues)
 
 
-def _alert_name(name: Cursor, at: PathKey, out: OutFile) -> None:
+def _slug_or_refuse(name: Cursor, what: str, issues: list[SpecIssue]) -> bool:
+    """obsgen names are lowercase slugs; renaming would change the SLO's id, so it is the user's call."""
+    text = name.text() or ""
+    if SLUG.match(text) and len(text) <= 63:
+        return True
+    suggestion = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    issues.append(
+        name.issue(
+            f"{what} name {text!r}: obsgen names are lowercase letters, digits and dashes (at most 63), "
+            f"starting with a letter; rename it (e.g. {suggestion!r}) — its id changes with it"
+        )
+    )
+    return False
+
+
+def _alert_name(name: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]) -> None:
     """obsgen alert names are CamelCase (kubernetes-mixin); Sloth's are free. Say when it changes."""
+    if not isinstance(name.value, str):
+        issues.append(name.issue("expected an alert name (text)"))
+        return
     text = str(name.value)
     if ALERT_NAME.match(text):
         out.set(at, text, name)
@@ -239,7 +284,16 @@ def _labels(labels: Cursor | None, issues: list[SpecIssue]) -> dict[str, str]:
     if not labels.is_map():
         issues.append(labels.issue("expected a mapping of label names to values"))
         return {}
-    return {str(k): "" if v is None else str(v) for k, v in labels.value.items()}
+    values: dict[str, str] = {}
+    for key in labels.fields():
+        child = labels.get(key)
+        assert child is not None
+        text = child.text()
+        if text is None:
+            issues.append(child.issue("expected one value (label values are text), not a mapping or list"))
+        else:
+            values[key] = text
+    return values
 
 
 def _unknown_keys(node: Cursor, known: tuple[str, ...], issues: list[SpecIssue]) -> None:
@@ -257,9 +311,9 @@ def _unknown_keys(node: Cursor, known: tuple[str, ...], issues: list[SpecIssue])
             )
 
 
-def _refuse_both_spellings(alerting: Cursor, issues: list[SpecIssue]) -> None:
+def _refuse_both_spellings(node: Cursor, issues: list[SpecIssue]) -> None:
     for camel, snake in CAMEL_ALIASES.items():
-        if camel in alerting.fields() and snake in alerting.fields():
-            child = alerting.get(camel)
+        if camel in node.fields() and snake in node.fields():
+            child = node.get(camel)
             assert child is not None
             issues.append(child.issue(f"give either {snake} or {camel}, not both"))

@@ -83,8 +83,34 @@ class Cursor:
     def get(self, key: str) -> Cursor | None:
         if not self.is_map() or key not in self.value:
             return None
-        line = self.value.lc.key(key)[0] + 1 if hasattr(self.value, "lc") else self.line
-        return Cursor(self.source, self.value[key], (*self.path, key), line)
+        return Cursor(self.source, self.value[key], (*self.path, key), self._key_line(key))
+
+    def _key_line(self, key: str) -> int:
+        """The key's own line; a key merged in from an anchor (`<<: *base`) has the mapping's."""
+        try:
+            return self.value.lc.key(key)[0] + 1
+        except (AttributeError, KeyError, TypeError):
+            return self.line
+
+    def text(self) -> str | None:
+        """A scalar as written in the source (`true`, `1.10`, `0x1F`), as Go's YAML reads it into a
+        string; None for a mapping or a list."""
+        if isinstance(self.value, dict | list):
+            return None
+        if isinstance(self.value, str):
+            return str(self.value)
+        if self.value is None:
+            return ""
+        raw = getattr(self.value, "_yaml_raw", None)
+        return raw if isinstance(raw, str) else self._written()
+
+    def _written(self) -> str:
+        """The plain scalar after `key:` on this value's line (non-string scalars are one token)."""
+        line = self.source.lines[self.line - 1] if 0 < self.line <= len(self.source.lines) else ""
+        key = self.path[-1] if self.path else None
+        after = line.split(":", 1)[1] if isinstance(key, str) and ":" in line else line.lstrip(" -")
+        token = after.split(" #", 1)[0].strip()
+        return token or str(self.value)
 
     def items(self) -> list[Cursor]:
         if not isinstance(self.value, list):

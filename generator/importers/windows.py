@@ -83,7 +83,9 @@ def _windows(root: Cursor, issues: list[SpecIssue]) -> tuple[int, list[dict[str,
         short = _duration(parts["shortWindow"], issues)
         if period is None or long is None or short is None:
             continue
-        percent = Fraction(str(parts["errorBudgetPercent"].value))
+        percent = _percent(parts["errorBudgetPercent"], issues)
+        if percent is None:
+            continue
         factor = percent / 100 * period / long
         windows.append(
             {
@@ -94,6 +96,18 @@ def _windows(root: Cursor, issues: list[SpecIssue]) -> tuple[int, list[dict[str,
             }
         )
     return (period, windows) if period is not None and len(windows) == len(TIERS) else None
+
+
+def _percent(node: Cursor, issues: list[SpecIssue]) -> Fraction | None:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 100:
+        issues.append(
+            node.issue(
+                f"expected a percentage of the error budget above 0 and up to 100, got {node.text()!r}"
+            )
+        )
+        return None
+    return Fraction(str(value))
 
 
 def _duration(node: Cursor, issues: list[SpecIssue]) -> int | None:

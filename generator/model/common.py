@@ -22,9 +22,9 @@ def kind_by_key(key: str, present: str, absent: str) -> Callable[[Any], str]:
 
 
 class StrictModel(BaseModel):
-    """Unknown fields are errors; models are immutable once validated."""
+    """Unknown fields are errors; models are immutable once validated; numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def _duration_or_zero(value: object) -> int:
