@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from generator.durations import format_duration
 from generator.errors import SpecIssue
 from generator.importers.document import OutFile
 from generator.importers.source import Cursor, PathKey, imported_header
 from generator.importers.windows import SLOTH_DEFAULT_PERIOD, WindowSets
+from generator.model.slo import WINDOW_PLACEHOLDER, WINDOW_SPELLINGS
 
 ROOT_KEYS = ("version", "service", "labels", "slos")
 SLO_KEYS = ("name", "objective", "description", "labels", "sli", "alerting")
@@ -28,8 +30,6 @@ CAMEL_ALIASES = {
     "errorRatioQuery": "error_ratio_query",
 }
 """The spelling of Sloth's Kubernetes CRD (and of some of its validation examples)."""
-WINDOW_SPELLING = re.compile(r"\{\{\s*\.window\s*\}\}")
-"""Sloth's template accepts `{{ .window }}` with spaces; obsgen writes `{{.window}}`."""
 CAMEL_SPELLING = {snake: camel for camel, snake in CAMEL_ALIASES.items()}
 SLUG = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 REFUSED = {
@@ -159,7 +159,7 @@ def _convert_slo(
     if labels and "labels" not in out.data["slos"][at[-1]]:
         out.set((*at, "labels"), labels)
     if options.period != SLOTH_DEFAULT_PERIOD:
-        out.set((*at, "period"), options.windows.period_text(options.period), slo)
+        out.set((*at, "period"), format_duration(options.period), slo)
     windows = options.windows.for_period(options.period)
     if windows is None:
         issues.append(slo.issue(options.windows.missing(options.period)))
@@ -195,7 +195,7 @@ def _convert_sli(sli: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]
         if not isinstance(query.value, str):
             issues.append(query.issue("expected a PromQL query (text)"))
             continue
-        out.set((*at, "query", native), WINDOW_SPELLING.sub("{{.window}}", query.value), query)
+        out.set((*at, "query", native), WINDOW_SPELLINGS.sub(WINDOW_PLACEHOLDER, query.value), query)
 
 
 def _field(node: Cursor, name: str) -> Cursor | None:

@@ -101,8 +101,7 @@ class Cursor:
             return str(self.value)
         if self.value is None:
             return ""
-        raw = getattr(self.value, "_yaml_raw", None)
-        return raw if isinstance(raw, str) else self._written()
+        return self._written()
 
     def _written(self) -> str:
         """The plain scalar after `key:` on this value's line (non-string scalars are one token)."""

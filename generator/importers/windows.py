@@ -39,10 +39,6 @@ class WindowSets:
             "in a Sloth AlertWindows file with --windows FILE"
         )
 
-    @staticmethod
-    def period_text(period: int) -> str:
-        return format_duration(period)
-
 
 def load_window_files(paths: list[Path]) -> WindowSets:
     custom: dict[int, list[dict[str, Any]]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -50,6 +51,8 @@ class RatioSLI(StrictModel):
 
 WINDOW_PLACEHOLDER = "{{.window}}"
 """Sloth's placeholder for the range of each SLI window, kept so Sloth queries carry over verbatim."""
+WINDOW_SPELLINGS = re.compile(r"\{\{-?\s*\.window\s*-?\}\}")
+"""Other ways Go templates (Sloth's) let you write it: `{{ .window }}`, `{{- .window -}}`."""
 
 
 class QuerySLI(StrictModel):

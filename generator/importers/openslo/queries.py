@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,9 +11,9 @@ from generator.importers.document import OutFile
 from generator.importers.openslo.objects import Import
 from generator.importers.openslo.service import note
 from generator.importers.source import Cursor, PathKey
+from generator.model.slo import WINDOW_PLACEHOLDER as WINDOW
+from generator.model.slo import WINDOW_SPELLINGS
 
-WINDOW = "{{.window}}"
-WINDOW_SPELLINGS = re.compile(r"\{\{-?\s*\.window\s*-?\}\}")
 SLOTH_ERROR_RATIO = "\n  1 - (\n    (\n      {good}\n    )\n    /\n    (\n      {total}\n    )\n  )\n"
 """Sloth's errorRatioRawQueryTpl, with Go's `{{ .good }}`/`{{ .total }}` as Python fields"""
 MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}

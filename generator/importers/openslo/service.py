@@ -85,7 +85,7 @@ def set_labels(imp: Import, out: OutFile, at: PathKey, labels: Cursor, inherited
                 "digit or __); rename it",
             )
             continue
-        found[key] = "" if child.value is None else str(child.value)
+        found[key] = child.text() or ""
     out.set(at, found, labels)
     for key in labels.fields():
         child = labels.get(key)
