@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from generator.cli_options import generated_dir_option
 from generator.durations import parse_duration
 from generator.errors import SpecError
 from generator.importers.commands import import_group
@@ -124,14 +125,7 @@ def main() -> None:
 
 @main.command()
 @SPEC_OPTION
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("generated"),
-    show_default=True,
-    help="Output directory; replaced as a whole, atomically.",
-)
+@generated_dir_option("--out", "Output directory; replaced as a whole, atomically.")
 @click.option("--check", is_flag=True, help="Write nothing; print a diff and exit 1 if out of date.")
 def gen(spec_dir: Path, out_dir: Path, check: bool) -> None:
     """Compile the spec into every generated file."""
@@ -341,13 +335,8 @@ def alert() -> None:
 
 
 @alert.command("routes-test")
-@click.option(
-    "--dir",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("generated"),
-    show_default=True,
-    help="The generated tree holding alertmanager/alertmanager.yml and routing-tests.yml.",
+@generated_dir_option(
+    "--dir", "The generated tree holding alertmanager/alertmanager.yml and routing-tests.yml."
 )
 def routes_test(out_dir: Path) -> None:
     """Check every alert the rules can emit reaches the receivers the spec says, with amtool.

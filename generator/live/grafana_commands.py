@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from generator.cli_options import generated_dir_option
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def grafana() -> None:
@@ -23,13 +25,8 @@ def grafana() -> None:
     metavar="NAME",
     help="Grafana folder title; its uid is the title in lower case, other characters as '-'.",
 )
-@click.option(
-    "--dir",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("generated"),
-    show_default=True,
-    help="The generated tree; dashboards are read from <dir>/grafana/dashboards/*.json.",
+@generated_dir_option(
+    "--dir", "The generated tree; dashboards are read from <dir>/grafana/dashboards/*.json."
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; contact nothing, need no token.")
 @click.option(
