@@ -15,7 +15,7 @@ from generator.errors import Location, SpecError, SpecIssue
 from generator.importers.catalog import declare_query_metrics
 from generator.importers.document import ImportedDoc, OutFile, render
 from generator.importers.source import Cursor, load_documents
-from generator.loader import SourceDoc, load_spec_dir, spec_files
+from generator.loader import SourceDoc, load_spec_dir
 
 Converter = Callable[[list[Cursor]], tuple[dict[str, OutFile], list[SpecIssue]]]
 
@@ -89,9 +89,7 @@ def _settings_file(name: str) -> OutFile:
 
 def _existing_docs(out_dir: Path) -> list[SourceDoc]:
     """The spec files already in the output directory (they and the import must form one spec)."""
-    if not out_dir.is_dir() or not spec_files(out_dir):
-        return []
-    return load_spec_dir(out_dir)
+    return load_spec_dir(out_dir) if out_dir.is_dir() else []
 
 
 def _check(out_dir: Path, existing: list[SourceDoc], outs: list[OutFile]) -> None:
