@@ -2,7 +2,8 @@
 
 The spec's routes are a flat, ordered list; each becomes one Alertmanager route per receiver
 (all but the last with `continue: true`, so one match notifies every receiver listed). The
-Watchdog's route comes first and never continues, so it reaches its dead-man's switch only.
+Watchdog's route comes first and never continues, so it reaches its dead-man's switch only;
+`default_pager`, when set, is a last route `severity="page"`, for every page no route stopped.
 `expected_receivers` follows Alertmanager's matching for this tree; the generated routing
 tests hold it to what `amtool config routes test` says.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from generator.alert_inventory import EmittedAlert, alert_inventory
 from generator.durations import format_duration
-from generator.errors import Location, SpecIssue
+from generator.errors import Location, SpecIssue, did_you_mean, unknown
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition, Receiver, Route, Timing
 from generator.rules import WATCHDOG
@@ -90,6 +91,18 @@ def _timing(timing: Timing) -> dict[str, Any]:
     return out
 
 
+PAGE = {"severity": "page"}
+
+
+def is_page(labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in PAGE.items())
+
+
+def pager_names(routing: AlertmanagerSpec) -> list[str]:
+    """The receivers that wake someone up, in spec order."""
+    return [r.name for r in routing.receivers if r.pages]
+
+
 def leaves(spec: Spec, routing: AlertmanagerSpec) -> list[Leaf]:
     found: list[Leaf] = []
     if spec.settings.watchdog and routing.watchdog_receiver:
@@ -108,19 +121,26 @@ def leaves(spec: Spec, routing: AlertmanagerSpec) -> list[Leaf]:
                     tuple(route.active_time_intervals),
                 )
             )
+    if routing.default_pager:
+        found.append(Leaf(dict(PAGE), {}, routing.default_pager, False, {}))
     return found
 
 
 def expected_receivers(tree: list[Leaf], default: str, labels: dict[str, str]) -> list[str]:
     """Alertmanager's answer for a flat tree: matching routes in order until one does not
     continue; the root's receiver when none matches."""
-    chosen: list[str] = []
-    for leaf in tree:
+    return [tree[k].receiver for k in matched_leaves(tree, labels)] or [default]
+
+
+def matched_leaves(tree: list[Leaf], labels: dict[str, str]) -> list[int]:
+    """The indices of the leaves Alertmanager routes `labels` to, in order; [] for the root."""
+    chosen = []
+    for k, leaf in enumerate(tree):
         if leaf.matches(labels):
-            chosen.append(leaf.receiver)
+            chosen.append(k)
             if not leaf.continue_:
                 break
-    return chosen or [default]
+    return chosen
 
 
 def _matchers(
@@ -259,7 +279,8 @@ def compile_alertmanager(spec: Spec) -> dict[str, Any] | None:
 
 
 def compile_routing_tests(spec: Spec) -> dict[str, Any] | None:
-    """Every alert the rules can emit → the receivers Alertmanager must choose, in tree order."""
+    """Every alert the rules can emit → the receivers Alertmanager must choose, in tree order;
+    a page is marked `needs_pager`: whatever the config says, one of `pagers` must hear it."""
     routing = spec.alertmanager
     if routing is None:
         return None
@@ -268,8 +289,11 @@ def compile_routing_tests(spec: Spec) -> dict[str, Any] | None:
     for alert in alert_inventory(spec):
         key = tuple(sorted(alert.labels.items()))
         receivers = expected_receivers(tree, routing.default_receiver, alert.labels)
-        cases.setdefault(key, {"labels": dict(key), "receivers": receivers})
-    return {"tests": list(cases.values())}
+        case: dict[str, Any] = {"labels": dict(key), "receivers": receivers}
+        if is_page(alert.labels):
+            case["needs_pager"] = True
+        cases.setdefault(key, case)
+    return {"pagers": pager_names(routing), "tests": list(cases.values())}
 
 
 # --- checks ----------------------------------------------------------------------------------------
@@ -277,7 +301,7 @@ def compile_routing_tests(spec: Spec) -> dict[str, Any] | None:
 
 def routing_issues(spec: Spec) -> Iterator[SpecIssue]:
     """Receivers and intervals that do not exist, routes no alert reaches, alerts no receiver
-    hears, and a Watchdog that could reach a person."""
+    hears, pages no pager hears, and a Watchdog that could reach a person."""
     routing = spec.alertmanager
     if routing is None:
         return
@@ -292,21 +316,22 @@ def routing_issues(spec: Spec) -> Iterator[SpecIssue]:
             yield SpecIssue(at("receivers", i, "name"), f"duplicate receiver {name!r}")
     known = set(names)
     intervals = {t.name for t in routing.time_intervals}
-    for field in ("default_receiver", "watchdog_receiver"):
+    for field in ("default_receiver", "watchdog_receiver", "default_pager"):
         name = getattr(routing, field)
         if name is not None and name not in known:
-            yield SpecIssue(at(field), f"receiver {name!r} is not defined (known: {', '.join(names)})")
+            yield SpecIssue(at(field), unknown(f"receiver {name!r} is not one of `receivers`", name, names))
     for i, route in enumerate(routing.routes):
         for j, name in enumerate(route.receivers):
             if name not in known:
                 yield SpecIssue(
                     at("routes", i, "receivers", j),
-                    f"receiver {name!r} is not defined (known: {', '.join(names)})",
+                    unknown(f"receiver {name!r} is not one of `receivers`", name, names),
                 )
         for field in ("mute_time_intervals", "active_time_intervals"):
             for j, name in enumerate(getattr(route, field)):
                 if name not in intervals:
-                    yield SpecIssue(at("routes", i, field, j), f"time interval {name!r} is not defined")
+                    message = f"time interval {name!r} is not one of `time_intervals`"
+                    yield SpecIssue(at("routes", i, field, j), unknown(message, name, intervals))
         for j, pattern in enumerate(route.match_re.values()):
             try:
                 re.compile(pattern)
@@ -314,6 +339,7 @@ def routing_issues(spec: Spec) -> Iterator[SpecIssue]:
                 yield SpecIssue(at("routes", i, "match_re"), f"regex {j + 1} does not compile: {exc}")
     yield from _watchdog_issues(spec, routing, at)
     yield from _coverage_issues(spec, routing, at)
+    yield from _page_issues(spec, routing, at)
 
 
 def _watchdog_issues(spec: Spec, routing: AlertmanagerSpec, at: Any) -> Iterator[SpecIssue]:
@@ -325,11 +351,13 @@ def _watchdog_issues(spec: Spec, routing: AlertmanagerSpec, at: Any) -> Iterator
         )
         return
     receiver = routing.receiver(routing.watchdog_receiver)
-    if receiver is not None and (receiver.slack or receiver.pagerduty or receiver.webhook is None):
+    if receiver is not None and (
+        receiver.slack or receiver.pagerduty or receiver.webhook is None or receiver.pages
+    ):
         yield SpecIssue(
             at("watchdog_receiver"),
             "the Watchdog always fires: its receiver must be a webhook to a dead-man's switch, never "
-            "Slack or PagerDuty",
+            "Slack or PagerDuty (nor a pager)",
         )
 
 
@@ -339,15 +367,10 @@ def _coverage_issues(spec: Spec, routing: AlertmanagerSpec, at: Any) -> Iterator
     offset = 1 if spec.settings.watchdog and routing.watchdog_receiver else 0
     reached: set[int] = set()
     for alert in alerts:
-        chosen_any = False
-        for k, leaf in enumerate(tree):
-            if leaf.matches(alert.labels):
-                reached.add(k)
-                chosen_any = True
-                if not leaf.continue_:
-                    break
+        chosen = matched_leaves(tree, alert.labels)
+        reached.update(chosen)
         default = routing.receiver(routing.default_receiver)
-        if not chosen_any and default is not None and default.quiet:
+        if not chosen and default is not None and default.quiet:
             yield SpecIssue(
                 alert.where,
                 f"alert {_describe(alert)} matches no route, and the default receiver "
@@ -360,13 +383,81 @@ def _coverage_issues(spec: Spec, routing: AlertmanagerSpec, at: Any) -> Iterator
             yield SpecIssue(
                 at("routes", i),
                 f"no alert the rules can emit reaches this route ({_describe_route(route)}); "
-                "remove it or fix its matchers",
+                "remove it or fix its matchers" + _value_hints(route, alerts),
             )
         position += len(route.receivers)
 
 
-def _describe(alert: EmittedAlert) -> str:
-    keys = ("severity", "service")
+def _value_hints(route: Route, alerts: list[EmittedAlert]) -> str:
+    """`; no alert has alertname='X': did you mean 'Y'?` for each `match` value no alert carries."""
+    hints = []
+    for key, value in route.match.items():
+        values = {alert.labels[key] for alert in alerts if key in alert.labels}
+        if value not in values:
+            hint = did_you_mean(value, values)
+            hints.append(f"; no alert has {key}={value!r}" + (f": {hint}" if hint else ""))
+    return "".join(hints)
+
+
+def _page_issues(spec: Spec, routing: AlertmanagerSpec, at: Any) -> Iterator[SpecIssue]:
+    """Every page reaches a pager. Located at the route that ends a page's search without one,
+    or at `default_receiver` for pages no route takes; naming the alerts."""
+    pagers = pager_names(routing)
+    hint = (
+        f"pagers: {', '.join(pagers)}"
+        if pagers
+        else "no receiver pages: give one `pagerduty`, or `pager: true` on a webhook into a paging system"
+    )
+    fallback = routing.receiver(routing.default_pager) if routing.default_pager else None
+    if fallback is not None and not fallback.pages:
+        yield SpecIssue(at("default_pager"), f"receiver {fallback.name!r} does not page ({hint})")
+    tree = leaves(spec, routing)
+    owner = _route_of_leaf(spec, routing)
+    stranded: dict[int, list[EmittedAlert]] = {}
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    for alert in alert_inventory(spec):
+        key = tuple(sorted(alert.labels.items()))
+        if not is_page(alert.labels) or key in seen:
+            continue
+        seen.add(key)
+        chosen = matched_leaves(tree, alert.labels)
+        receivers = [tree[k].receiver for k in chosen] or [routing.default_receiver]
+        last = owner[chosen[-1]] if chosen else -1
+        if set(receivers) & set(pagers) or last is None:
+            continue  # a pager hears it, or it ends at the Watchdog's or default_pager's route
+        stranded.setdefault(last, []).append(alert)
+    for index, alerts in sorted(stranded.items()):
+        named = "; ".join(_describe(a, ("service", "team")) for a in alerts)
+        if index < 0:
+            yield SpecIssue(
+                at("default_receiver"),
+                f"pages that match no route go to {routing.default_receiver!r}, which pages no one: "
+                f"{named}. Route them to a pager, or set `default_pager` to catch every page no route "
+                f"stops ({hint})",
+            )
+            continue
+        route = routing.routes[index]
+        fix = "set `default_pager`" if route.continue_ else "give it `continue: true` and set `default_pager`"
+        yield SpecIssue(
+            at("routes", index),
+            f"pages end at this route ({_describe_route(route)}) and reach only "
+            f"{', '.join(route.receivers)}, no pager: {named}. Add a pager to its receivers, or {fix} "
+            f"({hint})",
+        )
+
+
+def _route_of_leaf(spec: Spec, routing: AlertmanagerSpec) -> list[int | None]:
+    """For each leaf, the index of the spec route it renders; None for the Watchdog's and
+    `default_pager`'s."""
+    owner: list[int | None] = [None] if spec.settings.watchdog and routing.watchdog_receiver else []
+    for i, route in enumerate(routing.routes):
+        owner += [i] * len(route.receivers)
+    if routing.default_pager:
+        owner.append(None)
+    return owner
+
+
+def _describe(alert: EmittedAlert, keys: tuple[str, ...] = ("severity", "service")) -> str:
     extra = ", ".join(f"{k}={alert.labels[k]}" for k in keys if k in alert.labels)
     return f"{alert.name} ({extra})" if extra else alert.name
 

@@ -178,8 +178,9 @@ def explain(spec_dir: Path, slo_id: str) -> None:
     spec = _load(spec_dir)
     found = find_slo(spec, slo_id)
     if found is None:
-        known = ", ".join(all_slo_ids(spec)) or "none"
-        click.echo(f"error: no SLO with id {slo_id!r}; known: {known}", err=True)
+        from generator.errors import unknown
+
+        click.echo(f"error: {unknown(f'no SLO with id {slo_id!r}', slo_id, all_slo_ids(spec))}", err=True)
         sys.exit(EXIT_SPEC_ERROR)
     click.echo(explain_slo(*found), nl=False)
 
@@ -228,7 +229,8 @@ def decide(spec_dir: Path, prometheus_url: str | None, timeout: float, gate_name
     """Print GATE's verdict (every gate's, one block each, without GATE).
 
     Reads the gate's canary:* series, recorded by the rules `obsgen gen` writes (the ones
-    Argo reads too), with one instant query. Prints each condition in spec order with what it
+    Argo reads too, selected as Argo selects them: gate and the service's realm), with one
+    instant query. Prints each condition in spec order with what it
     requires, the value read and ok / VIOLATED / NO DATA; then the counts; then one verdict
     line: [GO], [HOLD], [ROLLBACK], [NO DATA] or [UNREACHABLE] and why. A gate is never GO
     while any of its series is missing; ROLLBACK wins even then. With several gates the most
@@ -343,6 +345,7 @@ def routes_test(out_dir: Path) -> None:
 
     Runs `amtool config routes test` on generated/alertmanager/alertmanager.yml for each case
     of generated/alertmanager/routing-tests.yml (which `obsgen gen` computes from the spec).
+    A page must also reach one of the spec's pagers in amtool's answer, never chat only.
 
     \b
     Exit codes: 0 every alert routed as expected, 1 some not, 2 files or amtool missing.
@@ -364,6 +367,9 @@ def routes_test(out_dir: Path) -> None:
         sys.exit(EXIT_SPEC_ERROR)
     failed = [c for c in checks if not c.ok]
     click.echo(f"obsgen: {len(checks) - len(failed)} of {len(checks)} alerts routed as the spec says.")
+    unpaged = sorted({c.labels.get("alertname", "?") for c in checks if not c.paged})
+    if unpaged:
+        click.echo(f"obsgen: {len(unpaged)} page alert(s) reach no pager, only chat: {', '.join(unpaged)}")
     sys.exit(1 if failed else 0)
 
 
@@ -565,7 +571,8 @@ def budget_check(spec_dir: Path, prometheus_url: str | None, timeout: float) -> 
     """Every SLO's budget left for its period and current burn rate, against the policy.
 
     Reads slo:period_error_budget_remaining:ratio and slo:current_burn_rate:ratio (the 5m
-    error ratio over the budget). The policy is settings.error_budget_policy: freeze risky
+    error ratio over the budget) of each SLO's id in its service's realm, as its rules and
+    dashboards select them. The policy is settings.error_budget_policy: freeze risky
     changes below `freeze_below` of the budget left (default 25 %), hold while the burn rate
     is above `max_burn_rate` (default 2×). The CI check error-budget-burn-ok.
 

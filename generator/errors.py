@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+SHORT_LIST = 8
+"""Up to this many known names are listed in full after an unknown one."""
 
 
 @dataclass(frozen=True, order=True)
@@ -42,3 +47,25 @@ def format_path(parts: tuple[str | int, ...] | list[str | int]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """A hint for an unknown `name`: the closest of `known`, and all of them when they are few.
+
+    `did you mean 'slack-duri'? known: deadman, quiet, slack-duri`; "" when there is nothing to say.
+    """
+    names = sorted(set(known))
+    if not names:
+        return "known: none"
+    by_lower = {n.lower(): n for n in reversed(names)}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
+    parts = [f"did you mean {by_lower[close[0]]!r}?"] if close else []
+    if len(names) <= SHORT_LIST:
+        parts.append(f"known: {', '.join(names)}")
+    return " ".join(parts)
+
+
+def unknown(message: str, name: str, known: Iterable[str]) -> str:
+    """`message` about an unknown `name`, with the did-you-mean hint after a semicolon."""
+    hint = did_you_mean(name, known)
+    return f"{message}; {hint}" if hint else message

@@ -63,6 +63,15 @@ def gate_selector(name: str, service: Service, gate: Gate, condition: str | None
     return promql.selector(name, matchers)
 
 
+def gate_series_selector(service: Service, gate: Gate) -> str:
+    """Every canary:* series of one gate in one selector, with gate_selector's matchers (those of
+    the rules and the Argo template): what `obsgen gate decide` reads. Series names hold no regex
+    metacharacters."""
+    names = promql.quote("|".join(GATE_SERIES))
+    matchers = promql.selector("", gate_labels(service, gate)).removeprefix("{")
+    return f"{{__name__=~{names}, {matchers}"
+
+
 def holding_op(condition: Condition) -> tuple[str, float]:
     """The comparison (and bound) under which the condition holds."""
     if isinstance(condition, ThresholdCondition):
@@ -82,7 +91,7 @@ def violated_op(condition: Condition) -> tuple[str, float]:
 def last_scrape(spec: Spec, service: Service, series: str) -> str:
     """The last scrape of two: one failed scrape (a stale marker) must not restart promotion."""
     scrape = service.scrape_interval(spec.settings.scrape_interval)
-    source = promql.selector(series, service.realm_matchers())
+    source = promql.selector(series, service.scope(series))
     return promql.call("last_over_time", promql.range_vector(source, 2 * scrape))
 
 
@@ -106,7 +115,7 @@ def passing_instances_expr(spec: Spec, service: Service, quorum: QuorumCondition
 def condition_value_expr(spec: Spec, service: Service, condition: Condition) -> str:
     if isinstance(condition, QuorumCondition):
         return passing_instances_expr(spec, service, condition)
-    source = promql.selector(condition.series, service.realm_matchers())
+    source = promql.selector(condition.series, service.scope(condition.series))
     metric = service.metric(condition.series)
     if isinstance(condition, ThresholdCondition) and metric is not None:
         read = last_scrape(spec, service, condition.series)

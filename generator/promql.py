@@ -38,11 +38,24 @@ def quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-def selector(name: str, matchers: Mapping[str, str] | None = None) -> str:
-    if not matchers:
+Matching = Mapping[str, str] | Iterable[tuple[str, str, str]]
+"""Equality matchers as a mapping, or (label, op, value) triples with op one of = != =~ !~."""
+
+
+def selector(name: str, matchers: Matching | None = None) -> str:
+    triples = [(k, "=", v) for k, v in matchers.items()] if isinstance(matchers, Mapping) else matchers or []
+    if not triples:
         return name
-    inner = ", ".join(f"{key}={quote(val)}" for key, val in sorted(matchers.items()))
+    inner = ", ".join(f"{label}{op}{quote(value)}" for label, op, value in sorted(set(triples)))
     return f"{name}{{{inner}}}"
+
+
+def scoped(name: str, matchers: Iterable[tuple[str, str, str]], scope: Mapping[str, str]) -> str:
+    """A selector of the user's matchers plus the service's scope (realm, job) where the user did
+    not match that label already."""
+    given = list(matchers)
+    mine = {label for label, _, _ in given}
+    return selector(name, [*given, *((k, "=", v) for k, v in scope.items() if k not in mine)])
 
 
 def range_vector(series: str, window_seconds: int) -> str:

@@ -24,9 +24,11 @@ from generator import rule_parts as parts
 from generator.durations import format_duration
 from generator.gate_rules import gate_file, gate_group, gate_rules
 from generator.heartbeat_rules import heartbeat_rules
-from generator.model import SLO, Gate, PromQLAlert, RatioSLI, Service, Signal, Spec, ThresholdAlert
+from generator.model import SLO, Gate, PromQLAlert, Service, Signal, Spec, ThresholdAlert
+from generator.model.selectors import Selector
 from generator.model.slo import WINDOW_PLACEHOLDER, QuerySLI, ThresholdSLI
 from generator.rule_parts import Rule, runbook_url
+from generator.sli_events import events_of
 from generator.slo_math import (
     OBSGEN_LABELS,
     SLOTH_LABELS,
@@ -150,13 +152,17 @@ def _build(plan: GroupPlan) -> list[dict[str, Any]]:
 def signal_expr(service: Service, signal: Signal) -> str:
     """The derived gauge, realm-filtered and explicitly aggregated over instances."""
     realm = list(service.realm_matchers())
-    matchers = {**signal.matchers, **service.realm_matchers()}
+    scope = service.scope(signal.metric)
     if signal.function == "histogram_quantile":
-        buckets = promql.range_vector(promql.selector(f"{signal.metric}_bucket", matchers), signal.window)
-        summed = promql.aggregate("sum", promql.call("rate", buckets), by=["le", *realm, *signal.by])
+        bucket = promql.scoped(f"{signal.metric}_bucket", signal.matchers, scope)
+        summed = promql.aggregate(
+            "sum",
+            promql.call("rate", promql.range_vector(bucket, signal.window)),
+            by=["le", *realm, *signal.by],
+        )
         return promql.call("histogram_quantile", promql.number(signal.quantile or 0), summed)
     inner = promql.over_time(
-        signal.function, promql.selector(signal.metric, matchers), signal.window, signal.quantile
+        signal.function, promql.scoped(signal.metric, signal.matchers, scope), signal.window, signal.quantile
     )
     derived = promql.aggregate(signal.aggregate, inner, by=[*realm, *signal.by])
     if signal_is_clamped(service, signal):
@@ -205,23 +211,28 @@ def slice_error_expr(service: Service, sli: ThresholdSLI) -> str:
     return f"{bad} or on () vector({1 if sli.missing_data == 'bad' else 0})"
 
 
-def events_exprs(service: Service, ratio: RatioSLI) -> tuple[str, str]:
-    """Error and total event rates over the base window, read once from the raw counters."""
-    realm = service.realm_matchers()
+def event_selector(service: Service, events: Selector) -> str:
+    """The user's selector of a counter, scoped to the service's realm and job."""
+    return promql.scoped(events.metric, events.matchers, service.scope(events.metric))
 
-    def summed_rate(metric: str, matchers: dict[str, str]) -> str:
-        series = promql.selector(metric, {**matchers, **realm})
-        return promql.aggregate("sum", promql.call("rate", promql.range_vector(series, EVENTS_BASE_WINDOW)))
 
-    # A counter without series yet (no error so far, or no success so far) counts as zero.
-    total = summed_rate(ratio.total.metric, ratio.total.matchers)
-    if ratio.errors is not None:
-        errors = f"{summed_rate(ratio.errors.metric, ratio.errors.matchers)} or on () vector(0)"
-    else:
-        assert ratio.good is not None
-        good = f"{summed_rate(ratio.good.metric, ratio.good.matchers)} or on () vector(0)"
-        errors = promql.call("clamp_min", f"{total} - ({good})", "0")
-    return errors, total
+def events_exprs(service: Service, slo: SLO) -> tuple[str, str]:
+    """Error and total event rates over the base window, read once from the raw counters, one
+    pair per group of `by` (none: one for the whole SLO)."""
+    events = events_of(slo.sli)
+
+    def summed_rate(part: Selector) -> str:
+        rate = promql.call("rate", promql.range_vector(event_selector(service, part), EVENTS_BASE_WINDOW))
+        return promql.aggregate("sum", rate, by=slo.by)
+
+    # A counter without series yet (no error so far, or no success so far) counts as zero: for
+    # the whole SLO a plain 0, for a grouped one 0 in every group that has traffic.
+    total = summed_rate(events.total)
+    none_yet = f"(0 * {total})" if slo.by else "on () vector(0)"
+    counted = f"{summed_rate(events.part)} or {none_yet}"
+    if events.counts_errors:
+        return counted, total
+    return promql.call("clamp_min", f"{total} - ({counted})", "0"), total
 
 
 def query_at(query: str, window: int) -> str:
@@ -272,8 +283,7 @@ def slo_fast_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
     elif slo.sli.query is not None:
         rules = []
     else:
-        assert slo.sli.ratio is not None
-        errors, total = events_exprs(service, slo.sli.ratio)
+        errors, total = events_exprs(service, slo)
         rules = [parts.record(SLI_ERRORS, errors, labels), parts.record(SLI_TOTAL, total, labels)]
     for window in sli_windows(slo)[:-1]:
         rules.append(
@@ -295,8 +305,13 @@ def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
         return promql.call("vector", promql.number(float(value)))
 
     def over_budget(name: str) -> str:
+        """Per group when grouped: the budget (one series) is matched to every group's ratio."""
         budget = slo_selector(ERROR_BUDGET, service, slo)
-        return f"{slo_selector(name, service, slo)} / ignoring ({identity_labels(service).window}) {budget}"
+        window = identity_labels(service).window
+        if not slo.by:
+            return f"{slo_selector(name, service, slo)} / ignoring ({window}) {budget}"
+        ratio = promql.aggregate("max", slo_selector(name, service, slo), without=[window])
+        return f"{ratio} / ignoring ({', '.join(slo.by)}) group_left {budget}"
 
     return [
         parts.record(OBJECTIVE, constant(objective_ratio(slo)), labels),
@@ -343,6 +358,11 @@ def burn_alert_labels(service: Service, slo: SLO, severity: str) -> dict[str, st
     }
 
 
+def group_text(slo: SLO) -> str:
+    """` (handler {{ $labels.handler }})`: which group of a grouped SLO is burning."""
+    return "".join(f" ({label} {{{{ $labels.{label} }}}})" for label in slo.by)
+
+
 def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
     rules = []
     budget = error_budget(slo)
@@ -358,8 +378,8 @@ def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
         annotations = {
             "summary": f"The {service.service} {slo.name} SLO is burning its error budget too fast.",
             "description": (
-                f"{{{{ $labels.{identity_labels(service).id} }}}} is spending its error budget of "
-                f"{float(budget) * 100:g}% per {format_duration(slo.period)} faster than the "
+                f"{{{{ $labels.{identity_labels(service).id} }}}}{group_text(slo)} is spending its error "
+                f"budget of {float(budget) * 100:g}% per {format_duration(slo.period)} faster than the "
                 f"{severity} burn rates allow ({rates}); the share of bad "
                 f"{'time slices' if slo.sli.threshold else 'events'} is above that rate in both "
                 "windows of a pair."
@@ -376,9 +396,8 @@ def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
 
 
 def threshold_expr(service: Service, alert: ThresholdAlert) -> str:
-    matchers = {**alert.matchers, **service.realm_matchers()}
-    series = promql.selector(alert.signal or alert.metric or "", matchers)
-    return promql.compare(series, alert.op, alert.value)
+    name = alert.signal or alert.metric or ""
+    return promql.compare(promql.scoped(name, alert.matchers, service.scope(name)), alert.op, alert.value)
 
 
 def alert_labels(service: Service, alert: ThresholdAlert | PromQLAlert) -> dict[str, str]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from generator import alert_templates, promql
 from generator.alertmanager import routing_issues
 from generator.durations import format_duration
-from generator.errors import SpecError, SpecIssue
+from generator.errors import SpecError, SpecIssue, unknown
 from generator.gate_rules import GATE_SERIES
 from generator.heartbeat_rules import (
     largest_healthy_age,
@@ -16,10 +16,24 @@ from generator.heartbeat_rules import (
     shortest_window,
     stale_alert_name,
 )
+from generator.label_values import values_selected
 from generator.loader import PathKey
-from generator.model import Metric, PromQLAlert, Service, Signal, Spec, ThresholdAlert, TrendCondition
+from generator.model import (
+    SLO,
+    Metric,
+    PromQLAlert,
+    RatioSLI,
+    Service,
+    Signal,
+    Spec,
+    ThresholdAlert,
+    TrendCondition,
+)
 from generator.model.gates import QuorumCondition
+from generator.model.selectors import labels_of
+from generator.model.slo import LatencySLI
 from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, WATCHDOG, query_at, sli_error_ratio
+from generator.sli_events import events_of
 from generator.slo_math import (
     OBSGEN_LABELS,
     SLOTH_LABELS,
@@ -199,10 +213,10 @@ def _quorum_issues(service: Service, quorum: QuorumCondition, path: PathKey) -> 
         metric = service.metric(check.series)
         where = (*path, "checks", k, "series")
         if metric is None or metric.type != "gauge":
-            yield (
-                where,
-                f"{check.series!r} is not a gauge in this service's `metrics` (instances are raw series)",
+            message = (
+                f"{check.series!r} is not a gauge in this service's `metrics` (instances are raw series)"
             )
+            yield where, message if metric else unknown(message, check.series, _gauges(service))
         elif quorum.label not in metric.labels:
             yield where, f"{check.series} has no label {quorum.label!r} to tell canary instances apart"
 
@@ -219,13 +233,13 @@ def _gate_issues(spec: Spec, service: Service) -> Iterator[Found]:
                 continue
             every = _gate_source_interval(spec, service, condition.series)
             if every is None:
-                yield (
-                    (*path, "series"),
-                    (
-                        f"{condition.series!r} is not a gauge in this service's `metrics`, one of its "
-                        "`signals` or a heartbeat's _ok/_changes record"
-                    ),
+                message = (
+                    f"{condition.series!r} is not a gauge in this service's `metrics`, one of its "
+                    "`signals` or a heartbeat's _ok/_changes record"
                 )
+                if service.metric(condition.series) is None:
+                    message = unknown(message, condition.series, _gate_sources(service))
+                yield (*path, "series"), message
             elif isinstance(condition, TrendCondition) and condition.window <= 2 * every:
                 yield (
                     (*path, "window"),
@@ -262,20 +276,20 @@ def _dashboard_issues(service: Service, known: set[str]) -> Iterator[Found]:
             path: PathKey = ("dashboards", i, "panels", j)
             own = panel.series in _own_series(service) or service.metric(panel.series) is not None
             if not own and panel.series not in known:
-                yield (*path, "series"), f"{panel.series!r} is not a series this spec records or declares"
+                message = f"{panel.series!r} is not a series this spec records or declares"
+                yield (*path, "series"), unknown(message, panel.series, known)
             threshold = panel.threshold
             if threshold is not None and threshold.slo is not None and threshold.slo not in slos:
-                yield (
-                    (*path, "threshold", "slo"),
-                    f"SLO {threshold.slo!r} is not one of this service's `slos`",
-                )
+                message = f"SLO {threshold.slo!r} is not one of this service's `slos`"
+                yield (*path, "threshold", "slo"), unknown(message, threshold.slo, slos)
             if threshold is not None and threshold.alert is not None:
                 alert = alerts.get(threshold.alert)
                 if not isinstance(alert, ThresholdAlert):
-                    yield (
-                        (*path, "threshold", "alert"),
-                        f"{threshold.alert!r} is not a threshold alert of this service (one with a value)",
+                    with_value = [name for name, a in alerts.items() if isinstance(a, ThresholdAlert)]
+                    message = (
+                        f"{threshold.alert!r} is not a threshold alert of this service (one with a value)"
                     )
+                    yield (*path, "threshold", "alert"), unknown(message, threshold.alert, with_value)
 
 
 def _duplicates(names: list[str], field: PathKey | str, what: str) -> Iterator[Found]:
@@ -301,13 +315,11 @@ def _catalog_metric(service: Service, name: str, path: PathKey, types: tuple[str
     if metric is None and "counter" in types and _series_counter(service, name):
         return
     if metric is None:
-        yield (
-            path,
-            (
-                f"metric {name!r} is not declared in this service's `metrics` catalog "
-                "(declare it, with `external: true` if something else exports it)"
-            ),
+        message = (
+            f"metric {name!r} is not declared in this service's `metrics` catalog "
+            "(declare it, with `external: true` if something else exports it)"
         )
+        yield path, unknown(message, name, _catalog_names(service, types))
     elif metric.type not in types:
         yield path, f"metric {name!r} is a {metric.type}; expected a {' or '.join(types)}"
 
@@ -336,7 +348,7 @@ def _signal_issues(service: Service, scrape: int) -> Iterator[Found]:
         types = ("histogram",) if signal.function == "histogram_quantile" else ("gauge",)
         yield from _catalog_metric(service, signal.metric, ("signals", i, "metric"), types)
         metric = service.metric(signal.metric)
-        yield from _label_issues(metric, list(signal.matchers), ("signals", i, "matchers"))
+        yield from _label_issues(metric, labels_of(signal.matchers), ("signals", i, "matchers"))
         yield from _label_issues(metric, signal.by, ("signals", i, "by"))
         for label in sorted(set(signal.by) & {"instance", "job"}):
             yield (
@@ -353,9 +365,10 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
         base: PathKey = ("slos", i)
         sli = slo.sli
         if sli.threshold and service.signal(sli.threshold.signal) is None:
+            message = f"signal {sli.threshold.signal!r} is not one of this service's `signals`"
             yield (
                 (*base, "sli", "threshold", "signal"),
-                (f"signal {sli.threshold.signal!r} is not one of this service's `signals`"),
+                unknown(message, sli.threshold.signal, _records(service)),
             )
         signal = service.signal(sli.threshold.signal) if sli.threshold else None
         if signal is not None and signal.function == "histogram_quantile":
@@ -385,8 +398,16 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
             for part in ("errors", "good", "total"):
                 query = getattr(sli.ratio, part)
                 if query is not None:
-                    path = (*base, "sli", "ratio", part, "metric")
-                    yield from _catalog_metric(service, query.metric, path, ("counter",))
+                    path = (*base, "sli", "ratio", part)
+                    yield from _catalog_metric(service, query.metric, (*path, "metric"), ("counter",))
+                    counted = service.metric(query.metric) or _histogram_of(service, query.metric)
+                    bucket_bound = ["le"] if query.metric.endswith("_bucket") else []
+                    labels = [x for x in labels_of(query.matchers) if x not in bucket_bound]
+                    yield from _label_issues(counted, labels, path)
+            yield from _shared_counter_issues(sli.ratio, (*base, "sli", "ratio"))
+        if sli.latency:
+            yield from _latency_issues(service, sli.latency, (*base, "sli", "latency"))
+        yield from _grouping_issues(service, slo, base)
         for window in sli_windows(slo):
             if window % slo.time_slice:
                 yield (
@@ -443,15 +464,105 @@ def _alert_issues(service: Service, known: set[str], interval: int) -> Iterator[
         if isinstance(alert, ThresholdAlert):
             signal = service.signal(alert.signal) if alert.signal is not None else None
             if alert.signal is not None and signal is None:
-                yield (*base, "signal"), f"signal {alert.signal!r} is not one of this service's `signals`"
+                message = f"signal {alert.signal!r} is not one of this service's `signals`"
+                yield (*base, "signal"), unknown(message, alert.signal, _records(service))
             if signal is not None:
                 yield from _signal_alert_issues(alert, signal, base, interval)
             if alert.metric is not None:
                 yield from _catalog_metric(service, alert.metric, (*base, "metric"), ("gauge",))
                 metric = service.metric(alert.metric)
-                yield from _label_issues(metric, list(alert.matchers), (*base, "matchers"))
+                yield from _label_issues(metric, labels_of(alert.matchers), (*base, "matchers"))
         elif isinstance(alert, PromQLAlert):
             yield from _promql_issues(service, alert, base, known)
+
+
+def _histogram_of(service: Service, series: str) -> Metric | None:
+    """The histogram (or summary) `x` of a series `x_bucket`, `x_count` or `x_sum`."""
+    for suffix in ("_bucket", "_count", "_sum"):
+        metric = service.metric(series.removesuffix(suffix)) if series.endswith(suffix) else None
+        if metric is not None and metric.type in ("histogram", "summary"):
+            return metric
+    return None
+
+
+def _shared_counter_issues(ratio: RatioSLI, path: PathKey) -> Iterator[Found]:
+    """errors (or good) read from the total's own counter must select fewer series than it."""
+    part_name = "errors" if ratio.errors is not None else "good"
+    part = ratio.errors or ratio.good
+    if part is None or part.metric != ratio.total.metric:
+        return
+    if set(part.matchers) <= set(ratio.total.matchers):
+        yield (
+            (*path, part_name),
+            (
+                f"`{part_name}` selects every series `total` does, so the SLI is always "
+                f"{'100 % bad' if part_name == 'errors' else 'perfect'}; narrow it, e.g. "
+                f'{ratio.total.metric}{{code=~"5.."}}'
+            ),
+        )
+
+
+def _latency_issues(service: Service, latency: LatencySLI, path: PathKey) -> Iterator[Found]:
+    yield from _catalog_metric(service, latency.histogram, (*path, "histogram"), ("histogram",))
+    histogram = service.metric(latency.histogram)
+    if histogram is None or histogram.type != "histogram":
+        return
+    yield from _label_issues(histogram, labels_of(latency.selector), (*path, "selector"))
+    if "le" in labels_of(latency.selector):
+        yield (*path, "selector"), "`le` comes from `below`; do not match it in the selector"
+    buckets = sorted(histogram.buckets or ())
+    if not buckets:
+        yield (
+            (*path, "histogram"),
+            (
+                f"{histogram.name} declares no `buckets` in the catalog; list its bucket bounds "
+                "(e.g. buckets: [0.1, 0.3, 1]) so the latency bound can be checked against them"
+            ),
+        )
+    elif latency.below not in buckets:
+        known = ", ".join(f"{promql.number(b)}s" for b in buckets)
+        yield (
+            (*path, "below"),
+            (
+                f"{promql.number(latency.below)}s is not a bucket bound of {histogram.name}; "
+                f"a latency SLI counts one bucket, so pick one of: {known}"
+            ),
+        )
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names) or "none"
+
+
+def _grouping_issues(service: Service, slo: SLO, base: PathKey) -> Iterator[Found]:
+    if not slo.by:
+        return
+    if not slo.sli.counts_events:
+        yield (
+            (*base, "by"),
+            "`by` groups events SLIs (`ratio`, `latency`); a threshold SLI groups through its signal's `by`",
+        )
+        return
+    events = events_of(slo.sli)
+    reserved = {"job", "instance", "le", "metric_realm", *RESERVED_SLO_LABELS, *RESERVED_ALERT_LABELS}
+    for label in slo.by:
+        if label in reserved:
+            yield (*base, "by"), f"{label!r} cannot group an SLO (it is a target, bucket or identity label)"
+            continue
+        for selector in events.selectors():
+            metric = service.metric(selector.metric) or _histogram_of(service, selector.metric)
+            if metric is not None and not metric.external and label not in metric.labels:
+                yield (
+                    (*base, "by"),
+                    f"{label!r} is not a label of {metric.name} (its labels: {_listed(metric.labels)})",
+                )
+                break
+        matchers = [m for s in events.selectors() for m in s.matchers]
+        if len(values_selected(label, matchers, 2)) < 2:
+            yield (
+                (*base, "by"),
+                f"the matchers on {label!r} leave at most one value, so grouping by it gives one group",
+            )
 
 
 def _signal_alert_issues(
@@ -466,7 +577,7 @@ def _signal_alert_issues(
                 "its window holds a varying number of samples and the spread wobbles"
             ),
         )
-    for key in sorted(set(alert.matchers) - set(signal.by)):
+    for key in sorted(set(labels_of(alert.matchers)) - set(signal.by)):
         kept = ", ".join(signal.by) or "none besides metric_realm"
         yield (
             (*base, "matchers", key),
@@ -534,13 +645,11 @@ def _promql_issues(service: Service, alert: PromQLAlert, base: PathKey, known: s
         yield path, str(exc)
         return
     for name in sorted({name for name, _ in selected} - known):
-        yield (
-            path,
-            (
-                f"series {name!r} is neither declared in a `metrics` catalog nor recorded by a "
-                "signal (declare it, with `external: true` if something else exports it)"
-            ),
+        message = (
+            f"series {name!r} is neither declared in a `metrics` catalog nor recorded by a "
+            "signal (declare it, with `external: true` if something else exports it)"
         )
+        yield path, unknown(message, name, known)
     if service.realm:
         own = _own_series(service)
         for name in sorted(
@@ -572,6 +681,29 @@ def _own_series(service: Service) -> set[str]:
         if not metric.external:
             names.update(metric.name + suffix for suffix in SUFFIXES.get(metric.type, ("",)))
     return names
+
+
+def _records(service: Service) -> list[str]:
+    return [signal.record for signal in service.signals]
+
+
+def _gauges(service: Service) -> list[str]:
+    return [metric.name for metric in service.metrics if metric.type == "gauge"]
+
+
+def _gate_sources(service: Service) -> list[str]:
+    """What a gate condition may read: gauges, signals and heartbeat records."""
+    beats = [name for h in service.heartbeats for name in (h.ok_record(), h.changes_record())]
+    return [*_gauges(service), *_records(service), *beats]
+
+
+def _catalog_names(service: Service, types: tuple[str, ...]) -> list[str]:
+    """Catalog names a reference of one of `types` may use (counters also as _bucket/_count)."""
+    names = [metric.name for metric in service.metrics if metric.type in types]
+    if "counter" in types:
+        counted = {"histogram": ("_bucket", "_count"), "summary": ("_count",)}
+        names += [m.name + suffix for m in service.metrics for suffix in counted.get(m.type, ())]
+    return names or [metric.name for metric in service.metrics]
 
 
 def _spec_issues(spec: Spec) -> Iterator[tuple[str, PathKey, str]]:

@@ -638,10 +638,11 @@ def test_samples_become_readings_and_a_duplicate_never_looks_better() -> None:
         ]
     )
     assert found == {"g": GateReading({"a": ConditionReading(0.2, 1)}, None, 0, 0)}
-    _, gate = lab_gate()
-    assert gate_query([gate]) == (
+    service, gate = lab_gate()
+    assert gate_query([(service, gate)]) == (
         '{__name__=~"canary:gate_condition:value|canary:gate_condition_violated:bool|'
-        'canary:gate_violations:count|canary:promote:bool|canary:rollback:bool", gate="lab-canary"}'
+        'canary:gate_violations:count|canary:promote:bool|canary:rollback:bool", gate="lab-canary", '
+        'metric_realm="prod"}'
     )
 
 

@@ -51,7 +51,7 @@ def broken(tmp_path: Path) -> Path:
     return copy
 
 
-ENTROPY = 'bridge_entropy_ratio{metric_realm="prod"}'
+ENTROPY = 'bridge_entropy_ratio{job="bridge", metric_realm="prod"}'
 LYAPUNOV_V = 'canary:gate_condition:value{condition="lyapunov-v", gate="duri-l4", metric_realm="prod"}'
 
 # case: (rule file, text, replacement, test file that must now fail)
@@ -61,7 +61,19 @@ MUTATIONS = {
     # A page threshold far too low: the page fires before the theoretical time.
     "early page": ("bridge.phase-diff.yml", "> 0.144", "> 0.0144", "bridge.phase-diff.yml"),
     # The realm filter dropped: stray series of other realms join the recorded signal.
-    "no realm filter": ("ure.yml", 'ure_residual{metric_realm="prod"}', "ure_residual", "ure.yml"),
+    "no realm filter": (
+        "ure.yml",
+        'ure_residual{job="ure", metric_realm="prod"}',
+        'ure_residual{job="ure"}',
+        "ure.yml",
+    ),
+    # The scrape job dropped: another job's series of the same name leak in.
+    "no job filter": (
+        "ure.yml",
+        'ure_residual{job="ure", metric_realm="prod"}',
+        'ure_residual{metric_realm="prod"}',
+        "ure.yml",
+    ),
     # Missing data counted as good instead of bad.
     "missing data good": (
         "bridge.sync-quality.yml",
@@ -142,8 +154,8 @@ MUTATIONS = {
     # Legacy series of other realms join a gate condition.
     "gate without realm": (
         "duri.gate.duri-l4.yml",
-        'last_over_time(duri_canary_unique_ratio{metric_realm="prod"}[30s])',
-        "last_over_time(duri_canary_unique_ratio[30s])",
+        'last_over_time(duri_canary_unique_ratio{job="duri", metric_realm="prod"}[30s])',
+        'last_over_time(duri_canary_unique_ratio{job="duri"}[30s])',
         "duri.gate.duri-l4.yml",
     ),
     # The best instance decides instead of the worst.
@@ -170,8 +182,8 @@ MUTATIONS = {
     # A raw metric read at the instant: one failed scrape restarts promotion.
     "gate reads the instant": (
         "duri.gate.duri-l4.yml",
-        'last_over_time(duri_lyapunov_v{metric_realm="prod"}[30s])',
-        'duri_lyapunov_v{metric_realm="prod"}',
+        'last_over_time(duri_lyapunov_v{job="duri", metric_realm="prod"}[30s])',
+        'duri_lyapunov_v{job="duri", metric_realm="prod"}',
         "duri.gate.duri-l4.yml",
     ),
     # A quorum of one canary instead of two.

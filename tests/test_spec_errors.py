@@ -221,7 +221,7 @@ CASES = {
         ),
         "receivers: [slack-dury]",
         "alertmanager.routes[3].receivers[0]",
-        "receiver 'slack-dury' is not defined",
+        "receiver 'slack-dury' is not one of `receivers`; did you mean 'slack-duri'?",
     ),
     "duplicate receiver name": (
         "alertmanager.yaml",
@@ -243,6 +243,28 @@ CASES = {
         "watchdog_receiver: slack-lumen",
         "alertmanager.watchdog_receiver",
         "never Slack or PagerDuty",
+    ),
+    "page route without a pager": (
+        "alertmanager.yaml",
+        replace_first("receivers: [pagerduty-oncall, slack-duri]", "receivers: [slack-duri]"),
+        "- match: {severity: page, team: duri}",
+        "alertmanager.routes[1]",
+        "pages end at this route (severity=page, team=duri) and reach only slack-duri, no pager: "
+        "DuriHeartbeatStale (service=duri, team=duri)",
+    ),
+    "default_pager that does not page": (
+        "alertmanager.yaml",
+        replace_first("default_pager: pagerduty-oncall", "default_pager: slack-lumen"),
+        "default_pager: slack-lumen",
+        "alertmanager.default_pager",
+        "receiver 'slack-lumen' does not page (pagers: pagerduty-oncall)",
+    ),
+    "Slack said to page": (
+        "alertmanager.yaml",
+        replace_first("    - name: slack-duri\n", "    - name: slack-duri\n      pager: true\n"),
+        "- name: slack-duri",
+        "alertmanager.receivers[2]",
+        "`pager: true` needs `pagerduty` or a `webhook` into a paging system",
     ),
     "dashboard threshold of an unknown SLO": (
         "bridge.yaml",

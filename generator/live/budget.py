@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from generator import promql
 from generator.live import EXIT_NO_DATA, EXIT_OK, EXIT_UNREACHABLE
 from generator.live.prom import Prometheus, Unreachable
-from generator.model import Spec
+from generator.model import SLO, Service, Spec
 from generator.model.settings import BudgetPolicy
-from generator.rules import BUDGET_REMAINING, CURRENT_BURN
+from generator.rules import BUDGET_REMAINING, CURRENT_BURN, slo_selector
 from generator.slo_math import slo_id
 
 EXIT_POLICY = 1
@@ -34,16 +34,36 @@ class BudgetRow:
         return "ok"
 
 
-def _by_slo(prometheus: Prometheus, name: str) -> dict[str, float]:
-    samples = prometheus.query(promql.selector(name, {}))
-    # An SLO's series carry obsgen's slo_id, or Sloth's sloth_id when its service asks for those.
-    return {s.labels.get("slo_id") or s.labels.get("sloth_id", ""): s.value for s in samples}
+def _by_slo(
+    prometheus: Prometheus,
+    name: str,
+    slos: list[tuple[Service, SLO]],
+    worse: Callable[[list[float]], float],
+) -> dict[str, float]:
+    """slo_id → its `name` series, each SLO selected as its rules and dashboards select it
+    (rules.slo_selector: its identity label and realm), so a second realm's copy of an SLO in
+    the same Prometheus is never read. Should a series come twice anyway (a stale copy of a rule
+    file, say), the copy that looks worse wins; a NaN copy only when no copy holds a number."""
+    selectors = {slo_id(service, slo): slo_selector(name, service, slo) for service, slo in slos}
+    # One query; `or` keeps every SLO's series, as their identity labels differ.
+    samples = prometheus.query(" or ".join(selectors.values()))
+    found: dict[str, float] = {}
+    for ident, selector in selectors.items():
+        [(_, matchers)] = promql.selectors(selector)
+        values = [s.value for s in samples if all(s.labels.get(k) == v for k, v in matchers.items())]
+        numbers = [v for v in values if not math.isnan(v)]
+        if values:
+            found[ident] = worse(numbers) if numbers else math.nan
+    return found
 
 
 def read_budgets(prometheus: Prometheus, spec: Spec) -> list[BudgetRow]:
-    remaining = _by_slo(prometheus, BUDGET_REMAINING)
-    burning = _by_slo(prometheus, CURRENT_BURN)
-    ids = [slo_id(service, slo) for service in spec.services for slo in service.slos]
+    slos = [(service, slo) for service in spec.services for slo in service.slos]
+    if not slos:
+        return []
+    remaining = _by_slo(prometheus, BUDGET_REMAINING, slos, min)
+    burning = _by_slo(prometheus, CURRENT_BURN, slos, max)
+    ids = [slo_id(service, slo) for service, slo in slos]
     return [BudgetRow(i, remaining.get(i), burning.get(i)) for i in ids]
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from generator.durations import format_duration
+from generator.errors import unknown
 from generator.live import EXIT_OK, EXIT_TARGETS_DOWN, EXIT_UNREACHABLE
 from generator.live.gate import (
     Decision,
@@ -42,8 +43,7 @@ def select_gates(spec: Spec, name: str | None) -> list[tuple[Service, Gate]]:
         return every
     chosen = [(service, gate) for service, gate in every if gate.name == name]
     if not chosen:
-        known = ", ".join(gate.name for _, gate in every)
-        raise UsageError(f"no gate named {name!r}; known: {known}")
+        raise UsageError(unknown(f"no gate named {name!r}", name, [gate.name for _, gate in every]))
     return chosen
 
 
@@ -52,7 +52,7 @@ def read_gates(
 ) -> list[tuple[GateReading | None, Decision]]:
     """One query for all the gates; per gate its reading (None when unreachable) and decision."""
     try:
-        found = readings(prometheus.query(gate_query([gate for _, gate in chosen])))
+        found = readings(prometheus.query(gate_query(chosen)))
     except Unreachable as exc:
         return [(None, Decision(Verdict.UNREACHABLE, str(exc)))] * len(chosen)
     out = []

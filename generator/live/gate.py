@@ -19,11 +19,11 @@ from generator.durations import format_duration
 from generator.gate_rules import (
     CONDITION_VALUE,
     CONDITION_VIOLATED,
-    GATE_SERIES,
     PROMOTE,
     ROLLBACK,
     VIOLATIONS,
     gate_file,
+    gate_series_selector,
 )
 from generator.live import EXIT_GO, EXIT_HOLD, EXIT_NO_DATA, EXIT_ROLLBACK, EXIT_UNREACHABLE
 from generator.live.prom import Sample
@@ -100,13 +100,11 @@ class Decision:
         return f"{self.verdict.tag} {self.reason}"
 
 
-def gate_query(gates: Sequence[Gate]) -> str:
-    """One instant query returning every canary:* series of these gates."""
-    names = promql.quote("|".join(GATE_SERIES))
-    if len(gates) == 1:
-        return f"{{__name__=~{names}, gate={promql.quote(gates[0].name)}}}"
-    # Gate names are slugs ([a-z0-9-]), so they need no regex escaping.
-    return f"{{__name__=~{names}, gate=~{promql.quote('|'.join(g.name for g in gates))}}}"
+def gate_query(chosen: Sequence[tuple[Service, Gate]]) -> str:
+    """One instant query returning every canary:* series of these gates, each gate's selected as
+    the rules and the Argo template select it (realm included), so a second realm's copy of a
+    gate in the same Prometheus is never read. `or` keeps them all: the gates' label sets differ."""
+    return " or ".join(gate_series_selector(service, gate) for service, gate in chosen)
 
 
 def readings(samples: Iterable[Sample]) -> dict[str, GateReading]:

@@ -39,15 +39,39 @@ class Webhook(StrictModel):
 
 
 class Receiver(StrictModel):
+    """One receiver; a receiver with no integration is quiet (visible in Alertmanager only).
+
+    A receiver is a pager when it wakes someone up: by default one with `pagerduty`; Slack (chat)
+    and a plain webhook do not page. Every `severity: page` alert must reach a pager."""
+
     name: Slug
     slack: Slack | None = None
     pagerduty: PagerDuty | None = None
     webhook: Webhook | None = None
+    pager: bool | None = Field(
+        None,
+        description="whether it pages someone: default true with `pagerduty`, else false. Set true "
+        "for a webhook into a paging system (Opsgenie, Grafana OnCall, …), false for a "
+        "low-urgency PagerDuty service. Every `severity: page` alert must reach a pager",
+    )
 
     @property
     def quiet(self) -> bool:
         """Notifies no one: alerts routed here are only visible in Alertmanager itself."""
         return self.slack is None and self.pagerduty is None and self.webhook is None
+
+    @property
+    def pages(self) -> bool:
+        """Wakes someone up (PagerDuty, or a webhook said to be a pager), unlike chat."""
+        return self.pagerduty is not None if self.pager is None else self.pager
+
+    @model_validator(mode="after")
+    def _can_page(self) -> Receiver:
+        if self.pager and self.pagerduty is None and self.webhook is None:
+            raise ValueError(
+                "`pager: true` needs `pagerduty` or a `webhook` into a paging system; Slack is chat"
+            )
+        return self
 
 
 class Timing(StrictModel):
@@ -106,6 +130,12 @@ class AlertmanagerSpec(Timing):
     repeat_interval: Duration = Field(4 * 3600, description="re-send a group still firing")
     resolve_timeout: Duration = 300
     default_receiver: Slug = Field(description="where alerts that match no route go")
+    default_pager: Slug | None = Field(
+        None,
+        description='a pager behind every route: a last route `severity="page"` to this receiver '
+        "catches each page no route stopped, so a page of a team without a route still wakes "
+        "someone. Without it such a page is a spec error, unless `default_receiver` is a pager",
+    )
     watchdog_receiver: Slug | None = Field(
         None, description="the dead-man's switch that receives the Watchdog (required with the Watchdog)"
     )

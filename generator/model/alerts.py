@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -18,6 +18,7 @@ from generator.model.common import (
     StrictModel,
     kind_by_key,
 )
+from generator.model.selectors import Matchers, split_selector
 
 
 class AlertText(StrictModel):
@@ -35,10 +36,17 @@ class ThresholdAlert(AlertText):
 
     kind: Literal["threshold"] = "threshold"
     signal: SeriesName | None = Field(None, description="a recorded signal of this service")
-    metric: MetricName | None = Field(None, description="a metric from the catalog")
-    matchers: Labels = Field(default_factory=dict)
+    metric: MetricName | None = Field(
+        None, description='a metric from the catalog, or a selector such as temp_celsius{zone=~"a|b"}'
+    )
+    matchers: Matchers = Field(default=())
     op: Comparison
     value: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metric_as_selector(cls, data: Any) -> Any:
+        return split_selector(data)
 
     @model_validator(mode="after")
     def _one_source(self) -> ThresholdAlert:

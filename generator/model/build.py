@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import types
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from generator.errors import Location, SpecError, SpecIssue
+from generator.errors import Location, SpecError, SpecIssue, did_you_mean
 from generator.loader import PathKey, SourceDoc
 from generator.model.alertmanager import AlertmanagerSpec
 from generator.model.service import Service
@@ -92,8 +93,61 @@ def _validate(
     except ValidationError as exc:
         for error in exc.errors():
             path = (*prefix, *_data_path(data, error["loc"]))
-            issues.append(SpecIssue(doc.location(path), _message(error)))
+            message = _message(error)
+            if error["type"] == "extra_forbidden":
+                message = _unknown_field(model, data, error["loc"]) or message
+            issues.append(SpecIssue(doc.location(path), message))
         return None
+
+
+def _unknown_field(model: type[BaseModel], data: Any, loc: tuple[Any, ...]) -> str | None:
+    """`unknown field 'objectiv'; did you mean 'objective'?`, from the fields allowed there."""
+    key = loc[-1] if loc else None
+    if not isinstance(key, str):
+        return None
+    kinds: list[Any] = [model]
+    node = data
+    for part in loc[:-1]:
+        if not (
+            (isinstance(node, dict) and part in node)
+            or (isinstance(node, list) and isinstance(part, int) and part < len(node))
+        ):
+            continue  # a union tag or a validator's name, not a step into the data
+        node = node[part]
+        kinds = [inner for kind in kinds for inner in _step(kind, part)]
+    fields = {
+        field.alias or name
+        for kind in kinds
+        for each in _members(kind)
+        if isinstance(each, type) and issubclass(each, BaseModel)
+        for name, field in each.model_fields.items()
+    }
+    hint = did_you_mean(key, fields) if fields else ""
+    return f"unknown field {key!r}; {hint}" if hint else None
+
+
+def _members(kind: Any) -> list[Any]:
+    """A type with Annotated and unions unwrapped: `Annotated[A, …] | B | None` → [A, B, None]."""
+    origin = get_origin(kind)
+    if origin is Annotated:
+        return _members(get_args(kind)[0])
+    if origin in (Union, types.UnionType):
+        return [member for arg in get_args(kind) for member in _members(arg)]
+    return [kind]
+
+
+def _step(kind: Any, part: str | int) -> list[Any]:
+    """The types found one step (a field name or a list index) into `kind`."""
+    found: list[Any] = []
+    for each in _members(kind):
+        origin, args = get_origin(each), get_args(each)
+        if isinstance(each, type) and issubclass(each, BaseModel) and isinstance(part, str):
+            found += [f.annotation for n, f in each.model_fields.items() if part in (n, f.alias)]
+        elif origin in (list, tuple) and isinstance(part, int) and args:
+            found.append(args[0])
+        elif origin is dict and isinstance(part, str) and len(args) == 2:
+            found.append(args[1])
+    return found
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> PathKey:
@@ -122,6 +176,8 @@ def _message(error: dict[str, Any]) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     got = error.get("input")
-    if kind not in ("model_type",) and not isinstance(got, dict | list) and got is not None:
-        msg += f" (got {got!r})"
-    return msg
+    if kind == "model_type" or isinstance(got, dict | list) or got is None:
+        return msg
+    if kind == "value_error" and repr(got) in msg:
+        return msg  # our own validators already quote what they got
+    return f"{msg} (got {got!r})"

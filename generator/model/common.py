@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
@@ -65,3 +67,30 @@ Labels = dict[LabelName, str]
 Annotations = dict[LabelName, str]
 Severity = Literal["page", "ticket", "info"]
 Comparison = Literal["<", "<=", ">", ">=", "==", "!="]
+
+
+_SECONDS_UNITS = {"ms": Decimal("0.001"), "s": Decimal(1), "m": Decimal(60)}
+
+
+def _seconds(value: object) -> float:
+    """`300ms`, `1.5s`, `2m` or a plain number of seconds, as a float (0.3 for 300ms)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 300ms or 1s, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = Decimal(repr(value))
+    else:
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)", str(value).strip())
+        if match is None:
+            raise ValueError(f"expected a duration such as 300ms, 1s or 1.5s, got {value!r}")
+        seconds = Decimal(match.group(1)) * _SECONDS_UNITS[match.group(2)]
+    if not seconds.is_finite() or seconds <= 0:
+        raise ValueError(f"expected a duration longer than zero, got {value!r}")
+    return float(seconds)
+
+
+Seconds = Annotated[
+    float,
+    BeforeValidator(_seconds),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m)$", "examples": ["300ms", "1s"]}),
+]
+"""A latency such as `300ms`, held as seconds (a histogram bucket bound)."""

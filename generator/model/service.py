@@ -37,6 +37,14 @@ class Metric(StrictModel):
     help: str = Field(min_length=1)
     labels: list[LabelName] = Field(default_factory=list)
     external: bool = Field(False, description="exported by something else, e.g. an exporter")
+    job: Slug | None = Field(
+        None,
+        description="the scrape job that exports an `external` metric; its selectors then carry "
+        "job=<job> (the service's own metrics always carry the service's job)",
+    )
+    buckets: list[float] | None = Field(
+        None, min_length=1, description="a histogram's bucket bounds (le), e.g. [0.1, 0.3, 1]"
+    )
     ratio: bool = Field(False, description="a share in [0, 1]; signals derived from it are clamped to [0, 1]")
 
 
@@ -110,6 +118,24 @@ class Service(StrictModel):
 
     def realm_matchers(self) -> dict[str, str]:
         return {"metric_realm": self.realm} if self.realm else {}
+
+    def scope(self, metric: str) -> dict[str, str]:
+        """Matchers every selector of the raw series `metric` carries: the realm, and the scrape
+        job for the service's own metrics (an `external` one only when it names its job), so
+        another service's series of the same name never leak in. `x_bucket`/`x_count` are x's."""
+        declared = self.metric(metric) or self._histogram_part(metric)
+        job = None
+        if declared is not None:
+            job = declared.job if declared.external else (self.job if self.scrape else None)
+        return {**({"job": job} if job else {}), **self.realm_matchers()}
+
+    def _histogram_part(self, name: str) -> Metric | None:
+        for suffix in ("_bucket", "_count", "_sum"):
+            if name.endswith(suffix):
+                base = self.metric(name.removesuffix(suffix))
+                if base is not None and base.type in ("histogram", "summary"):
+                    return base
+        return None
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)

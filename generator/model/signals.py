@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -11,11 +11,11 @@ from generator.model.common import (
     RECORD_NAME_PATTERN,
     Duration,
     LabelName,
-    Labels,
     MetricName,
     SeriesName,
     StrictModel,
 )
+from generator.model.selectors import Matchers, split_selector
 
 OverTime = Literal["mean", "quantile", "stddev", "max", "min", "histogram_quantile"]
 QUANTILE_FUNCTIONS = ("quantile", "histogram_quantile")
@@ -36,8 +36,14 @@ class Signal(StrictModel):
         "max", description="how series of several instances combine; max keeps the worst"
     )
     by: list[LabelName] = Field(default_factory=list, description="labels kept besides realm")
-    matchers: Labels = Field(default_factory=dict)
+    matchers: Matchers = Field(default=(), description='e.g. {code: "500"} or {code=~"5.."}')
     help: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metric_as_selector(cls, data: Any) -> Any:
+        """`metric: 'x{a=~"b.*"}'` reads as `metric: x` plus those matchers."""
+        return split_selector(data)
 
     @model_validator(mode="after")
     def _quantile_matches_function(self) -> Signal:

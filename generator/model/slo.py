@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from generator.model.common import (
     AlertName,
     Annotations,
     Duration,
+    LabelName,
     Labels,
     MetricName,
+    Seconds,
     SeriesName,
     Slug,
     StrictModel,
 )
+from generator.model.selectors import Matchers, SelectorField, split_selector
 
 
 class ThresholdSLI(StrictModel):
@@ -30,17 +33,14 @@ class ThresholdSLI(StrictModel):
     )
 
 
-class EventQuery(StrictModel):
-    metric: MetricName = Field(description="a counter from the catalog (without _total suffix rules)")
-    matchers: Labels = Field(default_factory=dict)
-
-
 class RatioSLI(StrictModel):
     """errors/total, or (total − good)/total, from counters. No traffic is not an error."""
 
-    errors: EventQuery | None = None
-    good: EventQuery | None = None
-    total: EventQuery
+    errors: SelectorField | None = Field(
+        None, description='error events, e.g. http_requests_total{code=~"5.."}'
+    )
+    good: SelectorField | None = Field(None, description="good events, when errors are not counted")
+    total: SelectorField = Field(description="all events, e.g. http_requests_total")
 
     @model_validator(mode="after")
     def _errors_or_good(self) -> RatioSLI:
@@ -83,16 +83,49 @@ class QuerySLI(StrictModel):
         return {k: v for k in ("errors", "total", "error_ratio") if (v := getattr(self, k)) is not None}
 
 
+class LatencySLI(StrictModel):
+    """Requests faster than `below` are good: good = `<histogram>_bucket{le="<below>"}`, total =
+    `<histogram>_count`, from a classic histogram whose catalog entry declares `buckets`."""
+
+    histogram: MetricName = Field(
+        description="a histogram of the catalog, e.g. http_request_duration_seconds"
+    )
+    below: Seconds = Field(description="the latency bound, e.g. 300ms; one of the histogram's buckets")
+    selector: Matchers = Field(default=(), description='which requests count, e.g. {handler!="/health"}')
+
+    @model_validator(mode="before")
+    @classmethod
+    def _histogram_as_selector(cls, data: Any) -> Any:
+        """`histogram: 'http_request_duration_seconds{handler!="/health"}'` reads as the selector."""
+        split = split_selector(data, "histogram")
+        if split is not data and isinstance(split, dict):
+            found = split.pop("matchers", ())
+            split["selector"] = (*found, *_given(data.get("selector")))
+        return split
+
+
+def _given(selector: Any) -> tuple[Any, ...]:
+    from generator.model.selectors import _matchers
+
+    return _matchers(selector) if selector else ()
+
+
 class SLI(StrictModel):
     threshold: ThresholdSLI | None = None
     ratio: RatioSLI | None = None
+    latency: LatencySLI | None = Field(None, description="requests faster than a histogram bucket bound")
     query: QuerySLI | None = Field(None, description="raw PromQL over {{.window}}, e.g. imported from Sloth")
 
     @model_validator(mode="after")
     def _one_kind(self) -> SLI:
-        if sum(kind is not None for kind in (self.threshold, self.ratio, self.query)) != 1:
-            raise ValueError("give exactly one of `threshold`, `ratio` or `query`")
+        if sum(kind is not None for kind in (self.threshold, self.ratio, self.latency, self.query)) != 1:
+            raise ValueError("give exactly one of `threshold`, `ratio`, `latency` or `query`")
         return self
+
+    @property
+    def counts_events(self) -> bool:
+        """ratio and latency SLIs count events from counters; both compile to errors/total."""
+        return self.ratio is not None or self.latency is not None
 
 
 class AlertTier(StrictModel):
@@ -128,9 +161,26 @@ class SLOAlerting(StrictModel):
 class SLO(StrictModel):
     name: Slug
     description: str = ""
-    objective: float = Field(gt=0, lt=100, description="percent of good slices or events")
+    objective: float = Field(gt=0, lt=100, description="percent of good slices or events (99.9, not 0.999)")
     period: Duration = 30 * 86400
     time_slice: Duration = 60
     sli: SLI
     alerting: SLOAlerting = Field(default_factory=SLOAlerting)
     labels: Labels = Field(default_factory=dict)
+    by: list[LabelName] = Field(
+        default_factory=list,
+        description="one SLO per value of these labels (e.g. [handler]), as Pyrra's grouping: every "
+        "SLO series and burn-rate alert keeps them",
+    )
+
+    @field_validator("objective")
+    @classmethod
+    def _objective_is_percent(cls, value: float) -> float:
+        """0.99 is a ratio written where a percent belongs: 0.99 % is no SLO anyone means."""
+        if value <= 1:
+            meant = f"{round(value * 100, 9)!r}".removesuffix(".0")
+            hint = f"did you mean objective: {meant}?" if value < 1 else "1 means 1 %; e.g. objective: 99.9"
+            raise ValueError(
+                f"objectives are percent, not ratios: {hint} (got {f'{value!r}'.removesuffix('.0')})"
+            )
+        return value

@@ -9,6 +9,7 @@ from typing import Any
 
 from generator import promql, signal_math
 from generator.alert_templates import expand
+from generator.label_values import example_labels
 from generator.model import PromQLAlert, Service, Signal, Spec, ThresholdAlert
 from generator.promtool_tests.series import (
     alert_case,
@@ -63,7 +64,7 @@ def _signal_inputs(
     service: Service, signal: Signal, value: Decimal, samples: int, interval: int, by: dict[str, str]
 ) -> Inputs:
     """Raw inputs that make the signal read `value`."""
-    labels = target_labels(service, f"{service.service}-1", {**signal.matchers, **by})
+    labels = target_labels(service, f"{service.service}-1", {**example_labels(signal.matchers), **by})
     if signal.function == "histogram_quantile":
         # Half the events fall at or below `value`, the rest above every finite bucket, so
         # the quantile lands in +Inf and Prometheus returns the highest finite bound: `value`.
@@ -108,7 +109,7 @@ def threshold_alert_tests(
     groups = []
     for label, value in (("fires", fire), ("quiet", quiet)):
         if signal is not None:
-            by = {b: alert.matchers.get(b, "x") for b in signal.by}
+            by = {b: example_labels(alert.matchers).get(b, "x") for b in signal.by}
             fire_at = settle_time(signal, interval) + alert.for_ + 2 * interval
             samples = (fire_at + 10 * interval) // interval
             inputs = _signal_inputs(service, signal, value, samples, interval, by)
@@ -117,7 +118,7 @@ def threshold_alert_tests(
             assert alert.metric is not None
             fire_at = alert.for_ + 2 * interval
             samples = (fire_at + 10 * interval) // interval
-            result_labels = target_labels(service, f"{service.service}-1", dict(alert.matchers))
+            result_labels = target_labels(service, f"{service.service}-1", example_labels(alert.matchers))
             text = f"{promql.number(float(value))}x{samples}"
             inputs = Inputs([input_series(alert.metric, result_labels, text)], interval, float(value))
         if label == "fires":
@@ -200,7 +201,9 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
         per_instance = {"1": [10, 30, 70, 90, 97, 100], "2": [5, 20, 50, 80, 95, 100]}
         summed: dict[float, float] = {}
         for inst, counts in per_instance.items():
-            labels = target_labels(service, f"{service.service}-{inst}", {**signal.matchers, **extra})
+            labels = target_labels(
+                service, f"{service.service}-{inst}", {**example_labels(signal.matchers), **extra}
+            )
             for bound, count in zip([*bounds, float("inf")], counts, strict=True):
                 le = "+Inf" if bound == float("inf") else promql.number(bound)
                 inputs.append(
@@ -212,14 +215,16 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
         ramps = {"1": _ramp(0.25, 1.0, n), "2": _ramp(0.5, 0.125, n)}
         reads = []
         for inst, samples in ramps.items():
-            labels = target_labels(service, f"{service.service}-{inst}", {**signal.matchers, **extra})
+            labels = target_labels(
+                service, f"{service.service}-{inst}", {**example_labels(signal.matchers), **extra}
+            )
             inputs.append(input_series(signal.metric, labels, values([None, None, *samples])))
             reads.append(signal_math.over_time(signal.function, samples, signal.quantile))
         expected = {"max": max, "min": min, "sum": sum, "avg": lambda r: sum(r) / len(r)}[signal.aggregate](
             reads
         )
-    base = target_labels(service, "legacy", {**signal.matchers, **extra})
-    for legacy in legacy_label_sets(service, base):
+    base = target_labels(service, "legacy", {**example_labels(signal.matchers), **extra})
+    for legacy in legacy_label_sets(service, base, signal.metric):
         if signal.function == "histogram_quantile":
             inputs.append(
                 input_series(f"{signal.metric}_bucket", {**legacy, "le": "+Inf"}, f"1000+1000x{n + 1}")
@@ -254,7 +259,7 @@ def clamp_test(service: Service, signal: Signal, interval: int) -> dict[str, Any
         return None
     n = max(2, signal.window // interval)
     labels = target_labels(
-        service, f"{service.service}-1", {**signal.matchers, **{b: "x" for b in signal.by}}
+        service, f"{service.service}-1", {**example_labels(signal.matchers), **{b: "x" for b in signal.by}}
     )
     result = {**service.realm_matchers(), **{b: "x" for b in signal.by}}
     return {

@@ -250,7 +250,7 @@ def _inputs(subject: Subject, timelines: dict[str, Timeline]) -> list[dict[str, 
         stray = violating_value(subject, first) if first is not None else None
         if stray is None:
             stray = healthy_value(subject, series) + 1000
-        for legacy in legacy_label_sets(subject.service, labels):
+        for legacy in legacy_label_sets(subject.service, labels, series):
             if quorum is not None:  # posing as a canary instance: the realm filter must keep it out
                 legacy = {**legacy, quorum.label: "c1"}
             inputs.append(input_series(series, legacy, f"{promql.number(float(stray))}x{len(samples) - 1}"))

@@ -69,7 +69,7 @@ class Subject:
         labels = {**self.target, **self.service.realm_matchers()}
         return [
             input_series(self.heartbeat.metric, legacy, values(samples))
-            for legacy in legacy_label_sets(self.service, labels)
+            for legacy in legacy_label_sets(self.service, labels, self.heartbeat.metric)
         ]
 
     def up(self, samples: list[Sample]) -> dict[str, str]:

@@ -56,16 +56,20 @@ def target_labels(service: Service, instance: str, extra: dict[str, str] | None 
 LEGACY_REALM = "legacy"
 
 
-def legacy_label_sets(service: Service, labels: dict[str, str]) -> list[dict[str, str]]:
-    """The seed's stray series: one of another realm, one from an old path with no realm.
+def legacy_label_sets(service: Service, labels: dict[str, str], metric: str) -> list[dict[str, str]]:
+    """The seed's stray series: one of another realm, one from an old path with no realm, and
+    when `metric` is selected by the service's scrape job, one of another job.
 
-    Fed with bad values next to the real ones, they prove the realm filter holds.
+    Fed with bad values next to the real ones, they prove the realm and job filters hold.
     """
-    if not service.realm:
-        return []
-    other = {**labels, "metric_realm": LEGACY_REALM, "instance": "legacy-1"}
-    unlabelled = {k: v for k, v in labels.items() if k != "metric_realm"} | {"instance": "legacy-2"}
-    return [other, unlabelled]
+    strays = []
+    if service.realm:
+        strays.append({**labels, "metric_realm": LEGACY_REALM, "instance": "legacy-1"})
+        strays.append({k: v for k, v in labels.items() if k != "metric_realm"} | {"instance": "legacy-2"})
+    job = service.scope(metric).get("job")
+    if job is not None and labels.get("job") == job:
+        strays.append({**labels, "job": f"{job}-other", "instance": "other-job-1"})
+    return strays
 
 
 def series(name: str, labels: dict[str, str]) -> str:

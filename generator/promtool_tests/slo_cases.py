@@ -20,7 +20,8 @@ from typing import Any
 from generator.alert_templates import expand
 from generator.durations import format_duration
 from generator.model import SLO, Service, Spec
-from generator.promtool_tests.drivers import Badness, RatioDriver, SliDriver, driver_for
+from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
+from generator.promtool_tests.events_driver import EventsDriver
 from generator.promtool_tests.series import ScenarioError, alert_case, duration, expected_alert, series
 from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors, design_slow_burn, periodic_errors
 from generator.rules import (
@@ -74,6 +75,11 @@ def slo_tests(spec: Spec, service: Service, slo: SLO) -> tuple[list[dict[str, An
     if windows:
         expect = burn_expectations(spec, service, slo)
         tests.append(violation_test(service, slo, driver, windows, expect))
+        respelled = driver.respelled() if isinstance(driver, EventsDriver) else None
+        if respelled is not None:
+            tests.append(violation_test(service, slo, respelled, windows, expect))
+        if isinstance(driver, EventsDriver) and slo.by:
+            tests.append(group_isolation_test(spec, service, slo, driver, windows))
         try:
             slow = slow_burn_test(service, slo, driver, windows, expect)
         except SlowBurnImpossible as exc:
@@ -102,11 +108,19 @@ def history_samples(slo: SLO, windows: list[BurnWindow]) -> int:
 Expect = Callable[[list[str]], list[dict[str, Any]]]
 
 
-def burn_expectations(spec: Spec, service: Service, slo: SLO) -> Expect:
+def tested_identity(service: Service, slo: SLO, group: dict[str, str] | None = None) -> dict[str, str]:
+    """The labels of the SLO series under test: the SLO's identity, and the group's labels of a
+    grouped SLO (the first group, where the scenarios run, unless another is given)."""
+    if group is None:
+        group = driver_for(service, slo).group if slo.by else {}
+    return {**slo_labels(service, slo), **group}
+
+
+def burn_expectations(spec: Spec, service: Service, slo: SLO, group: dict[str, str] | None = None) -> Expect:
     """The burn-rate alerts promtool must see for a set of firing severities."""
     tier = identity_labels(service).severity
     rules = {r["labels"][tier]: r for r in burn_alert_rules(spec, service, slo)}
-    identity = slo_labels(service, slo)
+    identity = tested_identity(service, slo, group)
     external = spec.settings.external_labels
     expanded = {
         severity: expected_alert(
@@ -133,12 +147,12 @@ def healthy_test(service: Service, slo: SLO, driver: SliDriver, windows: list[Bu
     end = (samples - 1) * slo.time_slice
     name = burn_alert_name(service, slo)
     checks = [alert_case(end * k // 4 // slo.time_slice * slo.time_slice, name, []) for k in (1, 2, 3, 4)]
-    identity = slo_labels(service, slo)
+    identity = tested_identity(service, slo)
     exprs = [
-        _expr_case(service, sli_error_ratio(w), identity, w, end, 0)
+        _expr_case(service, slo, sli_error_ratio(w), identity, w, end, 0)
         for w in sorted({w.long for w in windows})
     ]
-    exprs.append(_expr_case(service, BUDGET_REMAINING, identity, None, end, 1))
+    exprs.append(_expr_case(service, slo, BUDGET_REMAINING, identity, None, end, 1))
     return _group(
         f"{name}: a healthy history never fires and spends no budget",
         driver,
@@ -149,13 +163,19 @@ def healthy_test(service: Service, slo: SLO, driver: SliDriver, windows: list[Bu
 
 
 def _expr_case(
-    service: Service, metric: str, identity: dict[str, str], window: int | None, at: int, value: float
+    service: Service,
+    slo: SLO,
+    metric: str,
+    identity: dict[str, str],
+    window: int | None,
+    at: int,
+    value: float,
 ) -> dict[str, Any]:
     names = identity_labels(service)
     labels = dict(identity)
     if window is not None:
         labels[names.window] = format_duration(window)
-    selector = series(metric, {names.id: identity[names.id]})
+    selector = series(metric, {names.id: identity[names.id], **{k: identity[k] for k in slo.by}})
     return {
         "expr": selector,
         "eval_time": duration(at),
@@ -288,6 +308,28 @@ def violation_plan(
     return fire_times, times
 
 
+def unambiguous_violation(
+    driver: SliDriver, slo: SLO, windows: list[BurnWindow]
+) -> tuple[int, dict[str, FireTime], list[int]]:
+    """The healthy history, fire times and check times of a full violation in which the first
+    severity to fire can be checked on both sides of its fire time."""
+    longest = max(w.long for w in windows)
+    for history in (history_samples(slo, windows), (longest + HOUR) // slo.time_slice):
+        fire_times, times = violation_plan(driver, slo, windows, history)
+        around = [
+            Timeline(slo.time_slice).before(primary_fire(fire_times).theory),
+            primary_fire(fire_times).latest,
+        ]
+        if all(expected_severities(fire_times, t) is not None for t in around):
+            return history, fire_times, times
+    raise ScenarioError("the ticket fires too close to the page to check either")
+
+
+def primary_fire(fire_times: dict[str, FireTime]) -> FireTime:
+    """The page's fire time, or the ticket's for an SLO that never pages."""
+    return fire_times["page"] if "page" in fire_times else next(iter(fire_times.values()))
+
+
 def violation_test(
     service: Service, slo: SLO, driver: SliDriver, windows: list[BurnWindow], expect: Expect
 ) -> dict[str, Any]:
@@ -299,14 +341,7 @@ def violation_test(
     """
     step = slo.time_slice
     longest = max(w.long for w in windows)
-    for history in (history_samples(slo, windows), (longest + HOUR) // step):
-        fire_times, times = violation_plan(driver, slo, windows, history)
-        primary = "page" if "page" in fire_times else next(iter(fire_times))
-        around = [Timeline(step).before(fire_times[primary].theory), fire_times[primary].latest]
-        if all(expected_severities(fire_times, t) is not None for t in around):
-            break
-    else:
-        raise ScenarioError("the ticket fires too close to the page to check either")
+    history, fire_times, times = unambiguous_violation(driver, slo, windows)
     name = burn_alert_name(service, slo)
     cases = []
     for at in sorted(set(times)):
@@ -321,12 +356,48 @@ def violation_test(
     )
     if history * step < longest:
         detail += f"; windows longer than {format_duration(history * step)} hold only that history"
+    if isinstance(driver, EventsDriver) and driver.spelling:
+        detail += '; bucket bounds spelled as Prometheus 3 and client_python write them (le="1.0")'
     return _group(
         f"{name}: full violation after {format_duration(history * step)} healthy ({detail})",
         driver,
         badness,
         alert_rule_test=cases,
     )
+
+
+def group_isolation_test(
+    spec: Spec, service: Service, slo: SLO, driver: EventsDriver, windows: list[BurnWindow]
+) -> dict[str, Any]:
+    """A grouped SLO: one group fully bad, the other healthy. Only the bad group's alert fires,
+    on time, and each group's error ratio is its own (groups do not mix)."""
+    step = slo.time_slice
+    history, fire_times, _ = unambiguous_violation(driver, slo, windows)
+    primary = primary_fire(fire_times)
+    healthy, bad = driver.groups
+    expect_bad = burn_expectations(spec, service, slo, bad)
+    checks = [Timeline(step).before(primary.theory), primary.latest]
+    cases = []
+    for at in checks:
+        firing = expected_severities(fire_times, at)
+        assert firing is not None  # unambiguous_violation chose these times
+        cases.append(alert_case(at, burn_alert_name(service, slo), expect_bad(firing)))
+    end = max(primary.latest, (history + 2 * driver.samples_in_window + 2) * step)
+    last = end // step
+    badness = [0.0] * history + [1.0] * (last - history + 1)
+    exprs = [
+        _expr_case(service, slo, sli_error_ratio(300), tested_identity(service, slo, group), 300, end, value)
+        for group, value in ((healthy, 0), (bad, 1))
+    ]
+    labels = ", ".join(f"{k}={v}" for k, v in bad.items())
+    name = burn_alert_name(service, slo)
+    return {
+        "name": f"{name}: only group {labels} fails, only it pages; groups do not mix",
+        "interval": duration(driver.interval),
+        "input_series": driver.group_inputs([[0.0] * len(badness), badness]),
+        "alert_rule_test": cases,
+        "promql_expr_test": exprs,
+    }
 
 
 def _clock(seconds: Fraction) -> str:
@@ -414,15 +485,15 @@ def _smallest_burst(driver: SliDriver, period: int) -> float:
 
 def absent_counter_test(service: Service, slo: SLO, driver: SliDriver) -> dict[str, Any]:
     """Events counted from a counter with no series yet: no errors so far, or no success so far."""
-    assert slo.sli.ratio is not None
     samples = 12
-    assert isinstance(driver, RatioDriver)
+    assert isinstance(driver, EventsDriver)
     traffic = driver.traffic_only(samples)
-    counting_good = slo.sli.ratio.good is not None
-    identity = slo_labels(service, slo)
+    counting_good = not driver.events.counts_errors
+    identity = tested_identity(service, slo)
     window = 300
     case = _expr_case(
         service,
+        slo,
         sli_error_ratio(window),
         identity,
         window,

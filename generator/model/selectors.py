@@ -1,0 +1,174 @@
+"""Label matchers and series selectors as users write them: `{code: "500"}` (equality) or a PromQL
+selector string such as `http_requests_total{code=~"5..", handler!="/health"}`.
+
+Regexes are checked by the PromQL parser itself (RE2 rules, anchored as Prometheus anchors
+them). An equality value that looks like a regex is refused with the fix, since `code="5.."`
+is an SLO that never counts an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, NamedTuple
+
+from pydantic import BeforeValidator, Field, WithJsonSchema
+
+from generator.model.common import MetricName, StrictModel
+
+OPERATORS = ("=", "!=", "=~", "!~")
+_LABEL_NAME = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*)$")
+_PARSER_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+# Regex syntax that has no business in a literal label value ('.' alone is fine: "1.0", "v1.2").
+_REGEX_ONLY = re.compile(r"[*+?|\[\]()^$\\{}]|\.\.|^\.|\.$|\.(?=[*+?])")
+
+
+class Matcher(NamedTuple):
+    label: str
+    op: str
+    value: str
+
+    def spelled(self) -> str:
+        from generator import promql
+
+        return f"{self.label}{self.op}{promql.quote(self.value)}"
+
+    def selects(self, value: str) -> bool:
+        """What Prometheus answers for a series whose label has `value` ("" when absent)."""
+        if self.op in ("=", "!="):
+            return (value == self.value) == (self.op == "=")
+        return (re.fullmatch(self.value, value) is not None) == (self.op == "=~")
+
+
+def looks_like_regex(value: str) -> bool:
+    try:
+        float(value)  # "+Inf", "1e-05": numbers, as `le` and `quantile` values are
+        return False
+    except ValueError:
+        return bool(_REGEX_ONLY.search(value))
+
+
+def _check_equality(matcher: Matcher) -> None:
+    if matcher.op in ("=", "!=") and looks_like_regex(matcher.value):
+        fixed = Matcher(matcher.label, matcher.op + "~", matcher.value)
+        raise ValueError(
+            f"{matcher.spelled()} looks like a regular expression, but {matcher.op} compares the whole "
+            f"value literally, so it would never match what you mean; did you mean {fixed.spelled()}?"
+        )
+
+
+def parse_selector(text: str) -> tuple[str | None, tuple[Matcher, ...]]:
+    """(metric name or None, matchers) of a plain vector selector; ValueError says what is wrong."""
+    import promql_parser
+
+    source = text.strip()
+    if source.startswith("{") and source.endswith("}") and source != "{}":
+        # `{code=~"5.."}`: matchers alone; the parser wants a name, so lend it one.
+        source = f"__obsgen_matchers_only{source}"
+    try:
+        node = promql_parser.parse(source)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a PromQL selector: {exc}") from None
+    if not isinstance(node, promql_parser.VectorSelector) or node.offset is not None or node.at is not None:
+        raise ValueError(
+            f"{text!r} is not a plain series selector: give a metric name with label matchers, such "
+            'as http_requests_total{code=~"5.."}, without functions, ranges, offset or @'
+        )
+    if node.matchers.or_matchers:
+        raise ValueError(f"{text!r}: `or` inside a selector is not supported; use a regex (a|b)")
+    name = None if node.name == "__obsgen_matchers_only" else node.name
+    matchers = []
+    for m in node.matchers.matchers:
+        op = _PARSER_OPS[str(m.op).rsplit(".", 1)[-1]]
+        if m.name == "__name__":
+            if op == "=" and name is None:
+                name = m.value
+                continue
+            raise ValueError(f"{text!r}: give the metric name before the braces, not as a __name__ matcher")
+        matchers.append(Matcher(m.name, op, m.value))
+    found = tuple(matchers)
+    for matcher in found:
+        _check_equality(matcher)
+    return name, found
+
+
+def _matchers(value: Any) -> tuple[Matcher, ...]:
+    if isinstance(value, tuple) and all(isinstance(m, Matcher) for m in value):
+        return value
+    if isinstance(value, str):
+        name, found = parse_selector(value if value.strip().startswith("{") else "{" + value + "}")
+        if name is not None:
+            raise ValueError(f"{value!r}: give matchers only here; the metric is named by its own field")
+        return found
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            'expected label matchers: a mapping of label to value, or a selector such as {code=~"5.."}'
+        )
+    found = []
+    for label, text in value.items():
+        if not isinstance(label, str) or not _LABEL_NAME.match(label):
+            raise ValueError(f"{label!r} is not a Prometheus label name")
+        if not isinstance(text, str):
+            raise ValueError(f"the value of {label} must be a string, e.g. {label}: {str(text)!r}")
+        matcher = Matcher(label, "=", text)
+        _check_equality(matcher)
+        found.append(matcher)
+    return tuple(found)
+
+
+_MATCHERS_SCHEMA = {
+    "description": 'label matchers: {label: value} for equality, or a selector such as {code=~"5.."}',
+    "anyOf": [
+        {"type": "object", "additionalProperties": {"type": "string"}},
+        {"type": "string", "examples": ['{code=~"5..", handler!="/health"}']},
+    ],
+}
+Matchers = Annotated[tuple[Matcher, ...], BeforeValidator(_matchers), WithJsonSchema(_MATCHERS_SCHEMA)]
+
+
+def equality(matchers: Iterable[Matcher]) -> dict[str, str]:
+    return {m.label: m.value for m in matchers if m.op == "="}
+
+
+def labels_of(matchers: Iterable[Matcher]) -> list[str]:
+    return sorted({m.label for m in matchers})
+
+
+class Selector(StrictModel):
+    """A catalog metric and the matchers that pick its series. Written as a PromQL selector
+    string (`http_requests_total{code=~"5.."}`) or as `{metric: ..., matchers: {...}}`."""
+
+    metric: MetricName = Field(description="a metric of the service's catalog")
+    matchers: Matchers = Field(default=())
+
+
+def split_selector(data: Any, field: str = "metric") -> Any:
+    """A mapping whose `field` is a selector string: the name stays in `field`, the matchers join
+    `matchers`. Anything else is returned as is, for the field types to judge."""
+    if isinstance(data, str):
+        data = {field: data}
+    if not isinstance(data, Mapping) or not isinstance(data.get(field), str):
+        return data
+    if re.fullmatch(r"\s*[a-zA-Z_][a-zA-Z0-9_]*\s*", data[field]):
+        return {**data, field: data[field].strip()}
+    name, found = parse_selector(data[field])
+    if name is None:
+        raise ValueError(f"{data[field]!r} names no metric; write it as metric_name{{...}}")
+    given = _matchers(data.get("matchers") or {})
+    return {**data, field: name, "matchers": (*found, *given)}
+
+
+_SELECTOR_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "examples": ['http_requests_total{code=~"5..", handler!="/health"}']},
+        {
+            "type": "object",
+            "properties": {"metric": {"type": "string"}, "matchers": _MATCHERS_SCHEMA},
+            "required": ["metric"],
+            "additionalProperties": False,
+        },
+    ]
+}
+SelectorField = Annotated[
+    Selector, BeforeValidator(lambda v: split_selector(v)), WithJsonSchema(_SELECTOR_SCHEMA)
+]

@@ -1,0 +1,152 @@
+"""An ordinary HTTP API's SLOs (tests/fixtures/specs/http): regex and `!=` selectors, job scoping,
+latency over histogram buckets, one SLO per handler. The generated tests pass, catch broken
+rules, and a held-out scenario written here by hand (not by the generator) pages one handler."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, obsgen
+
+HTTP = ROOT / "tests" / "fixtures" / "specs" / "http"
+ALERT = "CheckoutHandlerAvailabilityErrorBudgetBurn"
+
+
+def promtool_test(promtool: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [promtool, "test", "rules", *map(str, files)], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("http") / "generated"
+    result = obsgen("gen", "--spec", HTTP, "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def rules_text(generated: Path, slo: str) -> str:
+    return (generated / "prometheus/rules" / f"checkout.{slo}.yml").read_text()
+
+
+def test_rules_select_what_the_spec_says_scoped_to_job_and_realm(generated: Path) -> None:
+    scope = 'job="checkout", metric_realm="shop"'
+    availability = rules_text(generated, "availability")
+    assert f'http_requests_total{{code=~"5..", handler!="/health", {scope}}}' in availability
+    assert f'http_requests_total{{handler!="/health", {scope}}}' in availability
+    latency = rules_text(generated, "latency")
+    assert f'http_request_duration_seconds_bucket{{handler!="/health", {scope[:-21]}, le="0.3", ' in latency
+    assert 'http_request_duration_seconds_count{handler!="/health", job="checkout"' in latency
+    # 1 is written le="1" by Go clients and le="1.0" by client_python and Prometheus 3.
+    assert 'le=~"1|1\\\\.0"' in rules_text(generated, "latency-1s")
+    assert "sum by (handler) (rate(" in rules_text(generated, "handler-availability")
+
+
+def test_generated_tests_pass(generated: Path, promtool: str) -> None:
+    files = sorted((generated / "prometheus/tests").glob("checkout.*.yml"))
+    assert len(files) == 4
+    result = promtool_test(promtool, *files)
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = [t["name"] for f in files for t in yaml.safe_load(f.read_text())["tests"]]
+    assert any('le=\\"1.0\\"' in n or 'le="1.0"' in n for n in names), names
+    assert any("only group handler=" in n for n in names), names
+
+
+MUTATIONS = {
+    # The regex written as an equality: no 5xx is ever counted.
+    "regex to equality": ("availability", 'code=~"5.."', 'code="5.."'),
+    # The job matcher lost: another job's series of the same name leak in.
+    "lost job matcher": ("availability", ', job="checkout"', ""),
+    # The realm matcher lost.
+    "lost realm matcher": ("availability", ', metric_realm="shop"', ""),
+    # The != widened away: /health traffic counts.
+    "lost != matcher": ("availability", 'handler!="/health", ', ""),
+    # The wrong bucket: requests between 300 ms and 1 s count as good.
+    "wrong bucket": ("latency", 'le="0.3"', 'le="1"'),
+    # Only the Go spelling of the bound: Prometheus 3's le="1.0" is missed.
+    "one le spelling": ("latency-1s", 'le=~"1|1\\\\.0"', 'le="1"'),
+    # The grouping dropped: handlers mix into one ratio.
+    "groups mixed": ("handler-availability", "sum by (handler) (", "sum by () ("),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MUTATIONS))
+def test_generated_tests_catch_a_broken_rule(
+    case: str, generated: Path, tmp_path: Path, promtool: str
+) -> None:
+    slo, old, new = MUTATIONS[case]
+    broken = tmp_path / "generated"
+    shutil.copytree(generated, broken)
+    path = broken / "prometheus/rules" / f"checkout.{slo}.yml"
+    text = path.read_text()
+    assert old in text, f"mutation no longer applies: {old!r}"
+    path.write_text(text.replace(old, new))
+    result = promtool_test(promtool, broken / "prometheus/tests" / f"checkout.{slo}.yml")
+    assert result.returncode != 0, f"{case}: the generated tests did not notice\n{result.stdout}"
+    assert "FAILED" in result.stdout + result.stderr
+
+
+def _counter(labels: str, values: str) -> dict[str, str]:
+    return {"series": f"http_requests_total{{{labels}}}", "values": values}
+
+
+def test_held_out_scenario_one_handler_fails_pages_that_handler_only(
+    generated: Path, tmp_path: Path, promtool: str
+) -> None:
+    """Written by hand from the spec: /cart healthy, /checkout all 5xx from 2h on. With a
+    budget of 0.5 % the page pair (1h/5m above 14.4 × 0.005 = 7.2 %) must fire within minutes
+    for /checkout alone; /cart, whose traffic is clean, must never page."""
+    base = 'job="checkout", metric_realm="shop", instance="web-1"'
+    inputs = [
+        _counter(f'{base}, handler="/cart", code="200"', "0+100x240"),
+        _counter(f'{base}, handler="/checkout", code="200"', "0+100x120 12000x119"),
+        _counter(f'{base}, handler="/checkout", code="500"', "0x120 100+100x119"),
+        # Another job and another realm failing all along: never counted.
+        _counter('job="other", metric_realm="shop", instance="x", handler="/cart", code="500"', "0+500x240"),
+        _counter(
+            'job="checkout", metric_realm="dev", instance="x", handler="/cart", code="500"', "0+500x240"
+        ),
+    ]
+    firing = f'count by (handler, severity) (ALERTS{{alertname="{ALERT}", alertstate="firing"}})'
+    test = {
+        "rule_files": [str(generated / "prometheus/rules/checkout.handler-availability.yml")],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": inputs,
+                "promql_expr_test": [
+                    {"expr": firing, "eval_time": "119m", "exp_samples": []},
+                    {
+                        "expr": firing,
+                        "eval_time": "150m",
+                        "exp_samples": [
+                            {"labels": '{handler="/checkout", severity="page"}', "value": 1},
+                            {"labels": '{handler="/checkout", severity="ticket"}', "value": 1},
+                        ],
+                    },
+                    {
+                        "expr": 'slo:sli_error:ratio_rate5m{handler="/cart"}',
+                        "eval_time": "150m",
+                        "exp_samples": [
+                            {
+                                "labels": 'slo:sli_error:ratio_rate5m{handler="/cart", metric_realm="shop", '
+                                'slo_id="checkout-handler-availability", slo_name="handler-availability", '
+                                'slo_service="checkout", slo_window="5m"}',
+                                "value": 0,
+                            }
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "held_out.yml"
+    path.write_text(yaml.safe_dump(test, sort_keys=False))
+    result = promtool_test(promtool, path)
+    assert result.returncode == 0, result.stdout + result.stderr
