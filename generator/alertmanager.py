@@ -170,16 +170,27 @@ def _route(leaf: Leaf) -> dict[str, Any]:
 # --- inhibitions ----------------------------------------------------------------------------------
 
 
-def page_suppresses_ticket(names: IdentityLabels) -> Inhibition:
-    """A page of an SLO makes its ticket noise."""
-    return Inhibition(source={names.severity: "page"}, target={names.severity: "ticket"}, equal=[names.id])
+def page_suppresses_ticket(names: IdentityLabels, groups: list[str]) -> Inhibition:
+    """A page of an SLO makes its ticket noise; of a grouped SLO, the same group's ticket only."""
+    return Inhibition(
+        source={names.severity: "page"},
+        target={names.severity: "ticket"},
+        equal=[names.id],
+        equal_or_absent=groups,
+    )
+
+
+def slo_group_labels(spec: Spec) -> list[str]:
+    """The `by` labels of every grouped SLO."""
+    return sorted({label for s in spec.services for slo in s.slos for label in slo.by})
 
 
 def slo_inhibitions(spec: Spec) -> list[Inhibition]:
     """obsgen's page-over-ticket rule, and Sloth's label spelling of it when a service uses those."""
-    rules = [page_suppresses_ticket(OBSGEN_LABELS)]
+    groups = slo_group_labels(spec)
+    rules = [page_suppresses_ticket(OBSGEN_LABELS, groups)]
     if uses_sloth_labels(spec):
-        rules.append(page_suppresses_ticket(SLOTH_LABELS))
+        rules.append(page_suppresses_ticket(SLOTH_LABELS, groups))
     return rules
 
 
@@ -192,7 +203,7 @@ def _inhibit_rule(rule: Inhibition) -> dict[str, Any]:
     return {
         "source_matchers": _matchers(rule.source, present(rule.source)),
         "target_matchers": _matchers(rule.target, present(rule.target), rule.target_not),
-        "equal": list(rule.equal),
+        "equal": rule.compared(),
     }
 
 
@@ -244,10 +255,13 @@ def _time_interval(interval: Any) -> dict[str, Any]:
 
 
 def group_labels(spec: Spec, group_by: list[str]) -> list[str]:
-    """The root's grouping; where it groups by slo_id, Sloth-named services group by sloth_id too."""
+    """The root's grouping; where it groups by slo_id, Sloth-named services group by sloth_id too,
+    and grouped SLOs (`by: [handler]`) by their group labels, so each group is its own notification."""
     labels = list(group_by)
     if OBSGEN_LABELS.id in labels and SLOTH_LABELS.id not in labels and uses_sloth_labels(spec):
         labels.insert(labels.index(OBSGEN_LABELS.id) + 1, SLOTH_LABELS.id)
+    if {OBSGEN_LABELS.id, SLOTH_LABELS.id} & set(labels):
+        labels += [label for label in slo_group_labels(spec) if label not in labels]
     return labels
 
 

@@ -194,6 +194,88 @@ def schema() -> None:
     click.echo(to_json(compile_schema()), nl=False)
 
 
+def _service_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from generator.scaffold import service_name_problem
+
+    problem = service_name_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return value
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--service",
+    default="api",
+    show_default=True,
+    metavar="NAME",
+    callback=_service_name,
+    help="Name of the example service: its spec file, scrape job, SLO ids and alert names.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a DIRECTORY that is not empty: files of the same names are replaced "
+    "(each listed as such), all others left alone.",
+)
+def init(directory: Path, service: str, force: bool) -> None:
+    """Write a new project into DIRECTORY, ready for `obsgen gen`.
+
+    \b
+    DIRECTORY/
+      spec/obsgen.yaml        settings (evaluation interval, Alertmanager, runbook links)
+      spec/<NAME>.yaml        an HTTP API: http_requests_total{code,handler} and the
+                              histogram http_request_duration_seconds, an availability SLO
+                              (code=~"5.." are errors) and a latency SLO (below 300ms)
+      spec/alertmanager.yaml  a pager, a chat channel, a dead-man's switch; secrets as files
+      Makefile                `make gen` (obsgen gen), `make test` (promtool, amtool,
+                              the generated tests; needs obsgen, promtool, amtool on PATH)
+      README.md, .gitignore
+    \b
+    Then, in DIRECTORY: edit the specs, `obsgen gen`, `make test`. The spec files are
+    commented; the generated promtool tests pass on them unchanged. Without --force,
+    DIRECTORY must be absent or empty, and a new project appears whole or not at all.
+
+    \b
+    Exit codes: 0 written; 2 DIRECTORY not empty (without --force) or a bad --service,
+    nothing written; 3 a file could not be written.
+    """
+    from generator.scaffold import render_project, report
+    from generator.writer import NotEmpty, create_tree, write_files
+
+    project = render_project(service)
+    occupied = directory.is_dir() and any(directory.iterdir())
+    if occupied and not force:
+        click.echo(
+            f"error: {directory}/ is not empty; init writes into a new or empty directory. "
+            "Pass --force to write into it anyway (files of the same names are replaced). "
+            "Nothing was written.",
+            err=True,
+        )
+        sys.exit(EXIT_SPEC_ERROR)
+    try:
+        if occupied:
+            present = {name for name in project if (directory / name).exists()}
+            changed = set(write_files(directory, project, overwrite=True))
+        else:
+            present, changed = set(), set(project)
+            create_tree(directory, project)
+    except NotEmpty as exc:
+        click.echo(f"error: {exc}; nothing was written.", err=True)
+        sys.exit(EXIT_SPEC_ERROR)
+    except OSError as exc:
+        reason = f"{exc.strerror} ({exc.filename or directory})" if exc.strerror else str(exc)
+        click.echo(f"error: cannot write {directory}/: {reason}", err=True)
+        sys.exit(EXIT_WRITE_ERROR)
+    status = {
+        name: "unchanged" if name not in changed else "replaced" if name in present else "wrote"
+        for name in project
+    }
+    for line in report(str(directory), service, status):
+        click.echo(line)
+
+
 def _prometheus(spec, url: str | None, timeout: float):
     """The client for --prometheus (or $PROMETHEUS_URL, which click reads), else the spec's."""
     from generator.live.prom import Prometheus

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from generator import promql
 from generator.durations import format_duration, human_duration
 from generator.model import SLO, Service, Spec
 from generator.rules import (
@@ -11,8 +12,10 @@ from generator.rules import (
     SLI_TOTAL,
     TIME_SLICE_ERROR,
     burn_alert_name,
+    event_selector,
     sli_error_ratio,
 )
+from generator.sli_events import events_of
 from generator.slo_math import (
     burn_windows,
     enabled_windows,
@@ -88,7 +91,18 @@ def _sli_sentence(service: Service, slo: SLO) -> str:
     if slo.sli.query is not None:
         queries = "; ".join(f"{k} = {' '.join(v.split())}" for k, v in slo.sli.query.queries().items())
         return f"raw PromQL over each window ({queries}); the period is the mean of the 5m ratios"
-    assert slo.sli.ratio is not None
-    r = slo.sli.ratio
-    bad = f"{r.errors.metric}" if r.errors else f"{r.total.metric} − {r.good.metric if r.good else ''}"
-    return f"events: errors = {bad}, total = {r.total.metric}; no traffic is not an error"
+    events = events_of(slo.sli)
+    read = f"sum{' by (' + ', '.join(slo.by) + ')' if slo.by else ''} of rate over 5m"
+    if slo.sli.latency is not None:
+        head = f"requests faster than {promql.number(slo.sli.latency.below)}s are good"
+    else:
+        head = "events"
+    if events.errors is not None:
+        parts = f"errors = {event_selector(service, events.errors)}"
+    else:
+        parts = f"good = {event_selector(service, events.part)}"
+    groups = f"; one SLO per {', '.join(slo.by)}" if slo.by else ""
+    return (
+        f"{head}: {parts}, total = {event_selector(service, events.total)} ({read}); "
+        f"no traffic is not an error{groups}"
+    )

@@ -196,10 +196,13 @@ def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
     }
 
 
+def slo_matchers(service: Service, slo: SLO) -> dict[str, str]:
+    """What selects one SLO's series: its id (and the realm)."""
+    return {identity_labels(service).id: slo_id(service, slo), **service.realm_matchers()}
+
+
 def slo_selector(name: str, service: Service, slo: SLO) -> str:
-    return promql.selector(
-        name, {identity_labels(service).id: slo_id(service, slo), **service.realm_matchers()}
-    )
+    return promql.selector(name, slo_matchers(service, slo))
 
 
 def slice_error_expr(service: Service, sli: ThresholdSLI) -> str:

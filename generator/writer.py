@@ -159,7 +159,8 @@ def write_files(root: Path, files: dict[str, str], overwrite: bool = False) -> l
     root.mkdir(parents=True, exist_ok=True)
     for name in changed:
         target = root / name
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(wanted[name])
@@ -171,6 +172,50 @@ def write_files(root: Path, files: dict[str, str], overwrite: bool = False) -> l
             Path(temp).unlink(missing_ok=True)
             raise
     return changed
+
+
+class NotEmpty(OSError):
+    """The directory to create a tree in already holds something."""
+
+
+def create_tree(root: Path, files: dict[str, str]) -> None:
+    """Write `files` as a new tree into `root`, which must be absent or an empty directory.
+
+    Everything is written into a hidden staging directory inside `root` first, then each
+    top-level entry is renamed into place; a failure removes what was moved, so `root` is left
+    as it was found (an empty directory stays, as its owner and mode do; a new one goes)."""
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise NotEmpty(f"{root} exists and is not an empty directory")
+    created = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".obsgen-new-", dir=root))
+    moved: list[Path] = []
+    try:
+        staging.chmod(_directory_mode())
+        for name, data in _encoded(files).items():
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for entry in sorted(staging.iterdir()):
+            destination = root / entry.name
+            if destination.exists():
+                raise NotEmpty(f"{destination} appeared while the new tree was being written")
+            entry.rename(destination)
+            moved.append(destination)
+    except BaseException:
+        for path in moved:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _umask() -> int:

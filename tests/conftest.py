@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import promql_parser
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,19 @@ def obsgen(
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def vector_selectors(expr: str) -> list[promql_parser.VectorSelector]:
+    """Every series selector of a PromQL expression (ranges' too), as the parser reads it."""
+    found: list[promql_parser.VectorSelector] = []
+
+    def visit(node: object) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            found.append(node)
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return found
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import promql_parser
 import pytest
 import yaml
-from conftest import GENERATED, ROOT, SPEC, obsgen, tree_bytes
+from conftest import GENERATED, ROOT, SPEC, obsgen, tree_bytes, vector_selectors
 
 from generator import writer
 
@@ -152,18 +151,6 @@ def test_burn_rate_alerts_have_no_for_and_the_workbook_thresholds() -> None:
     assert "ratio_rate6h{" in phase_page["expr"] and "> 0.06" in phase_page["expr"]
 
 
-def _selectors(expr: str) -> list[promql_parser.VectorSelector]:
-    found: list[promql_parser.VectorSelector] = []
-
-    def visit(node: object) -> bool:
-        if isinstance(node, promql_parser.VectorSelector):
-            found.append(node)
-        return True
-
-    promql_parser.walk(promql_parser.parse(expr), visit)
-    return found
-
-
 def test_every_selector_of_a_realm_service_filters_its_realm() -> None:
     """Prometheus's own `up` of a job is the one exception: it is per target, not per realm."""
     for name, doc in rule_files().items():
@@ -172,7 +159,7 @@ def test_every_selector_of_a_realm_service_filters_its_realm() -> None:
         realm = yaml.safe_load((SPEC / f"{name.split('.')[0]}.yaml").read_text())["realm"]
         for group in doc["groups"]:
             for rule in group["rules"]:
-                for selector in _selectors(rule["expr"]):
+                for selector in vector_selectors(rule["expr"]):
                     matchers = {m.name: m.value for m in selector.matchers.matchers}
                     if selector.name == "up" and "job" in matchers:
                         continue

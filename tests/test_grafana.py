@@ -16,6 +16,7 @@ from schemas import grafana_dashboard_schema
 from generator import promql
 from generator.grafana.dashboards import compile_dashboards
 from generator.grafana.normalise import SCHEMA_VERSION
+from generator.grafana.panels import target_as_sent
 from generator.pipeline import load
 from generator.validate import known_series
 
@@ -76,7 +77,8 @@ def test_lumen_min_has_the_three_seed_panels_with_their_thresholds() -> None:
     assert shape == [
         ("timeseries", 'bridge:phase_diff_mean_5m{metric_realm="prod"}'),
         ("stat", 'bridge:sync_quality_p95_10m{metric_realm="prod"}'),
-        ("timeseries", 'bridge_entropy_ratio{metric_realm="prod"}'),
+        # a raw series of the service, scoped like the rules (job and realm)
+        ("timeseries", 'bridge_entropy_ratio{job="bridge", metric_realm="prod"}'),
     ]
     assert _steps(panels[0]) == [("green", None), ("red", 0.02)]  # the SLO's ≤ 0.02
     assert _steps(panels[1]) == [("red", None), ("green", 0.85)]  # the SLO's ≥ 0.85
@@ -88,6 +90,7 @@ def test_slo_dashboard_draws_budget_and_burn_rate_factors() -> None:
     panels = board("bridge-slos")["panels"]
     titles = [p["title"] for p in panels]
     assert sum("error budget left" in t for t in titles) == 2
+    assert sum("share of good 1m slices" in t for t in titles) == 2
     burn = next(p for p in panels if p["title"].startswith("bridge-phase-diff: burn rate"))
     assert {value for _, value in _steps(burn)} == {None, 1.0, 3.0, 6.0, 14.4}
     assert [t["legendFormat"] for t in burn["targets"]] == [
@@ -121,7 +124,7 @@ def test_every_query_reads_only_series_the_spec_produces() -> None:
     for path in boards():
         for panel in json.loads(path.read_text())["panels"]:
             for target in panel["targets"]:
-                names = {name for name, _ in promql.selectors(target["expr"])}
+                names = {name for name, _ in promql.selectors(target_as_sent(target))}
                 assert names and names <= known, (path.name, target["expr"], names - known)
 
 

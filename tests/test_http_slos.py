@@ -150,3 +150,138 @@ def test_held_out_scenario_one_handler_fails_pages_that_handler_only(
     path.write_text(yaml.safe_dump(test, sort_keys=False))
     result = promtool_test(promtool, path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alertmanager_groups_and_inhibits_per_handler(generated: Path) -> None:
+    """Each handler of a grouped SLO is its own notification, and one handler's page silences
+    that handler's ticket only."""
+    from generator.alertmanager import slo_inhibitions
+    from generator.live.alertmanager import inhibits
+    from generator.pipeline import load
+
+    config = yaml.safe_load((generated / "alertmanager/alertmanager.yml").read_text())
+    assert "handler" in config["route"]["group_by"]
+    page_ticket = next(r for r in slo_inhibitions(load(HTTP)) if r.source.get("slo_severity") == "page")
+    slo = {"slo_id": "checkout-handler-availability", "alertname": ALERT}
+    page_a = {**slo, "slo_severity": "page", "handler": "/cart"}
+    ticket_a = {**slo, "slo_severity": "ticket", "handler": "/cart"}
+    ticket_b = {**slo, "slo_severity": "ticket", "handler": "/checkout"}
+    assert inhibits(page_ticket, page_a, ticket_a)
+    assert not inhibits(page_ticket, page_a, ticket_b)
+    plain = {"slo_id": "checkout-availability", "alertname": "CheckoutAvailabilityErrorBudgetBurn"}
+    assert inhibits(page_ticket, {**plain, "slo_severity": "page"}, {**plain, "slo_severity": "ticket"})
+
+
+def test_routes_and_config_pass_amtool(generated: Path) -> None:
+    assert shutil.which("amtool"), "amtool is installed by `make test` (prometheus-alertmanager)"
+    check = subprocess.run(
+        ["amtool", "check-config", str(generated / "alertmanager/alertmanager.yml")],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    routes = obsgen("alert", "routes-test", "--dir", generated)
+    assert routes.returncode == 0, routes.stdout + routes.stderr
+
+
+AVAILABILITY_ERRORS = """errors: 'http_requests_total{code=~"5..", handler!="/health"}'"""
+
+# case: (old text in checkout.yaml, new text, field path, words of the message)
+BAD_SELECTORS = {
+    "equality that looks like a regex (mapping)": (
+        AVAILABILITY_ERRORS,
+        'errors: {metric: http_requests_total, matchers: {code: "5.."}}',
+        "slos[0].sli.ratio.errors.matchers",
+        'did you mean code=~"5.."?',
+    ),
+    "equality that looks like a regex (selector)": (
+        AVAILABILITY_ERRORS,
+        """errors: 'http_requests_total{code="5.."}'""",
+        "slos[0].sli.ratio.errors",
+        'did you mean code=~"5.."?',
+    ),
+    "not a plain selector": (
+        AVAILABILITY_ERRORS,
+        "errors: 'rate(http_requests_total[5m])'",
+        "slos[0].sli.ratio.errors",
+        "not a plain series selector",
+    ),
+    "regex RE2 cannot compile": (
+        AVAILABILITY_ERRORS,
+        """errors: 'http_requests_total{code=~"(?=5)"}'""",
+        "slos[0].sli.ratio.errors",
+        "not a PromQL selector",
+    ),
+    "metric not in the catalog": (
+        AVAILABILITY_ERRORS,
+        """errors: 'http_request_total{code=~"5.."}'""",
+        "slos[0].sli.ratio.errors.metric",
+        "did you mean 'http_requests_total'?",
+    ),
+    "label the metric does not have": (
+        AVAILABILITY_ERRORS,
+        """errors: 'http_requests_total{status=~"5.."}'""",
+        "slos[0].sli.ratio.errors",
+        "label 'status' is not a label of http_requests_total",
+    ),
+    "latency bound that is no bucket": (
+        "below: 300ms",
+        "below: 250ms",
+        "slos[1].sli.latency.below",
+        "pick one of: 0.05s, 0.1s, 0.3s, 1s, 3s",
+    ),
+    "grouping by a label the metric lacks": (
+        "by: [handler]",
+        "by: [path]",
+        "slos[3].by",
+        "'path' is not a label of http_requests_total",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SELECTORS))
+def test_bad_selector_is_refused_with_its_line_and_the_fix(case: str, tmp_path: Path) -> None:
+    old, new, path, words = BAD_SELECTORS[case]
+    spec = tmp_path / "spec"
+    shutil.copytree(HTTP, spec)
+    text = (spec / "checkout.yaml").read_text()
+    assert old in text, f"fixture drifted: {old!r}"
+    (spec / "checkout.yaml").write_text(text.replace(old, new, 1))
+    line = (
+        text.replace(old, new, 1)
+        .splitlines()
+        .index(next(x for x in text.replace(old, new, 1).splitlines() if new in x))
+    )
+    out = tmp_path / "generated"
+    result = obsgen("gen", "--spec", spec, "--out", out)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"checkout.yaml:{line + 1}: {path}:" in result.stderr, result.stderr
+    assert words in result.stderr, result.stderr
+    assert not out.exists()
+
+
+def test_own_metrics_are_job_scoped_external_ones_only_when_the_spec_names_a_job() -> None:
+    from generator.model import Service
+
+    service = Service.model_validate(
+        {
+            "service": "checkout",
+            "realm": "shop",
+            "scrape": {"port": 8080, "job": "checkout-api"},
+            "metrics": [
+                {"name": "http_requests_total", "type": "counter", "help": "x"},
+                {"name": "http_request_duration_seconds", "type": "histogram", "help": "x"},
+                {"name": "probe_success", "type": "gauge", "help": "x", "external": True},
+                {"name": "node_load1", "type": "gauge", "help": "x", "external": True, "job": "node"},
+            ],
+        }
+    )
+    realm = {"metric_realm": "shop"}
+    assert service.scope("http_requests_total") == {"job": "checkout-api", **realm}
+    assert service.scope("http_request_duration_seconds_bucket") == {"job": "checkout-api", **realm}
+    assert service.scope("probe_success") == realm
+    assert service.scope("node_load1") == {"job": "node", **realm}
+    assert service.scope("checkout:recorded:series") == realm
+    unscraped = service.model_copy(update={"scrape": None})
+    assert unscraped.scope("http_requests_total") == realm

@@ -100,7 +100,7 @@ def inhibits(rule: Inhibition, source: dict[str, str], target: dict[str, str]) -
     sides is not muted by another alert matching both sides (they would mute each other)."""
     if source == target or not (is_source(rule, source) and is_target(rule, target)):
         return False
-    if all(source.get(name, "") == target.get(name, "") for name in rule.equal):
+    if all(source.get(name, "") == target.get(name, "") for name in rule.compared()):
         return not (is_source(rule, target) and is_target(rule, source))
     return False
 

@@ -108,6 +108,13 @@ class Inhibition(StrictModel):
     target: Labels = Field(default_factory=dict)
     target_not: Labels = Field(default_factory=dict, description="labels the target must not have")
     equal: list[LabelName] = Field(min_length=1)
+    equal_or_absent: list[LabelName] = Field(
+        default_factory=list,
+        description="also compared, but may be absent on both (e.g. the `by` labels of grouped SLOs)",
+    )
+
+    def compared(self) -> list[str]:
+        return [*self.equal, *self.equal_or_absent]
 
 
 class TimeRange(StrictModel):

@@ -123,13 +123,14 @@ class Service(StrictModel):
         """Matchers every selector of the raw series `metric` carries: the realm, and the scrape
         job for the service's own metrics (an `external` one only when it names its job), so
         another service's series of the same name never leak in. `x_bucket`/`x_count` are x's."""
-        declared = self.metric(metric) or self._histogram_part(metric)
+        declared = self.metric(metric) or self.histogram_part(metric)
         job = None
         if declared is not None:
             job = declared.job if declared.external else (self.job if self.scrape else None)
         return {**({"job": job} if job else {}), **self.realm_matchers()}
 
-    def _histogram_part(self, name: str) -> Metric | None:
+    def histogram_part(self, name: str) -> Metric | None:
+        """The histogram or summary whose `_bucket`, `_count` or `_sum` series `name` is."""
         for suffix in ("_bucket", "_count", "_sum"):
             if name.endswith(suffix):
                 base = self.metric(name.removesuffix(suffix))

@@ -107,16 +107,16 @@ class EventsDriver:
         start = self.ERRORS_START if events.counts_errors else self.TOTAL_START - self.ERRORS_START
         out = []
         if not absent_part:
-            out.append(self._counter(part.metric, {**labels, **self.part_labels()}, start, counted))
+            out.append(self._counter(part.metric, {**self.part_labels(), **labels}, start, counted))
         if part_only:
             return out
         if part.metric == total.metric:
             rest = [self.RATE - c for c in counted]
             out.append(
-                self._counter(total.metric, {**labels, **self.rest_labels()}, self.TOTAL_START - start, rest)
+                self._counter(total.metric, {**self.rest_labels(), **labels}, self.TOTAL_START - start, rest)
             )
         else:
-            total_labels = {**labels, **example_labels(total.matchers)}
+            total_labels = {**example_labels(total.matchers), **labels}
             out.insert(
                 0, self._counter(total.metric, total_labels, self.TOTAL_START, [self.RATE] * len(errors))
             )
@@ -129,7 +129,7 @@ class EventsDriver:
         assert latency is not None
         histogram = self.service.metric(latency.histogram)
         bounds = sorted({*(histogram.buckets if histogram and histogram.buckets else ()), latency.below})
-        base = {**labels, **example_labels(latency.selector)}
+        base = {**example_labels(latency.selector), **labels}
         every = [self.RATE] * len(errors)
         out = [self._counter(f"{latency.histogram}_count", base, self.TOTAL_START, every)]
         if absent_part:
@@ -180,11 +180,11 @@ class EventsDriver:
             (labels, False) for labels in legacy_label_sets(self.service, target, self.events.total.metric)
         ]
         shared = self.events.part.metric == self.events.total.metric
-        for matcher, on_part_only in self._decoy_matchers(shared):
+        for i, (matcher, on_part_only) in enumerate(self._decoy_matchers(shared)):
             refused = value_refused(matcher, self._matchers_on(matcher.label, on_part_only))
-            if refused is not None:
-                decoy = {**target, **self.group, **example_labels(self._combined()), matcher.label: refused}
-                found.append(({**decoy, "instance": f"other-{matcher.label}-1"}, on_part_only))
+            decoy = {**target, **self.group, matcher.label: refused or "", "instance": f"other-{i}"}
+            if refused is not None and all(_distinct_streams(decoy, d) for d, _ in found):
+                found.append((decoy, on_part_only))
         return found
 
     def _decoy_matchers(self, shared: bool) -> Iterable[tuple[Matcher, bool]]:
@@ -211,3 +211,8 @@ class EventsDriver:
             steps = range(first, i + 1)
             out.append(sum(errors[j] for j in steps) / (self.RATE * len(steps)) if steps else None)
         return out
+
+
+def _distinct_streams(a: Labels, b: Labels) -> bool:
+    """Decoys that differ only by instance would feed one stream twice."""
+    return {k: v for k, v in a.items() if k != "instance"} != {k: v for k, v in b.items() if k != "instance"}
