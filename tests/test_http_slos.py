@@ -285,3 +285,29 @@ def test_own_metrics_are_job_scoped_external_ones_only_when_the_spec_names_a_job
     assert service.scope("checkout:recorded:series") == realm
     unscraped = service.model_copy(update={"scrape": None})
     assert unscraped.scope("http_requests_total") == realm
+
+
+def test_a_dashboard_panel_takes_a_selector_and_keeps_the_scope(generated: Path) -> None:
+    import json
+
+    dashboard = json.loads((generated / "grafana/dashboards/checkout-traffic.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    wanted = 'http_requests_total{code=~"5..", handler!="/health", job="checkout", metric_realm="shop"}'
+    assert any(wanted in e and "rate(" in e for e in exprs), exprs
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"type": "counter", "buckets": [1, 2]}, "`buckets` belong to histograms"),
+        ({"type": "histogram", "buckets": [1, 0.5]}, "`buckets` must be increasing"),
+        ({"type": "gauge", "job": "node"}, "`job` names the exporter of an `external` metric"),
+    ],
+)
+def test_catalog_entries_that_cannot_be_right_are_refused(fields: dict[str, object], words: str) -> None:
+    from pydantic import ValidationError
+
+    from generator.model import Metric
+
+    with pytest.raises(ValidationError, match=words):
+        Metric.model_validate({"name": "x_total", "help": "x", **fields})

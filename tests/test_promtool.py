@@ -67,6 +67,13 @@ MUTATIONS = {
         'ure_residual{job="ure"}',
         "ure.yml",
     ),
+    # The scrape job dropped under a `min` aggregate: another job's low series wins.
+    "no job filter (min)": (
+        "duri.yml",
+        'duri_green{job="duri", metric_realm="prod"}',
+        'duri_green{metric_realm="prod"}',
+        "duri.yml",
+    ),
     # The scrape job dropped: another job's series of the same name leak in.
     "no job filter": (
         "ure.yml",

@@ -42,7 +42,8 @@ def declared_dashboard(spec: Spec, service: Service, dashboard_: Dashboard) -> d
     panels = []
     for panel in dashboard_.panels:
         title = panel.title or panel.series
-        queries, lines = series_queries(spec, service, panel.series), _panel_line(service, panel)
+        queries = series_queries(spec, service, panel.series, panel.matchers)
+        lines = _panel_line(service, panel)
         if panel.type == "stat":
             panels.append(stat(title, queries, lines, panel.unit))
         else:

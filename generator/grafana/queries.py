@@ -12,6 +12,8 @@ from generator import promql
 from generator.grafana.panels import Line, Query, rate
 from generator.model import SLO, Service, Spec, ThresholdAlert, ThresholdCondition, TrendCondition
 
+Matching = tuple[tuple[str, str, str], ...]
+
 BAD_ABOVE_OPS = ("<", "<=")
 """A condition `x <= v` (good below) turns red above v."""
 HISTOGRAM_QUANTILES = (0.5, 0.9, 0.99)
@@ -48,8 +50,8 @@ def series_kind(service: Service, series: str) -> Kind:
     return "histogram" if metric.type == "histogram" else "gauge"
 
 
-def scoped(service: Service, series: str) -> str:
-    return promql.selector(series, service.scope(series))
+def scoped(service: Service, series: str, matchers: Matching = ()) -> str:
+    return promql.scoped(series, matchers, service.scope(series))
 
 
 def _counter_labels(service: Service, series: str) -> list[str]:
@@ -62,7 +64,7 @@ def _counter_labels(service: Service, series: str) -> list[str]:
     return [*base.labels, "le"] if series.endswith("_bucket") else list(base.labels)
 
 
-def series_queries(spec: Spec, service: Service, series: str) -> list[Query]:
+def series_queries(spec: Spec, service: Service, series: str, matchers: Matching = ()) -> list[Query]:
     """A counter: `sum by (<its labels>) (rate(<scoped>[$__rate_interval]))`; a histogram: its
     quantiles over the rate of the scoped `_bucket`; anything else the scoped series itself."""
     kind = series_kind(service, series)
@@ -70,12 +72,14 @@ def series_queries(spec: Spec, service: Service, series: str) -> list[Query]:
     if kind == "counter":
         by = _counter_labels(service, series)
         legend = " ".join(f"{{{{{label}}}}}" for label in by) or series
-        return [Query(promql.aggregate("sum", rate(scoped(service, series)), by=by), legend, scrape)]
+        return [
+            Query(promql.aggregate("sum", rate(scoped(service, series, matchers)), by=by), legend, scrape)
+        ]
     if kind == "histogram":
-        buckets = promql.aggregate("sum", rate(scoped(service, f"{series}_bucket")), by=["le"])
+        buckets = promql.aggregate("sum", rate(scoped(service, f"{series}_bucket", matchers)), by=["le"])
         return [
             Query(promql.call("histogram_quantile", promql.number(q), buckets), f"p{q * 100:g}", scrape)
             for q in HISTOGRAM_QUANTILES
         ]
     legend = "{{instance}}" if service.metric(series) is not None else ""
-    return [Query(scoped(service, series), legend)]
+    return [Query(scoped(service, series, matchers), legend)]

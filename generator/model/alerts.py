@@ -18,7 +18,7 @@ from generator.model.common import (
     StrictModel,
     kind_by_key,
 )
-from generator.model.selectors import Matchers, split_selector
+from generator.model.selectors import SELECTABLE, Matchers, split_selector
 
 
 class AlertText(StrictModel):
@@ -36,7 +36,7 @@ class ThresholdAlert(AlertText):
 
     kind: Literal["threshold"] = "threshold"
     signal: SeriesName | None = Field(None, description="a recorded signal of this service")
-    metric: MetricName | None = Field(
+    metric: Annotated[MetricName, SELECTABLE] | None = Field(
         None, description='a metric from the catalog, or a selector such as temp_celsius{zone=~"a|b"}'
     )
     matchers: Matchers = Field(default=())

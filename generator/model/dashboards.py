@@ -3,11 +3,12 @@ are derived from the model without being declared."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from generator.model.common import AlertName, SeriesName, Slug, StrictModel
+from generator.model.selectors import SELECTABLE, Matchers, split_selector
 
 
 class PanelThreshold(StrictModel):
@@ -24,11 +25,20 @@ class PanelThreshold(StrictModel):
 
 
 class DashboardPanel(StrictModel):
-    series: SeriesName = Field(description="a signal, catalog metric or recorded series of this service")
+    series: Annotated[SeriesName, SELECTABLE] = Field(
+        description="a signal, catalog metric or recorded series of this service; may carry matchers, "
+        'e.g. http_requests_total{code=~"5.."}'
+    )
+    matchers: Matchers = Field(default=(), description="which of the series' label sets to show")
     type: Literal["timeseries", "stat"] = "timeseries"
     title: str | None = Field(None, description="default: the series name")
     unit: str = Field("none", description="a Grafana unit, e.g. percentunit, s")
     threshold: PanelThreshold | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _series_as_selector(cls, data: Any) -> Any:
+        return split_selector(data, "series")
 
 
 class Dashboard(StrictModel):

@@ -142,6 +142,16 @@ class Selector(StrictModel):
     matchers: Matchers = Field(default=())
 
 
+SELECTABLE = WithJsonSchema(
+    {
+        "type": "string",
+        "pattern": r"^\s*[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{.*\})?\s*$",
+        "examples": ["http_requests_total", 'http_requests_total{code=~"5.."}'],
+    }
+)
+"""Schema of a name field that also takes a selector (split by `split_selector` before typing)."""
+
+
 def split_selector(data: Any, field: str = "metric") -> Any:
     """A mapping whose `field` is a selector string: the name stays in `field`, the matchers join
     `matchers`. Anything else is returned as is, for the field types to judge."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from generator.model.alerts import Alert
 from generator.model.common import (
@@ -46,6 +46,19 @@ class Metric(StrictModel):
         None, min_length=1, description="a histogram's bucket bounds (le), e.g. [0.1, 0.3, 1]"
     )
     ratio: bool = Field(False, description="a share in [0, 1]; signals derived from it are clamped to [0, 1]")
+
+    @model_validator(mode="after")
+    def _buckets_of_a_histogram(self) -> Metric:
+        if self.buckets is not None and self.type != "histogram":
+            raise ValueError(f"`buckets` belong to histograms; {self.name} is a {self.type}")
+        if self.buckets is not None and sorted(set(self.buckets)) != self.buckets:
+            raise ValueError("`buckets` must be increasing, each bound once, e.g. [0.1, 0.3, 1]")
+        if self.job is not None and not self.external:
+            raise ValueError(
+                "`job` names the exporter of an `external` metric; the service's own metrics are "
+                "scraped by its `scrape.job`"
+            )
+        return self
 
 
 def _milliseconds(value: object) -> int:

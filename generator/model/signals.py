@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -15,7 +15,7 @@ from generator.model.common import (
     SeriesName,
     StrictModel,
 )
-from generator.model.selectors import Matchers, split_selector
+from generator.model.selectors import SELECTABLE, Matchers, split_selector
 
 OverTime = Literal["mean", "quantile", "stddev", "max", "min", "histogram_quantile"]
 QUANTILE_FUNCTIONS = ("quantile", "histogram_quantile")
@@ -28,7 +28,9 @@ class Signal(StrictModel):
     contract: bool = Field(
         False, description="the name is a contract other tools rely on; keep it even without colons"
     )
-    metric: MetricName = Field(description="source metric from the catalog")
+    metric: Annotated[MetricName, SELECTABLE] = Field(
+        description='source metric from the catalog, or a selector such as x{zone=~"a|b"}'
+    )
     function: OverTime
     window: Duration
     quantile: float | None = Field(None, gt=0, lt=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -19,7 +19,7 @@ from generator.model.common import (
     Slug,
     StrictModel,
 )
-from generator.model.selectors import Matchers, SelectorField, split_selector
+from generator.model.selectors import SELECTABLE, Matchers, SelectorField, split_selector
 
 
 class ThresholdSLI(StrictModel):
@@ -87,7 +87,7 @@ class LatencySLI(StrictModel):
     """Requests faster than `below` are good: good = `<histogram>_bucket{le="<below>"}`, total =
     `<histogram>_count`, from a classic histogram whose catalog entry declares `buckets`."""
 
-    histogram: MetricName = Field(
+    histogram: Annotated[MetricName, SELECTABLE] = Field(
         description="a histogram of the catalog, e.g. http_request_duration_seconds"
     )
     below: Seconds = Field(description="the latency bound, e.g. 300ms; one of the histogram's buckets")

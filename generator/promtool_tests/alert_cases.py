@@ -230,7 +230,7 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
                 input_series(f"{signal.metric}_bucket", {**legacy, "le": "+Inf"}, f"1000+1000x{n + 1}")
             )
         else:
-            inputs.append(input_series(signal.metric, legacy, f"1000x{n + 1}"))
+            inputs.append(input_series(signal.metric, legacy, _stray_values(signal, n + 2)))
     tolerance = 1e-9 * max(1.0, abs(expected))
     selector = series(signal.record, service.realm_matchers())
     result = {**service.realm_matchers(), **extra}
@@ -274,3 +274,11 @@ def clamp_test(service: Service, signal: Signal, interval: int) -> dict[str, Any
             }
         ],
     }
+
+
+def _stray_values(signal: Signal, samples: int) -> str:
+    """Values a stray of the same realm (another job) would win the aggregation with: far past
+    the real ones on the aggregate's side, and spread out for a stddev."""
+    if signal.function == "stddev":
+        return " ".join("-1000" if i % 2 else "1000" for i in range(samples))
+    return f"{-1000 if signal.aggregate == 'min' else 1000}x{samples - 1}"
