@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from generator.model.selectors import Matcher
+from generator.model.selectors import Matcher, python_pattern
 
 try:  # Python 3.11+: the regex parser's public home moved
     from re import _constants as _sre_constants  # type: ignore[attr-defined]
@@ -26,8 +26,8 @@ COMMON_VALUES = ("a", "b", "c", "200", "500", "404", "x", "0", "1", "/api", "/",
 def _samples(pattern: str, limit: int = 8) -> list[str]:
     """A few strings the regex matches in full (a best effort; callers check each one)."""
     try:
-        parsed = _sre_parse.parse(pattern)
-    except (re.error, RecursionError):
+        parsed = _sre_parse.parse(python_pattern(pattern))
+    except (ValueError, re.error, RecursionError):
         return []
     out: list[str] = []
     for variant in range(limit):
@@ -54,7 +54,9 @@ def _render_one(op: object, arg: object, variant: int) -> str | None:
     if op == c.ANY:
         return "0123456789"[variant % 10]
     if op == c.IN:
-        return _class_member(arg)  # type: ignore[arg-type]
+        return _class_member(arg, variant)  # type: ignore[arg-type]
+    if op == c.NOT_LITERAL:
+        return next(ch for ch in "a0-" if ord(ch) != arg)
     if op == c.BRANCH:
         branches = arg[1]  # type: ignore[index]
         return _render(branches[variant % len(branches)], variant // len(branches))
@@ -72,19 +74,22 @@ def _render_one(op: object, arg: object, variant: int) -> str | None:
     return None
 
 
-def _class_member(items: list[tuple[object, object]]) -> str | None:
+def _class_member(items: list[tuple[object, object]], variant: int) -> str | None:
+    """A character of the class: the `variant`-th of a few it spells out (each checked later)."""
     c = _sre_constants
-    if items and items[0][0] == c.NEGATE:
-        excluded = {chr(a) for op, a in items[1:] if op == c.LITERAL}  # type: ignore[arg-type]
-        return next(ch for ch in "az0_-" if ch not in excluded)
+    members: list[str] = []
     for op, arg in items:
         if op == c.LITERAL:
-            return chr(arg)  # type: ignore[arg-type]
-        if op == c.RANGE:
-            return chr(arg[0])  # type: ignore[index]
-        if op == c.CATEGORY:
-            return {c.CATEGORY_DIGIT: "0", c.CATEGORY_WORD: "a", c.CATEGORY_SPACE: " "}.get(arg, "a")
-    return None
+            members.append(chr(arg))  # type: ignore[arg-type]
+        elif op == c.RANGE:
+            low, high = arg  # type: ignore[misc]
+            members += [chr(low)] + ([chr(low + 1)] if high > low else [])
+        elif op == c.CATEGORY:
+            members += {c.CATEGORY_DIGIT: ["0", "1"], c.CATEGORY_SPACE: [" "]}.get(arg, ["a", "b"])
+    if items and items[0][0] == c.NEGATE:
+        allowed = [ch for ch in "az0_-.:" if ch not in members]
+        return allowed[variant % len(allowed)] if allowed else None
+    return members[variant % len(members)] if members else None
 
 
 def _candidates(matchers: list[Matcher], label: str) -> Iterator[str]:
@@ -131,13 +136,22 @@ def value_refused(target: Matcher, matchers: Iterable[Matcher]) -> str | None:
 def example_labels(matchers: Iterable[Matcher]) -> dict[str, str]:
     """One label set every matcher selects (labels only `!=`/`!~`-matched are left out when
     absence already satisfies them)."""
+    return {label: value for label, value in _example(matchers).items() if value is not None}
+
+
+def unmatched_labels(matchers: Iterable[Matcher]) -> list[str]:
+    """Labels that need a value and for which no value satisfies every matcher (contradictory
+    matchers, or a regex no sample of obsgen's satisfies)."""
+    return [label for label, value in _example(matchers).items() if value is None]
+
+
+def _example(matchers: Iterable[Matcher]) -> dict[str, str | None]:
     given = list(matchers)
-    labels: dict[str, str] = {}
+    labels: dict[str, str | None] = {}
     for label in sorted({m.label for m in given}):
         on_label = [m for m in given if m.label == label]
         if all(m.selects("") for m in on_label):
             continue
         values = values_selected(label, on_label)
-        if values:
-            labels[label] = values[0]
+        labels[label] = values[0] if values else None
     return labels

@@ -4,9 +4,10 @@ bucket at the bound over its count) are the same shape once their selectors are 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from generator import promql
-from generator.model import SLI
+from generator.label_values import unmatched_labels, value_refused
+from generator.model import SLI, SLO
 from generator.model.selectors import Matcher, Selector
 
 
@@ -31,10 +32,77 @@ class Events:
         return [s for s in (self.errors, self.good, self.total) if s is not None]
 
 
+def unprovable(slo: SLO) -> list[str]:
+    """Why the generated tests could not feed this events SLI real series; empty when they can.
+    The test generator builds its series the same way, so a spec refused here is one whose
+    tests would otherwise fail."""
+    events = events_of(slo.sli)
+    part, total = events.part, events.total
+    name = "errors" if events.counts_errors else "good"
+    shared = part.metric == total.metric
+    problems = [
+        f"no value of {label!r} satisfies `total`'s matchers" for label in unmatched_labels(total.matchers)
+    ]
+    missing = [m for m in total.matchers if m not in part.matchers] if shared else []
+    if missing:
+        hint = "; for a latency SLO use `latency:`" if part.metric.endswith("_bucket") else ""
+        spelled = ", ".join(m.spelled() for m in missing)
+        problems.append(
+            f"`{name}` reads the counter `total` reads, so it must select a part of total's series: "
+            f"repeat total's matchers ({spelled}) in `{name}`{hint}"
+        )
+    problems += [
+        f"no value of {label!r} satisfies `{name}`'s matchers (they contradict each other, or a "
+        "regex obsgen cannot sample a value from)"
+        for label in unmatched_labels(part.matchers)
+    ]
+    if shared and not problems and not _rest_exists(part.matchers, total.matchers):
+        whole = "100 % bad" if name == "errors" else "perfect"
+        problems.append(
+            f"`{name}` selects every series `total` does, so the SLI is always {whole}; narrow it, "
+            f'e.g. {total.metric}{{code=~"5.."}}'
+        )
+    total_on = set(total.matchers)
+    for label in slo.by:
+        if any(m.label == label and m not in total_on for m in part.matchers):
+            problems.append(
+                f"`by: [{label}]` groups on a label `{name}` filters on, so some groups hold no "
+                f"{name} at all; group by a label `{name}` and `total` match alike (e.g. handler)"
+            )
+    return problems
+
+
+def _rest_exists(part: tuple[Matcher, ...], total: tuple[Matcher, ...]) -> bool:
+    """Some series `total` counts and `part` leaves out (the rest of the traffic)."""
+    return any(value_refused(m, [*(t for t in total if t.label == m.label), m]) is not None for m in part)
+
+
 def le_spellings(bound: float) -> list[str]:
-    """How exporters write a bucket bound: Go's shortest form (`1`, `0.3`) and the float form
-    (`1.0`) of client_python, which Prometheus 3 also normalises `le` to."""
-    return sorted({promql.number(bound), repr(float(bound))})
+    """How exporters write a bucket bound: Go's shortest `%g` (`1`, `0.3`, `1e+06`), and the float
+    form of client_python and of Prometheus 3, which normalises `le` (`1.0`, `0.3`, `1e+06`)."""
+    go = go_float(bound)
+    openmetrics = go if any(ch in go for ch in ".eIN") else f"{go}.0"
+    return sorted({go, openmetrics})
+
+
+def go_float(value: float) -> str:
+    """strconv.FormatFloat(value, 'g', -1, 64): shortest digits, exponent form from 1e+06 and
+    below 1e-04 (what Go's client and Prometheus write)."""
+    sign, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    point = len(text) + exponent  # digits before the decimal point
+    if not -4 <= point - 1 < 6:
+        mantissa = text[0] + (f".{text[1:]}" if len(text) > 1 else "")
+        power = point - 1
+        body = f"{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    elif point <= 0:
+        body = "0." + "0" * -point + text
+    elif point >= len(text):
+        body = text + "0" * (point - len(text))
+    else:
+        body = f"{text[:point]}.{text[point:]}"
+    return ("-" if sign else "") + body
 
 
 def bucket_matcher(bound: float) -> Matcher:

@@ -22,7 +22,6 @@ from generator.model import (
     SLO,
     Metric,
     PromQLAlert,
-    RatioSLI,
     Service,
     Signal,
     Spec,
@@ -33,7 +32,7 @@ from generator.model.gates import QuorumCondition
 from generator.model.selectors import labels_of
 from generator.model.slo import LatencySLI
 from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, WATCHDOG, query_at, sli_error_ratio
-from generator.sli_events import events_of
+from generator.sli_events import events_of, unprovable
 from generator.slo_math import (
     OBSGEN_LABELS,
     SLOTH_LABELS,
@@ -400,13 +399,15 @@ def _slo_issues(service: Service, scrape: int) -> Iterator[Found]:
                 if query is not None:
                     path = (*base, "sli", "ratio", part)
                     yield from _catalog_metric(service, query.metric, (*path, "metric"), ("counter",))
-                    counted = service.metric(query.metric) or _histogram_of(service, query.metric)
+                    counted = service.metric(query.metric) or service.histogram_part(query.metric)
                     bucket_bound = ["le"] if query.metric.endswith("_bucket") else []
                     labels = [x for x in labels_of(query.matchers) if x not in bucket_bound]
                     yield from _label_issues(counted, labels, path)
-            yield from _shared_counter_issues(sli.ratio, (*base, "sli", "ratio"))
         if sli.latency:
             yield from _latency_issues(service, sli.latency, (*base, "sli", "latency"))
+        if sli.counts_events:
+            kind = "ratio" if sli.ratio else "latency"
+            yield from (((*base, "sli", kind), problem) for problem in unprovable(slo))
         yield from _grouping_issues(service, slo, base)
         for window in sli_windows(slo):
             if window % slo.time_slice:
@@ -476,32 +477,6 @@ def _alert_issues(service: Service, known: set[str], interval: int) -> Iterator[
             yield from _promql_issues(service, alert, base, known)
 
 
-def _histogram_of(service: Service, series: str) -> Metric | None:
-    """The histogram (or summary) `x` of a series `x_bucket`, `x_count` or `x_sum`."""
-    for suffix in ("_bucket", "_count", "_sum"):
-        metric = service.metric(series.removesuffix(suffix)) if series.endswith(suffix) else None
-        if metric is not None and metric.type in ("histogram", "summary"):
-            return metric
-    return None
-
-
-def _shared_counter_issues(ratio: RatioSLI, path: PathKey) -> Iterator[Found]:
-    """errors (or good) read from the total's own counter must select fewer series than it."""
-    part_name = "errors" if ratio.errors is not None else "good"
-    part = ratio.errors or ratio.good
-    if part is None or part.metric != ratio.total.metric:
-        return
-    if set(part.matchers) <= set(ratio.total.matchers):
-        yield (
-            (*path, part_name),
-            (
-                f"`{part_name}` selects every series `total` does, so the SLI is always "
-                f"{'100 % bad' if part_name == 'errors' else 'perfect'}; narrow it, e.g. "
-                f'{ratio.total.metric}{{code=~"5.."}}'
-            ),
-        )
-
-
 def _latency_issues(service: Service, latency: LatencySLI, path: PathKey) -> Iterator[Found]:
     yield from _catalog_metric(service, latency.histogram, (*path, "histogram"), ("histogram",))
     histogram = service.metric(latency.histogram)
@@ -550,7 +525,7 @@ def _grouping_issues(service: Service, slo: SLO, base: PathKey) -> Iterator[Foun
             yield (*base, "by"), f"{label!r} cannot group an SLO (it is a target, bucket or identity label)"
             continue
         for selector in events.selectors():
-            metric = service.metric(selector.metric) or _histogram_of(service, selector.metric)
+            metric = service.metric(selector.metric) or service.histogram_part(selector.metric)
             if metric is not None and not metric.external and label not in metric.labels:
                 yield (
                     (*base, "by"),

@@ -77,18 +77,23 @@ def write_tree(root: Path, outputs: dict[str, str]) -> bool:
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=root.parent))
     try:
-        staging.chmod(_directory_mode())
-        for name, data in wanted.items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+        _fill(staging, wanted)
         _swap(staging, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return True
+
+
+def _fill(staging: Path, files: dict[str, bytes]) -> None:
+    """Give the fresh staging directory the umask's mode and write `files` into it, each synced."""
+    staging.chmod(_directory_mode())
+    for name, data in files.items():
+        target = staging / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def _directory_mode() -> int:
@@ -191,14 +196,7 @@ def create_tree(root: Path, files: dict[str, str]) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".obsgen-new-", dir=root))
     moved: list[Path] = []
     try:
-        staging.chmod(_directory_mode())
-        for name, data in _encoded(files).items():
-            target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+        _fill(staging, _encoded(files))
         for entry in sorted(staging.iterdir()):
             destination = root / entry.name
             if destination.exists():

@@ -1,4 +1,4 @@
-"""Shared helpers: run the real CLI, copy specs, find the real promtool."""
+"""Shared helpers: run the real CLI, copy specs, find and run the real promtool."""
 
 from __future__ import annotations
 
@@ -50,6 +50,34 @@ def vector_selectors(expr: str) -> list[promql_parser.VectorSelector]:
 
     promql_parser.walk(promql_parser.parse(expr), visit)
     return found
+
+
+def promtool_test(promtool: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    """`promtool test rules` over `files`, output captured."""
+    return subprocess.run(
+        [promtool, "test", "rules", *map(str, files)], capture_output=True, text=True, timeout=600
+    )
+
+
+def _counter(labels: str, values: str) -> dict[str, str]:
+    return {"series": f"http_requests_total{{{labels}}}", "values": values}
+
+
+def held_out_series(scrapes_per_minute: int, decoy_step: int) -> list[dict[str, str]]:
+    """The HTTP fixture's held-out scenario, written by hand (not by the generator): 4h of 100
+    requests a minute on /cart and /checkout, /cart healthy, /checkout all 5xx from 2h on, plus
+    another job's and another realm's 5xx on /cart (`decoy_step` per scrape) that are never
+    counted."""
+    step, half = 100 // scrapes_per_minute, 120 * scrapes_per_minute
+    base = 'job="checkout", metric_realm="shop", instance="web-1"'
+    decoy = f"0+{decoy_step}x{2 * half}"
+    return [
+        _counter(f'{base}, handler="/cart", code="200"', f"0+{step}x{2 * half}"),
+        _counter(f'{base}, handler="/checkout", code="200"', f"0+{step}x{half} {step * half}x{half - 1}"),
+        _counter(f'{base}, handler="/checkout", code="500"', f"0x{half} {step}+{step}x{half - 1}"),
+        _counter('job="other", metric_realm="shop", instance="x", handler="/cart", code="500"', decoy),
+        _counter('job="checkout", metric_realm="dev", instance="x", handler="/cart", code="500"', decoy),
+    ]
 
 
 @pytest.fixture

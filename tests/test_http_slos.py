@@ -4,22 +4,17 @@ rules, and a held-out scenario written here by hand (not by the generator) pages
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, obsgen
+from conftest import ROOT, held_out_series, obsgen, promtool_test
 
 HTTP = ROOT / "tests" / "fixtures" / "specs" / "http"
 ALERT = "CheckoutHandlerAvailabilityErrorBudgetBurn"
-
-
-def promtool_test(promtool: str, *files: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [promtool, "test", "rules", *map(str, files)], capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture(scope="module")
@@ -91,27 +86,14 @@ def test_generated_tests_catch_a_broken_rule(
     assert "FAILED" in result.stdout + result.stderr
 
 
-def _counter(labels: str, values: str) -> dict[str, str]:
-    return {"series": f"http_requests_total{{{labels}}}", "values": values}
-
-
 def test_held_out_scenario_one_handler_fails_pages_that_handler_only(
     generated: Path, tmp_path: Path, promtool: str
 ) -> None:
     """Written by hand from the spec: /cart healthy, /checkout all 5xx from 2h on. With a
     budget of 0.5 % the page pair (1h/5m above 14.4 × 0.005 = 7.2 %) must fire within minutes
     for /checkout alone; /cart, whose traffic is clean, must never page."""
-    base = 'job="checkout", metric_realm="shop", instance="web-1"'
-    inputs = [
-        _counter(f'{base}, handler="/cart", code="200"', "0+100x240"),
-        _counter(f'{base}, handler="/checkout", code="200"', "0+100x120 12000x119"),
-        _counter(f'{base}, handler="/checkout", code="500"', "0x120 100+100x119"),
-        # Another job and another realm failing all along: never counted.
-        _counter('job="other", metric_realm="shop", instance="x", handler="/cart", code="500"', "0+500x240"),
-        _counter(
-            'job="checkout", metric_realm="dev", instance="x", handler="/cart", code="500"', "0+500x240"
-        ),
-    ]
+    # Another job and another realm fail all along: they must never count.
+    inputs = held_out_series(scrapes_per_minute=1, decoy_step=500)
     firing = f'count by (handler, severity) (ALERTS{{alertname="{ALERT}", alertstate="firing"}})'
     test = {
         "rule_files": [str(generated / "prometheus/rules/checkout.handler-availability.yml")],
@@ -311,3 +293,71 @@ def test_catalog_entries_that_cannot_be_right_are_refused(fields: dict[str, obje
 
     with pytest.raises(ValidationError, match=words):
         Metric.model_validate({"name": "x_total", "help": "x", **fields})
+
+
+VARIATIONS = ROOT / "tests" / "fixtures" / "specs" / "variations"
+
+
+def test_slo_shapes_real_services_write_generate_tests_that_pass(tmp_path: Path, promtool: str) -> None:
+    """Regex classes and POSIX classes, two `by` labels, `good` with `!~`, errors and total on
+    different counters, a grouped latency SLO, a bound Go writes `1e+06`, an external counter of
+    another job, external gauges behind signals, custom windows, 28d and 30s slices: accepted,
+    and every generated test passes (two promtool processes, one per core)."""
+    out = tmp_path / "generated"
+    result = obsgen("gen", "--spec", VARIATIONS, "--out", out)
+    assert result.returncode == 0, result.stderr
+    rules = "\n".join(p.read_text() for p in sorted((out / "prometheus/rules").glob("*.yml")))
+    assert 'nginx_http_requests_total{job="nginx", metric_realm="eu", status=~"5.."}' in rules
+    assert 'le="1e+06"' in rules
+    files = sorted((out / "prometheus/tests").glob("*.yml"))
+    assert len(files) == 10
+    halves = [files[0::2], files[1::2]]
+    runs = [
+        subprocess.Popen([promtool, "test", "rules", *map(str, half)], stdout=subprocess.PIPE, text=True)
+        for half in halves
+    ]
+    for run in runs:
+        output, _ = run.communicate(timeout=600)
+        assert run.returncode == 0, output
+
+
+# case: (text in web.yaml, replacement, words of the message)
+REFUSED_SHAPES = {
+    "unicode class": (
+        'handler=~"/api/[^/]+", handler!=',
+        'handler=~"\\\\p{L}+", handler!=',
+        "Unicode classes",
+    ),
+    "errors wider than total": (
+        """errors: 'http_requests_total{code=~"5..", version=~"v[12]"}'""",
+        """errors: 'http_requests_total{code=~"5.."}'""",
+        'repeat total\'s matchers (version=~"v[12]") in `errors`',
+    ),
+    "latency as a ratio of buckets": (
+        "good: 'http_requests_total{code!~\"5..|429\"}'\n        total: http_requests_total",
+        "good: 'http_request_duration_seconds_bucket{le=\"0.3\"}'\n"
+        "        total: 'http_request_duration_seconds_bucket{le=\"+Inf\"}'",
+        "for a latency SLO use `latency:`",
+    ),
+    "grouped by the label errors filter on": ("by: [handler, version]", "by: [code]", "groups on a label"),
+    "contradicting matchers": (
+        """errors: 'nginx_http_requests_total{status=~"5.."}'""",
+        """errors: {metric: 'nginx_http_requests_total{status=~"5.."}', matchers: {status: "200"}}""",
+        "contradict each other",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_SHAPES))
+def test_slo_shapes_whose_tests_could_not_pass_are_refused(case: str, tmp_path: Path) -> None:
+    old, new, words = REFUSED_SHAPES[case]
+    spec = tmp_path / "spec"
+    shutil.copytree(VARIATIONS, spec)
+    text = (spec / "web.yaml").read_text()
+    assert old in text, f"fixture drifted: {old!r}"
+    (spec / "web.yaml").write_text(text.replace(old, new, 1))
+    result = obsgen("validate", "--spec", spec)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert re.search(r"web\.yaml:\d+: slos\[\d\]", result.stderr), result.stderr
+    assert words in result.stderr, result.stderr

@@ -12,13 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import EXTRAS, GENERATED, obsgen
-
-
-def promtool_test(promtool: str, *files: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [promtool, "test", "rules", *map(str, files)], capture_output=True, text=True, timeout=600
-    )
+from conftest import EXTRAS, GENERATED, obsgen, promtool_test
 
 
 def test_extras_spec_rules_are_clean_and_its_tests_pass(promtool: str, tmp_path: Path) -> None:

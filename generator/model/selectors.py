@@ -16,11 +16,28 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from generator.model.common import MetricName, StrictModel
 
-OPERATORS = ("=", "!=", "=~", "!~")
 _LABEL_NAME = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*)$")
 _PARSER_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
-# Regex syntax that has no business in a literal label value ('.' alone is fine: "1.0", "v1.2").
-_REGEX_ONLY = re.compile(r"[*+?|\[\]()^$\\{}]|\.\.|^\.|\.$|\.(?=[*+?])")
+# Strong signs of a regex in a literal value: `.*`, `.+`, `.?`, `..`, an alternation, a class
+# with a range or negation, an escape class. Literal values with dots, braces, `+` or brackets
+# ("1.0", "/users/{id}", "1.2.3+build", "[::1]:9090", ".") are common and stay allowed.
+_REGEX_ONLY = re.compile(r"\.[*+?]|\.\.|\||\[\^|\[[^\]]*\w-\w[^\]]*\]|\\[dwsDWS]")
+_POSIX_CLASSES = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7f",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
 
 
 class Matcher(NamedTuple):
@@ -37,7 +54,35 @@ class Matcher(NamedTuple):
         """What Prometheus answers for a series whose label has `value` ("" when absent)."""
         if self.op in ("=", "!="):
             return (value == self.value) == (self.op == "=")
-        return (re.fullmatch(self.value, value) is not None) == (self.op == "=~")
+        return (re.fullmatch(python_pattern(self.value), value) is not None) == (self.op == "=~")
+
+
+def python_pattern(re2: str) -> str:
+    """An RE2 pattern (as Prometheus reads it) in Python's syntax, for the generated tests'
+    sample values: POSIX classes, `\\Q…\\E` and `\\z` translated. ValueError for RE2 syntax
+    Python cannot evaluate (Unicode classes `\\p{…}`), so such a spec is refused up front."""
+    if re.search(r"\\[pPC]", re2):
+        raise ValueError("Unicode classes (\\p{...}) are not supported; use an explicit class such as [a-z]")
+    text = re.sub(r"\\Q(.*?)(?:\\E|$)", lambda m: re.escape(m.group(1)), re2)
+    text = re.sub(
+        r"\[:(\^?)(\w+):\]",
+        lambda m: _posix_class(m.group(2), m.group(1)),
+        text,
+    )
+    text = text.replace("\\z", "\\Z")
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"obsgen cannot evaluate this regex to generate test values ({exc})") from None
+    return text
+
+
+def _posix_class(name: str, negated: str) -> str:
+    if name not in _POSIX_CLASSES:
+        raise ValueError(f"unknown POSIX class [:{name}:]")
+    if negated:
+        raise ValueError(f"negated POSIX classes ([:^{name}:]) are not supported; use [^...]")
+    return _POSIX_CLASSES[name]
 
 
 def looks_like_regex(value: str) -> bool:
@@ -68,7 +113,8 @@ def parse_selector(text: str) -> tuple[str | None, tuple[Matcher, ...]]:
     try:
         node = promql_parser.parse(source)
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not a PromQL selector: {exc}") from None
+        reason = str(exc).replace("__obsgen_matchers_only", "")
+        raise ValueError(f"{text!r} is not a PromQL selector: {reason}") from None
     if not isinstance(node, promql_parser.VectorSelector) or node.offset is not None or node.at is not None:
         raise ValueError(
             f"{text!r} is not a plain series selector: give a metric name with label matchers, such "
@@ -89,10 +135,19 @@ def parse_selector(text: str) -> tuple[str | None, tuple[Matcher, ...]]:
     found = tuple(matchers)
     for matcher in found:
         _check_equality(matcher)
+        if matcher.op in ("=~", "!~"):
+            _checked_regex(matcher)
     return name, found
 
 
-def _matchers(value: Any) -> tuple[Matcher, ...]:
+def _checked_regex(matcher: Matcher) -> None:
+    try:
+        python_pattern(matcher.value)
+    except ValueError as exc:
+        raise ValueError(f"{matcher.spelled()}: {exc}") from None
+
+
+def parse_matchers(value: Any) -> tuple[Matcher, ...]:
     if isinstance(value, tuple) and all(isinstance(m, Matcher) for m in value):
         return value
     if isinstance(value, str):
@@ -123,11 +178,7 @@ _MATCHERS_SCHEMA = {
         {"type": "string", "examples": ['{code=~"5..", handler!="/health"}']},
     ],
 }
-Matchers = Annotated[tuple[Matcher, ...], BeforeValidator(_matchers), WithJsonSchema(_MATCHERS_SCHEMA)]
-
-
-def equality(matchers: Iterable[Matcher]) -> dict[str, str]:
-    return {m.label: m.value for m in matchers if m.op == "="}
+Matchers = Annotated[tuple[Matcher, ...], BeforeValidator(parse_matchers), WithJsonSchema(_MATCHERS_SCHEMA)]
 
 
 def labels_of(matchers: Iterable[Matcher]) -> list[str]:
@@ -164,7 +215,7 @@ def split_selector(data: Any, field: str = "metric") -> Any:
     name, found = parse_selector(data[field])
     if name is None:
         raise ValueError(f"{data[field]!r} names no metric; write it as metric_name{{...}}")
-    given = _matchers(data.get("matchers") or {})
+    given = parse_matchers(data.get("matchers") or {})
     return {**data, field: name, "matchers": (*found, *given)}
 
 

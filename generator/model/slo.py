@@ -19,7 +19,7 @@ from generator.model.common import (
     Slug,
     StrictModel,
 )
-from generator.model.selectors import SELECTABLE, Matchers, SelectorField, split_selector
+from generator.model.selectors import SELECTABLE, Matchers, SelectorField, parse_matchers, split_selector
 
 
 class ThresholdSLI(StrictModel):
@@ -97,6 +97,10 @@ class LatencySLI(StrictModel):
     @classmethod
     def _histogram_as_selector(cls, data: Any) -> Any:
         """`histogram: 'http_request_duration_seconds{handler!="/health"}'` reads as the selector."""
+        if isinstance(data, dict) and "matchers" in data:
+            raise ValueError(
+                "a latency SLI takes its matchers in `selector`, e.g. selector: '{handler!=\"/health\"}'"
+            )
         split = split_selector(data, "histogram")
         if split is not data and isinstance(split, dict):
             found = split.pop("matchers", ())
@@ -105,9 +109,7 @@ class LatencySLI(StrictModel):
 
 
 def _given(selector: Any) -> tuple[Any, ...]:
-    from generator.model.selectors import _matchers
-
-    return _matchers(selector) if selector else ()
+    return parse_matchers(selector) if selector else ()
 
 
 class SLI(StrictModel):

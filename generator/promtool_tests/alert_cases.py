@@ -64,7 +64,9 @@ def _signal_inputs(
     service: Service, signal: Signal, value: Decimal, samples: int, interval: int, by: dict[str, str]
 ) -> Inputs:
     """Raw inputs that make the signal read `value`."""
-    labels = target_labels(service, f"{service.service}-1", {**example_labels(signal.matchers), **by})
+    labels = target_labels(
+        service, f"{service.service}-1", {**example_labels(signal.matchers), **by}, signal.metric
+    )
     if signal.function == "histogram_quantile":
         # Half the events fall at or below `value`, the rest above every finite bucket, so
         # the quantile lands in +Inf and Prometheus returns the highest finite bound: `value`.
@@ -118,7 +120,9 @@ def threshold_alert_tests(
             assert alert.metric is not None
             fire_at = alert.for_ + 2 * interval
             samples = (fire_at + 10 * interval) // interval
-            result_labels = target_labels(service, f"{service.service}-1", example_labels(alert.matchers))
+            result_labels = target_labels(
+                service, f"{service.service}-1", example_labels(alert.matchers), alert.metric
+            )
             text = f"{promql.number(float(value))}x{samples}"
             inputs = Inputs([input_series(alert.metric, result_labels, text)], interval, float(value))
         if label == "fires":
@@ -202,7 +206,10 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
         summed: dict[float, float] = {}
         for inst, counts in per_instance.items():
             labels = target_labels(
-                service, f"{service.service}-{inst}", {**example_labels(signal.matchers), **extra}
+                service,
+                f"{service.service}-{inst}",
+                {**example_labels(signal.matchers), **extra},
+                signal.metric,
             )
             for bound, count in zip([*bounds, float("inf")], counts, strict=True):
                 le = "+Inf" if bound == float("inf") else promql.number(bound)
@@ -216,14 +223,17 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
         reads = []
         for inst, samples in ramps.items():
             labels = target_labels(
-                service, f"{service.service}-{inst}", {**example_labels(signal.matchers), **extra}
+                service,
+                f"{service.service}-{inst}",
+                {**example_labels(signal.matchers), **extra},
+                signal.metric,
             )
             inputs.append(input_series(signal.metric, labels, values([None, None, *samples])))
             reads.append(signal_math.over_time(signal.function, samples, signal.quantile))
         expected = {"max": max, "min": min, "sum": sum, "avg": lambda r: sum(r) / len(r)}[signal.aggregate](
             reads
         )
-    base = target_labels(service, "legacy", {**example_labels(signal.matchers), **extra})
+    base = target_labels(service, "legacy", {**example_labels(signal.matchers), **extra}, signal.metric)
     for legacy in legacy_label_sets(service, base, signal.metric):
         if signal.function == "histogram_quantile":
             inputs.append(
@@ -259,7 +269,10 @@ def clamp_test(service: Service, signal: Signal, interval: int) -> dict[str, Any
         return None
     n = max(2, signal.window // interval)
     labels = target_labels(
-        service, f"{service.service}-1", {**example_labels(signal.matchers), **{b: "x" for b in signal.by}}
+        service,
+        f"{service.service}-1",
+        {**example_labels(signal.matchers), **{b: "x" for b in signal.by}},
+        signal.metric,
     )
     result = {**service.realm_matchers(), **{b: "x" for b in signal.by}}
     return {

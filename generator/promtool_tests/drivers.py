@@ -122,7 +122,10 @@ class ThresholdDriver:
         metric = self.signal.metric
         extra = {label: "x" for label in self.signal.by}
         labels = target_labels(
-            self.service, f"{self.service.service}-1", {**example_labels(self.signal.matchers), **extra}
+            self.service,
+            f"{self.service.service}-1",
+            {**example_labels(self.signal.matchers), **extra},
+            metric,
         )
         series = [input_series(metric, labels, values(self.raw(badness)))]
         always_bad = values(self.raw([None if b is None else 1.0 for b in badness]))

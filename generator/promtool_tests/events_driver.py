@@ -70,7 +70,7 @@ class EventsDriver:
 
     def inputs(self, badness: Badness) -> list[dict[str, str]]:
         """The scenario's stream, a healthy second group when grouped, and the decoys."""
-        target = target_labels(self.service, f"{self.service.service}-1")
+        target = target_labels(self.service, f"{self.service.service}-1", metric=self.events.total.metric)
         out = self.stream({**target, **self.group}, self.error_increments(badness))
         steps = len(badness) - 1
         for other in self.groups[1:]:
@@ -81,7 +81,7 @@ class EventsDriver:
 
     def group_inputs(self, badness_by_group: list[Badness]) -> list[dict[str, str]]:
         """One stream per group, each with its own badness (groups must not mix)."""
-        target = target_labels(self.service, f"{self.service.service}-1")
+        target = target_labels(self.service, f"{self.service.service}-1", metric=self.events.total.metric)
         out = []
         for group, badness in zip(self.groups, badness_by_group, strict=True):
             out += self.stream({**target, **group}, self.error_increments(badness))
@@ -89,7 +89,10 @@ class EventsDriver:
 
     def traffic_only(self, samples: int) -> list[dict[str, str]]:
         """Traffic, but no series of the errors (or good) counter at all."""
-        target = {**target_labels(self.service, f"{self.service.service}-1"), **self.group}
+        target = {
+            **target_labels(self.service, f"{self.service.service}-1", metric=self.events.total.metric),
+            **self.group,
+        }
         steps = [self.RATE] * (samples - 1)
         return [s for s in self.stream(target, steps, absent_part=True)]
 

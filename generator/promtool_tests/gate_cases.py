@@ -121,7 +121,7 @@ class Subject:
 
     def labels(self, series: str, instance: int = 1) -> dict[str, str]:
         if self.service.metric(series) is not None:
-            return target_labels(self.service, f"{self.service.service}-{instance}")
+            return target_labels(self.service, f"{self.service.service}-{instance}", metric=series)
         return self.service.realm_matchers()
 
     def better_value(self, series: str) -> Decimal | None:

@@ -44,9 +44,14 @@ def decimal(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def target_labels(service: Service, instance: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def target_labels(
+    service: Service, instance: str, extra: dict[str, str] | None = None, metric: str | None = None
+) -> dict[str, str]:
+    """A scraped target's labels; the job that exports `metric` (an `external` metric may name
+    another job than the service's)."""
+    job = service.scope(metric).get("job", service.job) if metric else service.job
     return {
-        "job": service.job,
+        "job": job,
         "instance": instance,
         **service.realm_matchers(),
         **(extra or {}),
