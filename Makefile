@@ -62,9 +62,10 @@ promql-unit: $(STAMP) debs
 	promtool check config generated/prometheus/prometheus.yml
 	promtool test rules generated/prometheus/tests/*.yml
 
-# The sandbox module runs once, as the sandbox-smoke-60s check of `make ci`.
+# The sandbox module runs once, as the sandbox-smoke-60s check of `make ci`. Two workers
+# (pytest-xdist): tests pick free ports and temporary directories, so they can run side by side.
 test: $(STAMP) debs lint
-	$(VENV)/bin/pytest -q --ignore=tests/test_sandbox.py
+	$(VENV)/bin/pytest -q -n 2 --ignore=tests/test_sandbox.py
 	$(OBSGEN) gen --check
 	$(MAKE) --no-print-directory alertmanager-unit
 	$(MAKE) --no-print-directory ci

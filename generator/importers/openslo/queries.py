@@ -169,9 +169,9 @@ def selector_parts(imp: Import, node: Any, query: Query) -> tuple[str, dict[str,
         if matcher.op != promql_parser.MatchOp.Equal or node.matchers.or_matchers:
             imp.refuse(
                 query.cursor,
-                f"obsgen matches labels by equality here; {matcher.name}{MATCH_OPS[str(matcher.op)]}"
-                f"{promql.quote(matcher.value)} cannot be imported as a matcher (write the ratio's "
-                f"queries over {WINDOW} to keep it verbatim)",
+                f"the OpenSLO importer keeps equality matchers only (for now); "
+                f"{matcher.name}{MATCH_OPS[str(matcher.op)]}{promql.quote(matcher.value)} cannot be "
+                f"imported as a matcher (write the ratio's queries over {WINDOW} to keep it verbatim)",
             )
             return None
         matchers[matcher.name] = matcher.value
