@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import groupby
 from typing import Any
 
 from generator import promql
@@ -84,35 +85,26 @@ def series(name: str, labels: dict[str, str]) -> str:
 def values(samples: Sequence[Sample]) -> str:
     """promtool's expanding notation, run-length encoded: `0.5x9 _x3 1`."""
     tokens: list[str] = []
-    i = 0
-    while i < len(samples):
-        j = i
-        while j + 1 < len(samples) and samples[j + 1] == samples[i]:
-            j += 1
-        run = j - i + 1
-        if samples[i] is None:
+    for sample, same in groupby(samples):
+        run = len(list(same))
+        if sample is None:
             tokens.append("_" if run == 1 else f"_x{run}")
-        elif isinstance(samples[i], str) or math.isnan(samples[i]):  # type: ignore[arg-type]
-            tokens.extend([str(samples[i]) if isinstance(samples[i], str) else "NaN"] * run)
+        elif isinstance(sample, str) or math.isnan(sample):
+            tokens.extend([sample if isinstance(sample, str) else "NaN"] * run)
         else:
-            text = promql.number(samples[i])  # type: ignore[arg-type]
+            text = promql.number(sample)
             tokens.append(text if run == 1 else f"{text}x{run - 1}")
-        i = j + 1
     return " ".join(tokens)
 
 
 def counter_values(start: int, increments: Sequence[int]) -> str:
     """A counter from `start` growing by each increment, compressed to `a+bxn` runs."""
     tokens: list[str] = [str(start)]
-    value, i = start, 0
-    while i < len(increments):
-        j = i
-        while j + 1 < len(increments) and increments[j + 1] == increments[i]:
-            j += 1
-        step, run = increments[i], j - i + 1
+    value = start
+    for step, same in groupby(increments):
+        run = len(list(same))
         tokens.append(f"{value + step}+{step}x{run - 1}" if run > 1 else str(value + step))
         value += step * run
-        i = j + 1
     return " ".join(tokens)
 
 
