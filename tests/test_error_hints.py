@@ -39,34 +39,30 @@ def test_did_you_mean_lists_few_names_and_suggests_the_closest() -> None:
     assert did_you_mean("anything", []) == "known: none"
 
 
-def test_unknown_metric_in_a_signal_suggests_the_close_one(spec_copy: Path) -> None:
-    path = spec_copy / "bridge.yaml"
-    line = edit(
-        path,
+UNKNOWN_NAMES = {
+    "metric of a signal": (
         "    metric: bridge_phase_diff\n    function: mean",
         "    metric: bridge_phase_dif\n    function: mean",
-    )
-    stderr = refused(spec_copy)
-    assert (
-        f"{path}:{line}: signals[0].metric: metric 'bridge_phase_dif' is not declared in this service's "
+        "signals[0].metric: metric 'bridge_phase_dif' is not declared in this service's "
         "`metrics` catalog (declare it, with `external: true` if something else exports it); "
-        "did you mean 'bridge_phase_diff'?"
-    ) in stderr
-
-
-def test_unknown_signal_of_an_alert_suggests_the_recorded_one(spec_copy: Path) -> None:
-    path = spec_copy / "bridge.yaml"
-    line = edit(
-        path,
+        "did you mean 'bridge_phase_diff'?",
+    ),
+    "signal of an alert": (
         "    signal: bridge:phase_diff_mean_5m\n    op:",
         "    signal: bridge:phase_diff_mean5m\n    op:",
-    )
-    stderr = refused(spec_copy)
-    assert (
-        f"{path}:{line}: alerts[0].signal: signal 'bridge:phase_diff_mean5m' is not one of this service's "
+        "alerts[0].signal: signal 'bridge:phase_diff_mean5m' is not one of this service's "
         "`signals`; did you mean 'bridge:phase_diff_mean_5m'? known: bridge:phase_diff_mean_5m, "
-        "bridge:sync_quality_p95_10m, bridge:tick_jitter_seconds_p95_5m"
-    ) in stderr
+        "bridge:sync_quality_p95_10m, bridge:tick_jitter_seconds_p95_5m",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNKNOWN_NAMES))
+def test_unknown_name_suggests_the_close_one(case: str, spec_copy: Path) -> None:
+    old, new, message = UNKNOWN_NAMES[case]
+    path = spec_copy / "bridge.yaml"
+    line = edit(path, old, new)
+    assert f"{path}:{line}: {message}" in refused(spec_copy)
 
 
 def test_unknown_receiver_suggests_the_close_one_and_lists_the_few(spec_copy: Path) -> None:
