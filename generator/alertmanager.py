@@ -80,10 +80,10 @@ class Leaf:
         )
 
 
-def _timing(timing: Timing) -> dict[str, Any]:
+def _timing(spec: Spec, timing: Timing) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if timing.group_by is not None:
-        out["group_by"] = list(timing.group_by)
+        out["group_by"] = group_labels(spec, list(timing.group_by))
     for field in ("group_wait", "group_interval", "repeat_interval"):
         value = getattr(timing, field)
         if value is not None:
@@ -116,7 +116,7 @@ def leaves(spec: Spec, routing: AlertmanagerSpec) -> list[Leaf]:
                     dict(route.match_re),
                     receiver,
                     route.continue_ if last else True,
-                    _timing(route),
+                    _timing(spec, route),
                     tuple(route.mute_time_intervals),
                     tuple(route.active_time_intervals),
                 )

@@ -143,6 +143,8 @@ def test_alertmanager_groups_and_inhibits_per_handler(generated: Path) -> None:
 
     config = yaml.safe_load((generated / "alertmanager/alertmanager.yml").read_text())
     assert "handler" in config["route"]["group_by"]
+    own = [r for r in config["route"]["routes"] if "group_by" in r and r["receiver"] == "chat"]
+    assert own and all(r["group_by"] == ["alertname", "slo_id", "handler"] for r in own), own
     page_ticket = next(r for r in slo_inhibitions(load(HTTP)) if r.source.get("slo_severity") == "page")
     slo = {"slo_id": "checkout-handler-availability", "alertname": ALERT}
     page_a = {**slo, "slo_severity": "page", "handler": "/cart"}
