@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from typing import Any
 
 from generator.durations import format_duration
 
@@ -20,6 +21,19 @@ AGGREGATION_OF_OVER_TIME: dict[str, str] = {
 }
 
 NEGATED: dict[str, str] = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+_MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+
+
+def match_op(op: object) -> str:
+    """promql-parser's MatchOp spelled as in PromQL: = != =~ !~."""
+    return _MATCH_OPS[str(op).rsplit(".", 1)[-1]]
+
+
+def matcher_triples(node: Any) -> list[tuple[str, str, str]]:
+    """(label, op, value) of a parsed vector selector's matchers."""
+    return [(m.name, match_op(m.op), m.value) for m in node.matchers.matchers]
 
 
 class PromQLError(ValueError):

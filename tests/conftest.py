@@ -87,12 +87,25 @@ def spec_copy(tmp_path: Path) -> Path:
     return target
 
 
+def installed(binary: str, package: str = "prometheus") -> str:
+    """The path of a real binary the tests drive; a clear failure when it is missing."""
+    path = shutil.which(binary)
+    if path is None:
+        pytest.fail(f"{binary} is not installed; `make test` installs the Debian package {package}")
+    return path
+
+
+def generate(factory: pytest.TempPathFactory, spec: Path, name: str) -> Path:
+    """`obsgen gen` of a spec into a fresh temporary directory (for module-scoped fixtures)."""
+    out = factory.mktemp(name) / "generated"
+    result = obsgen("gen", "--spec", spec, "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 @pytest.fixture(scope="session")
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail("promtool is not installed; `make test` installs the Debian package prometheus")
-    return path
+    return installed("promtool")
 
 
 def free_port() -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXTRAS, GENERATED, obsgen
+from conftest import EXTRAS, GENERATED, generate, obsgen
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +25,7 @@ def amtool() -> str:
 
 @pytest.fixture(scope="module")
 def extras(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("extras") / "generated"
-    result = obsgen("gen", "--spec", EXTRAS, "--out", out)
-    assert result.returncode == 0, result.stderr
-    return out
+    return generate(tmp_path_factory, EXTRAS, "extras")
 
 
 def check_config(amtool: str, tree: Path) -> subprocess.CompletedProcess[str]:

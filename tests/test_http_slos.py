@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, held_out_series, obsgen, promtool_test
+from conftest import ROOT, generate, held_out_series, obsgen, promtool_test
 
 HTTP = ROOT / "tests" / "fixtures" / "specs" / "http"
 ALERT = "CheckoutHandlerAvailabilityErrorBudgetBurn"
@@ -19,10 +19,7 @@ ALERT = "CheckoutHandlerAvailabilityErrorBudgetBurn"
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("http") / "generated"
-    result = obsgen("gen", "--spec", HTTP, "--out", out)
-    assert result.returncode == 0, result.stderr
-    return out
+    return generate(tmp_path_factory, HTTP, "http")
 
 
 def rules_text(generated: Path, slo: str) -> str:

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SPEC, free_port, obsgen, serving
+from conftest import ROOT, SPEC, free_port, installed, obsgen, serving
 
 from generator.live import (
     EXIT_GO,
@@ -132,9 +132,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed; `make test` installs the Debian package prometheus")
+    binary = installed("prometheus")
     root = tmp_path_factory.mktemp("live")
     exporter = Exporter("/metrics_lab")
     exporter.set(HEALTHY)

@@ -12,7 +12,6 @@ generated/argo/, run against the same Prometheus and must give the same decision
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.parse
 import urllib.request
@@ -22,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import GENERATED, SPEC, free_port, serving
+from conftest import GENERATED, SPEC, free_port, installed, serving
 from test_live import DEADLINE, Exporter, cli
 
 from generator.gate_rules import (
@@ -116,9 +115,7 @@ def gate_series(service: Service, gate: Gate, realm: str, healthy: bool) -> dict
 
 @pytest.fixture(scope="module")
 def realms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Realms]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed; `make test` installs the Debian package prometheus")
+    binary = installed("prometheus")
     root = tmp_path_factory.mktemp("realms")
     exporter = SeriesExporter("/metrics")
     exporter.start()

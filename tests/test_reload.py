@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import GENERATED, free_port, obsgen, stop_process, wait_until_ready
+from conftest import GENERATED, free_port, installed, obsgen, stop_process, wait_until_ready
 
 from generator.live import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from generator.live.reload import (
@@ -101,9 +101,7 @@ class Server:
 
 
 def start(root: Path, *, lifecycle: bool) -> Server:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("prometheus is not installed; `make test` installs the Debian package prometheus")
+    binary = installed("prometheus")
     copy_generated(root)
     url = f"http://127.0.0.1:{free_port()}"
     log = root / "prometheus.log"

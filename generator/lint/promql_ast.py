@@ -8,6 +8,8 @@ from typing import Any
 
 import promql_parser as pp
 
+from generator import promql
+
 Node = Any
 """a promql_parser expression node (the package ships no type stubs)"""
 
@@ -69,8 +71,7 @@ def number(node: Node) -> float | None:
 
 def matchers(selector: Node) -> list[tuple[str, str, str]]:
     """(label, op, value) of a vector selector; op is one of = != =~ !~."""
-    spelled = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
-    return [(m.name, spelled[str(m.op).rsplit(".", 1)[-1]], m.value) for m in selector.matchers.matchers]
+    return promql.matcher_triples(selector)
 
 
 def name(selector: Node) -> str | None:

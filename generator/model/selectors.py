@@ -14,10 +14,10 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from generator import promql
 from generator.model.common import MetricName, StrictModel
 
 _LABEL_NAME = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9_]*|_[a-zA-Z0-9][a-zA-Z0-9_]*)$")
-_PARSER_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 # Strong signs of a regex in a literal value: `.*`, `.+`, `.?`, `..`, an alternation, a class
 # with a range or negation, an escape class. Literal values with dots, braces, `+` or brackets
 # ("1.0", "/users/{id}", "1.2.3+build", "[::1]:9090", ".") are common and stay allowed.
@@ -46,8 +46,6 @@ class Matcher(NamedTuple):
     value: str
 
     def spelled(self) -> str:
-        from generator import promql
-
         return f"{self.label}{self.op}{promql.quote(self.value)}"
 
     def selects(self, value: str) -> bool:
@@ -123,16 +121,7 @@ def parse_selector(text: str) -> tuple[str | None, tuple[Matcher, ...]]:
     if node.matchers.or_matchers:
         raise ValueError(f"{text!r}: `or` inside a selector is not supported; use a regex (a|b)")
     name = None if node.name == "__obsgen_matchers_only" else node.name
-    matchers = []
-    for m in node.matchers.matchers:
-        op = _PARSER_OPS[str(m.op).rsplit(".", 1)[-1]]
-        if m.name == "__name__":
-            if op == "=" and name is None:
-                name = m.value
-                continue
-            raise ValueError(f"{text!r}: give the metric name before the braces, not as a __name__ matcher")
-        matchers.append(Matcher(m.name, op, m.value))
-    found = tuple(matchers)
+    found = tuple(Matcher(*triple) for triple in promql.matcher_triples(node))
     for matcher in found:
         _check_equality(matcher)
         if matcher.op in ("=~", "!~"):

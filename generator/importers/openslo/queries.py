@@ -16,7 +16,6 @@ from generator.model.slo import WINDOW_SPELLINGS
 
 SLOTH_ERROR_RATIO = "\n  1 - (\n    (\n      {good}\n    )\n    /\n    (\n      {total}\n    )\n  )\n"
 """Sloth's errorRatioRawQueryTpl, with Go's `{{ .good }}`/`{{ .total }}` as Python fields"""
-MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 
 
 @dataclass
@@ -170,7 +169,7 @@ def selector_parts(imp: Import, node: Any, query: Query) -> tuple[str, dict[str,
             imp.refuse(
                 query.cursor,
                 f"the OpenSLO importer keeps equality matchers only (for now); "
-                f"{matcher.name}{MATCH_OPS[str(matcher.op)]}{promql.quote(matcher.value)} cannot be "
+                f"{matcher.name}{promql.match_op(matcher.op)}{promql.quote(matcher.value)} cannot be "
                 f"imported as a matcher (write the ratio's queries over {WINDOW} to keep it verbatim)",
             )
             return None
