@@ -94,7 +94,7 @@ class EventsDriver:
             **self.group,
         }
         steps = [self.RATE] * (samples - 1)
-        return [s for s in self.stream(target, steps, absent_part=True)]
+        return self.stream(target, steps, absent_part=True)
 
     # --- streams ---------------------------------------------------------------------------
 
