@@ -19,3 +19,15 @@ def generated_dir_option(flag: str, help: str) -> Callable[[Any], Any]:
         show_default=True,
         help=help,
     )
+
+
+def spec_dir_option() -> Callable[[Any], Any]:
+    """`--spec DIR`: the spec directory (default `spec/`), passed as `spec_dir`."""
+    return click.option(
+        "--spec",
+        "spec_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("spec"),
+        show_default=True,
+        help="Directory of spec files (*.yaml, *.yml, *.jsonnet).",
+    )
