@@ -1,6 +1,6 @@
 """Every alert the generated rules can emit, with the labels Alertmanager routes on.
 
-Built from the model with the same label helpers the rule compilers use, so routing tests
+Built from the alert contracts the rule compilers render, so routing tests
 and routing checks see exactly what Prometheus will send: rule labels, plus the series labels
 obsgen itself puts there (`slo_id` on burn-rate alerts, `gate` on gate alerts, the realm).
 """
@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.errors import Location
-from generator.gate_rules import gate_alert_labels
-from generator.heartbeat_rules import (
+from generator.alert_contract import (
+    WATCHDOG,
+    burn_alert_labels,
+    gate_alert_labels,
     heartbeat_alert_labels,
     missing_alert_name,
+    spec_alert_labels,
     stale_alert_name,
+    watchdog,
 )
+from generator.errors import Location
 from generator.model import Spec, ThresholdAlert
-from generator.rules import WATCHDOG, alert_labels, burn_alert_labels, watchdog_rules
 from generator.slo_math import burn_alert_name, enabled_windows, identity_labels, slo_id
 
 
@@ -41,7 +44,7 @@ def alert_inventory(spec: Spec) -> list[EmittedAlert]:
         realm = service.realm_matchers()
         for i, alert in enumerate(service.alerts):
             known = realm if isinstance(alert, ThresholdAlert) else {}
-            add(alert.name, {**known, **alert_labels(service, alert)}, doc.location(("alerts", i)))
+            add(alert.name, {**known, **spec_alert_labels(service, alert)}, doc.location(("alerts", i)))
         for i, slo in enumerate(service.slos):
             severities = {w.severity for w in enabled_windows(slo)}
             for severity in ("page", "ticket"):
@@ -59,6 +62,5 @@ def alert_inventory(spec: Spec) -> list[EmittedAlert]:
         for i, gate in enumerate(service.gates):
             add(gate.alert_name(), gate_alert_labels(service, gate), doc.location(("gates", i)))
     if spec.settings.watchdog:
-        (rule,) = watchdog_rules(spec)
-        add(WATCHDOG, rule["labels"], spec.sources["settings"].location(("settings", "watchdog")))
+        add(WATCHDOG, watchdog(spec).labels, spec.sources["settings"].location(("settings", "watchdog")))
     return found

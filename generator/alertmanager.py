@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from generator.alert_contract import WATCHDOG
 from generator.alert_inventory import EmittedAlert, alert_inventory
 from generator.durations import format_duration
 from generator.errors import Location, SpecIssue, did_you_mean, unknown
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition, Receiver, Route, Timing
-from generator.rules import WATCHDOG
 from generator.slo_math import OBSGEN_LABELS, SLOTH_LABELS, IdentityLabels, identity_labels
 
 WATCHDOG_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"}

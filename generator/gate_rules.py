@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from generator import promql
 from generator import rule_parts as parts
-from generator.durations import format_duration, format_duration_ms
+from generator.alert_contract import gate_alert, gate_labels
+from generator.durations import format_duration_ms
 from generator.model import Gate, Service, Spec, ThresholdCondition
 from generator.model.gates import Condition, QuorumCondition
-from generator.rule_parts import Rule, runbook_url
+from generator.rule_parts import Rule
 
 CONDITION_VALUE = "canary:gate_condition:value"
 CONDITION_VIOLATED = "canary:gate_condition_violated:bool"
@@ -49,11 +50,6 @@ def held_range(duration: int, interval: int) -> str:
 
 def evaluations_in(duration: int, interval: int) -> int:
     return duration // interval + 1
-
-
-def gate_labels(service: Service, gate: Gate) -> dict[str, str]:
-    """Gate series carry the service's realm like every series it records."""
-    return {"gate": gate.name, **service.realm_matchers()}
 
 
 def gate_selector(name: str, service: Service, gate: Gate, condition: str | None = None) -> str:
@@ -170,15 +166,6 @@ def rollback_expr(service: Service, gate: Gate, interval: int) -> str:
     return f"{verdict} or on () vector(0)"
 
 
-def gate_alert_labels(service: Service, gate: Gate) -> dict[str, str]:
-    return {
-        **service.labels,
-        "severity": gate.alert.severity,
-        "service": service.service,
-        **gate_labels(service, gate),
-    }
-
-
 def gate_rules(spec: Spec, service: Service, gate: Gate) -> list[Rule]:
     interval = spec.settings.evaluation_interval
     labels = gate_labels(service, gate)
@@ -194,26 +181,7 @@ def gate_rules(spec: Spec, service: Service, gate: Gate) -> list[Rule]:
         parts.record(PROMOTE, promote_expr(service, gate, interval), labels),
         parts.record(ROLLBACK, rollback_expr(service, gate, interval), labels),
         parts.alert(
-            gate.alert_name(),
-            promql.compare(gate_selector(ROLLBACK, service, gate), "==", 1),
-            0,
-            gate_alert_labels(service, gate),
-            {
-                "summary": f"The canary gate {gate.name} calls for a rollback.",
-                "description": rollback_description(gate),
-                "runbook_url": runbook_url(spec, gate.alert_name()),
-            },
+            gate_alert(spec, service, gate), promql.compare(gate_selector(ROLLBACK, service, gate), "==", 1)
         ),
     ]
     return rules
-
-
-def rollback_description(gate: Gate) -> str:
-    at_once = [c.name for c in gate.conditions if c.rollback_at_once]
-    text = (
-        f"{gate.rollback.violations} or more of the {len(gate.conditions)} conditions of gate "
-        f"{gate.name} have been violated for {format_duration(gate.rollback.for_)}"
-    )
-    if at_once:
-        text += f", or {' or '.join(at_once)} is violated"
-    return f"{text}. Run `obsgen gate decide {gate.name}` to see which; Argo rolls the canary back."

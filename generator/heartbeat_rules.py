@@ -9,33 +9,9 @@ from __future__ import annotations
 
 from generator import promql
 from generator import rule_parts as parts
-from generator.durations import format_duration
+from generator.alert_contract import heartbeat_alerts
 from generator.model import Heartbeat, Service, Spec
-from generator.rule_parts import Rule, runbook_url
-
-
-def largest_healthy_age(heartbeat: Heartbeat, evaluation_interval: int) -> int:
-    """The oldest a healthy heartbeat's last beat can look to a rule: a beat just missed by a
-    scrape, a scrape just missed by an evaluation, read one evaluation late (DESIGN.md)."""
-    return heartbeat.period + heartbeat.scrape_interval + evaluation_interval
-
-
-def shortest_window(heartbeat: Heartbeat) -> int:
-    """changes() needs the sample before a beat and the one after it, each up to a scrape late."""
-    return heartbeat.period + 2 * heartbeat.scrape_interval
-
-
-def missing_for(heartbeat: Heartbeat, evaluation_interval: int) -> int:
-    """Two scrapes, so one failed scrape does not page."""
-    return max(2 * heartbeat.scrape_interval, evaluation_interval)
-
-
-def stale_alert_name(heartbeat: Heartbeat) -> str:
-    return heartbeat.stale_alert or f"{heartbeat.camel()}Stale"
-
-
-def missing_alert_name(heartbeat: Heartbeat) -> str:
-    return heartbeat.missing_alert or f"{heartbeat.camel()}Missing"
+from generator.rule_parts import Rule
 
 
 def changes_expr(service: Service, heartbeat: Heartbeat) -> str:
@@ -67,55 +43,15 @@ def missing_expr(service: Service, heartbeat: Heartbeat) -> str:
     return f"({up} or on () vector(0)) == 0 or on () ({beats} or on () vector(0)) == 0"
 
 
-def heartbeat_alert_labels(service: Service, heartbeat: Heartbeat) -> dict[str, str]:
-    return {
-        **service.labels,
-        **service.realm_matchers(),
-        "severity": heartbeat.severity,
-        "service": service.service,
-    }
-
-
 def heartbeat_rules(spec: Spec, service: Service) -> list[Rule]:
-    interval = spec.settings.evaluation_interval
     rules: list[Rule] = []
     for heartbeat in service.heartbeats:
         realm = service.realm_matchers()
-        labels = heartbeat_alert_labels(service, heartbeat)
-        what = promql.selector(heartbeat.metric, realm)
+        stale, missing = heartbeat_alerts(spec, service, heartbeat, promql.selector(heartbeat.metric, realm))
         rules += [
             parts.record(heartbeat.changes_record(), changes_expr(service, heartbeat)),
             parts.record(heartbeat.ok_record(), ok_expr(service, heartbeat), realm),
-            parts.alert(
-                stale_alert_name(heartbeat),
-                promql.compare(promql.selector(heartbeat.ok_record(), realm), "==", 0),
-                interval,
-                labels,
-                {
-                    "summary": f"The {service.service} heartbeat has stopped.",
-                    "description": (
-                        f"{what} did not change within {format_duration(heartbeat.window)} or its last "
-                        f"beat is {format_duration(heartbeat.freshness)} old or more (the writer beats "
-                        f"every {format_duration(heartbeat.period)}). Check the writer and node_exporter's "
-                        "textfile collector."
-                    ),
-                    "runbook_url": runbook_url(spec, stale_alert_name(heartbeat)),
-                },
-            ),
-            parts.alert(
-                missing_alert_name(heartbeat),
-                missing_expr(service, heartbeat),
-                missing_for(heartbeat, interval),
-                labels,
-                {
-                    "summary": f"The {service.service} heartbeat cannot be read.",
-                    "description": (
-                        f"The scrape job {service.heartbeat_job(heartbeat)} is down or absent, or it "
-                        f"serves no {what}: the heartbeat cannot be judged. Check node_exporter on "
-                        f"{spec.settings.node_exporter} and its textfile directory."
-                    ),
-                    "runbook_url": runbook_url(spec, missing_alert_name(heartbeat)),
-                },
-            ),
+            parts.alert(stale, promql.compare(promql.selector(heartbeat.ok_record(), realm), "==", 0)),
+            parts.alert(missing, missing_expr(service, heartbeat)),
         ]
     return rules

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from generator import promql
+from generator.alert_contract import AlertContract, runbook_url  # noqa: F401  TEMP until live/ moves
 from generator.durations import format_duration
-from generator.model import Spec
 
 Rule = dict[str, Any]
 
@@ -26,15 +26,12 @@ def record(name: str, expr: str, labels: dict[str, str] | None = None) -> Rule:
     return rule
 
 
-def alert(name: str, expr: str, for_: int, labels: dict[str, str], annotations: dict[str, str]) -> Rule:
+def alert(contract: AlertContract, expr: str) -> Rule:
+    """The alerting rule that fires `contract` when `expr` has results."""
     promql.parse(expr)
-    rule: Rule = {"alert": name, "expr": expr}
-    if for_:
-        rule["for"] = format_duration(for_)
-    rule["labels"] = dict(sorted(labels.items()))
-    rule["annotations"] = dict(sorted(annotations.items()))
+    rule: Rule = {"alert": contract.name, "expr": expr}
+    if contract.for_:
+        rule["for"] = format_duration(contract.for_)
+    rule["labels"] = dict(sorted(contract.labels.items()))
+    rule["annotations"] = dict(sorted(contract.annotations.items()))
     return rule
-
-
-def runbook_url(spec: Spec, alert_name: str) -> str:
-    return f"{spec.settings.runbook_base_url.rstrip('/')}/{alert_name}"

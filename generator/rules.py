@@ -21,19 +21,19 @@ from typing import Any
 
 from generator import promql
 from generator import rule_parts as parts
+from generator.alert_contract import WATCHDOG, burn_alerts, spec_alert, watchdog  # noqa: F401  TEMP until live/ moves
 from generator.durations import format_duration
 from generator.gate_rules import gate_file, gate_group, gate_rules
 from generator.heartbeat_rules import heartbeat_rules
-from generator.model import SLO, Gate, PromQLAlert, Service, Signal, Spec, ThresholdAlert
+from generator.model import SLO, Gate, Service, Signal, Spec, ThresholdAlert
 from generator.model.selectors import Selector
 from generator.model.slo import WINDOW_PLACEHOLDER, QuerySLI, ThresholdSLI
-from generator.rule_parts import Rule, runbook_url
+from generator.rule_parts import Rule
 from generator.sli_events import events_of
 from generator.slo_math import (
     OBSGEN_LABELS,
     SLOTH_LABELS,
     BurnWindow,
-    burn_alert_name,
     enabled_windows,
     error_budget,
     identity_labels,
@@ -348,50 +348,11 @@ def burn_condition(service: Service, slo: SLO, window: BurnWindow) -> str:
     return promql.group(" and ".join(both))
 
 
-def burn_alert_labels(service: Service, slo: SLO, severity: str) -> dict[str, str]:
-    tier = getattr(slo.alerting, severity)
-    return {
-        "severity": severity,
-        **service.labels,
-        **slo.alerting.labels,
-        **tier.labels,
-        # page or ticket, even where a tier sets its own `severity` (as Sloth's sloth_severity)
-        identity_labels(service).severity: severity,
-        "service": service.service,
-    }
-
-
-def group_text(slo: SLO) -> str:
-    """` (handler {{ $labels.handler }})`: which group of a grouped SLO is burning."""
-    return "".join(f" ({label} {{{{ $labels.{label} }}}})" for label in slo.by)
-
-
 def burn_alert_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
     rules = []
-    budget = error_budget(slo)
-    for severity in ("page", "ticket"):
-        tier = getattr(slo.alerting, severity)
+    for severity, contract in burn_alerts(spec, service, slo).items():
         windows = [w for w in enabled_windows(slo) if w.severity == severity]
-        if not windows:
-            continue
-        expr = "\nor\n".join(burn_condition(service, slo, w) for w in windows)
-        name = burn_alert_name(service, slo)
-        labels = burn_alert_labels(service, slo, severity)
-        rates = ", ".join(f"{float(w.factor):g}× over {w.label()}" for w in windows)
-        annotations = {
-            "summary": f"The {service.service} {slo.name} SLO is burning its error budget too fast.",
-            "description": (
-                f"{{{{ $labels.{identity_labels(service).id} }}}}{group_text(slo)} is spending its error "
-                f"budget of {float(budget) * 100:g}% per {format_duration(slo.period)} faster than the "
-                f"{severity} burn rates allow ({rates}); the share of bad "
-                f"{'time slices' if slo.sli.threshold else 'events'} is above that rate in both "
-                "windows of a pair."
-            ),
-            "runbook_url": runbook_url(spec, name),
-            **slo.alerting.annotations,
-            **tier.annotations,
-        }
-        rules.append(parts.alert(name, expr, 0, labels, annotations))
+        rules.append(parts.alert(contract, "\nor\n".join(burn_condition(service, slo, w) for w in windows)))
     return rules
 
 
@@ -403,41 +364,14 @@ def threshold_expr(service: Service, alert: ThresholdAlert) -> str:
     return promql.compare(promql.scoped(name, alert.matchers, service.scope(name)), alert.op, alert.value)
 
 
-def alert_labels(service: Service, alert: ThresholdAlert | PromQLAlert) -> dict[str, str]:
-    return {**service.labels, **alert.labels, "severity": alert.severity, "service": service.service}
-
-
 def alert_rules(spec: Spec, service: Service) -> list[Rule]:
     rules = []
     for alert in service.alerts:
         expr = threshold_expr(service, alert) if isinstance(alert, ThresholdAlert) else alert.expr
-        annotations = {
-            "summary": alert.summary,
-            "description": alert.description,
-            "runbook_url": alert.runbook_url or runbook_url(spec, alert.name),
-        }
-        rules.append(parts.alert(alert.name, expr, alert.for_, alert_labels(service, alert), annotations))
+        rules.append(parts.alert(spec_alert(spec, service, alert), expr))
     return rules
-
-
-WATCHDOG = "Watchdog"
 
 
 def watchdog_rules(spec: Spec) -> list[Rule]:
     """Always firing: when it stops arriving at the dead-man's switch, the pipeline is broken."""
-    return [
-        parts.alert(
-            WATCHDOG,
-            "vector(1)",
-            0,
-            {"severity": "none"},
-            {
-                "summary": "An alert that always fires, to prove the alerting pipeline works.",
-                "description": (
-                    "This alert fires all the time. It is routed to a dead-man's switch, which pages "
-                    "when it stops arriving: then Prometheus, its rules or Alertmanager are broken."
-                ),
-                "runbook_url": runbook_url(spec, WATCHDOG),
-            },
-        )
-    ]
+    return [parts.alert(watchdog(spec), "vector(1)")]

@@ -6,16 +6,12 @@ import re
 from collections.abc import Iterator
 
 from generator import alert_templates, promql
+from generator.alert_contract import WATCHDOG, missing_alert_name, stale_alert_name
 from generator.alertmanager import routing_issues
 from generator.durations import format_duration
 from generator.errors import SpecError, SpecIssue, unknown
 from generator.gate_rules import GATE_SERIES
-from generator.heartbeat_rules import (
-    largest_healthy_age,
-    missing_alert_name,
-    shortest_window,
-    stale_alert_name,
-)
+from generator.heartbeat_timing import largest_healthy_age, shortest_window
 from generator.label_values import values_selected
 from generator.loader import PathKey
 from generator.model import (
@@ -31,7 +27,7 @@ from generator.model import (
 from generator.model.gates import QuorumCondition
 from generator.model.selectors import labels_of
 from generator.model.slo import LatencySLI
-from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, WATCHDOG, query_at, sli_error_ratio
+from generator.rules import EVENTS_BASE_WINDOW, SLO_SERIES, query_at, sli_error_ratio
 from generator.sli_events import events_of, unprovable
 from generator.slo_math import (
     OBSGEN_LABELS,

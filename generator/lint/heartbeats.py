@@ -1,4 +1,4 @@
-"""Heartbeat timing that cannot hold (DESIGN.md, generator/heartbeat_rules.py).
+"""Heartbeat timing that cannot hold (DESIGN.md, generator/heartbeat_timing.py).
 
 A heartbeat written every `period` and scraped every `scrape_interval` shows a change in
 changes(X[W]) only if W > period + 2 × scrape_interval, and its last beat can look
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import promql_parser as pp
 
 from generator.durations import format_duration
-from generator.heartbeat_rules import largest_healthy_age, shortest_window
+from generator.heartbeat_timing import largest_healthy_age, shortest_window
 from generator.lint import promql_ast as ast
 from generator.lint.context import LintContext
 from generator.lint.findings import Finding, at_rule

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from generator import promql, signal_math
+from generator.alert_contract import AlertContract, spec_alert
 from generator.alert_templates import expand
 from generator.label_values import example_labels
 from generator.model import PromQLAlert, Service, Signal, Spec, ThresholdAlert
@@ -22,7 +23,7 @@ from generator.promtool_tests.series import (
     target_labels,
     values,
 )
-from generator.rules import alert_labels, alert_rules, signal_is_clamped
+from generator.rules import signal_is_clamped
 
 INSTANCES = ("1", "2")
 
@@ -101,7 +102,7 @@ def stddev_amplitudes(alert: ThresholdAlert, window_samples: int) -> tuple[Decim
 
 
 def threshold_alert_tests(
-    spec: Spec, service: Service, alert: ThresholdAlert, rule: dict[str, Any], interval: int
+    spec: Spec, service: Service, alert: ThresholdAlert, contract: AlertContract, interval: int
 ) -> list[dict[str, Any]]:
     signal = service.signal(alert.signal) if alert.signal is not None else None
     if signal is not None and signal.function == "stddev":
@@ -128,9 +129,9 @@ def threshold_alert_tests(
         if label == "fires":
             annotations = {
                 k: expand(v, result_labels, inputs.reads, spec.settings.external_labels)
-                for k, v in rule["annotations"].items()
+                for k, v in contract.annotations.items()
             }
-            firing = [expected_alert({**result_labels, **rule["labels"]}, annotations)]
+            firing = [expected_alert({**result_labels, **contract.labels}, annotations)]
             cases = [alert_case(fire_at, alert.name, firing)]
             if alert.for_ >= interval:
                 cases.insert(0, alert_case(alert.for_ - interval, alert.name, []))
@@ -153,7 +154,7 @@ def threshold_alert_tests(
 
 
 def promql_alert_tests(
-    spec: Spec, service: Service, alert: PromQLAlert, rule: dict[str, Any]
+    spec: Spec, service: Service, alert: PromQLAlert, contract: AlertContract
 ) -> list[dict[str, Any]]:
     groups = []
     for i, example in enumerate(alert.examples):
@@ -161,9 +162,9 @@ def promql_alert_tests(
         if example.fires:
             annotations = {
                 k: expand(v, example.labels, example.value, spec.settings.external_labels)
-                for k, v in rule["annotations"].items()
+                for k, v in contract.annotations.items()
             }
-            expected = [expected_alert({**example.labels, **alert_labels(service, alert)}, annotations)]
+            expected = [expected_alert({**example.labels, **contract.labels}, annotations)]
         groups.append(
             {
                 "name": f"{alert.name}: example {i + 1} ({'fires' if example.fires else 'quiet'})",
@@ -177,13 +178,12 @@ def promql_alert_tests(
 
 def alert_tests(spec: Spec, service: Service) -> list[dict[str, Any]]:
     interval = spec.settings.evaluation_interval
-    rules = {rule["alert"]: rule for rule in alert_rules(spec, service)}
     groups: list[dict[str, Any]] = []
     for alert in service.alerts:
         if isinstance(alert, ThresholdAlert):
-            groups += threshold_alert_tests(spec, service, alert, rules[alert.name], interval)
+            groups += threshold_alert_tests(spec, service, alert, spec_alert(spec, service, alert), interval)
         else:
-            groups += promql_alert_tests(spec, service, alert, rules[alert.name])
+            groups += promql_alert_tests(spec, service, alert, spec_alert(spec, service, alert))
     return groups
 
 

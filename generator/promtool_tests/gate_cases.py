@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from generator import promql
+from generator.alert_contract import gate_alert, gate_labels
 from generator.alert_templates import expand
 from generator.gate_rules import (
     CONDITION_VALUE,
@@ -27,8 +28,6 @@ from generator.gate_rules import (
     PROMOTE,
     ROLLBACK,
     VIOLATIONS,
-    gate_labels,
-    gate_rules,
     gate_selector,
     held_range,
 )
@@ -309,10 +308,10 @@ def _never(name: str, subject: Subject, end: int) -> dict[str, Any]:
 
 
 def _rollback_alert(subject: Subject) -> dict[str, Any]:
-    rule = next(r for r in gate_rules(subject.spec, subject.service, subject.gate) if "alert" in r)
-    labels = {**gate_labels(subject.service, subject.gate), **rule["labels"]}
+    alert = gate_alert(subject.spec, subject.service, subject.gate)
+    labels = {**gate_labels(subject.service, subject.gate), **alert.labels}
     external = subject.spec.settings.external_labels
-    annotations = {k: expand(v, labels, 1.0, external) for k, v in rule["annotations"].items()}
+    annotations = {k: expand(v, labels, 1.0, external) for k, v in alert.annotations.items()}
     return expected_alert(labels, annotations)
 
 

@@ -16,14 +16,11 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from generator import promql
+from generator.alert_contract import WATCHDOG, AlertContract, heartbeat_alerts, watchdog
 from generator.alert_templates import expand
 from generator.gate_rules import evaluations_in, held_range
-from generator.heartbeat_rules import (
-    heartbeat_rules,
-    missing_alert_name,
-    missing_for,
-    stale_alert_name,
-)
+from generator.heartbeat_timing import missing_for
 from generator.model import Heartbeat, Service, Spec
 from generator.promtool_tests.series import (
     STALE,
@@ -37,7 +34,6 @@ from generator.promtool_tests.series import (
     series,
     values,
 )
-from generator.rules import WATCHDOG, watchdog_rules
 
 HEALTHY_HOURS = 2
 NODE_INSTANCE = "node-1"
@@ -75,12 +71,17 @@ class Subject:
     def up(self, samples: list[Sample]) -> dict[str, str]:
         return input_series("up", self.target, values(samples))
 
-    def firing(self, alert: str) -> dict[str, Any]:
-        """The alert as promtool must see it: rule labels and expanded annotations."""
-        rule = next(r for r in heartbeat_rules(self.spec, self.service) if r.get("alert") == alert)
-        labels = {**self.service.realm_matchers(), **rule["labels"]}
+    @property
+    def alerts(self) -> tuple[AlertContract, AlertContract]:
+        """The stale and the missing alert, as the spec says they must look."""
+        selector = promql.selector(self.heartbeat.metric, self.service.realm_matchers())
+        return heartbeat_alerts(self.spec, self.service, self.heartbeat, selector)
+
+    def firing(self, alert: AlertContract) -> dict[str, Any]:
+        """The alert as promtool must see it: its labels and expanded annotations."""
+        labels = {**self.service.realm_matchers(), **alert.labels}
         external = self.spec.settings.external_labels
-        annotations = {k: expand(v, labels, None, external) for k, v in rule["annotations"].items()}
+        annotations = {k: expand(v, labels, None, external) for k, v in alert.annotations.items()}
         return expected_alert(labels, annotations)
 
     def ok_at(self, t: int, value: int) -> dict[str, Any]:
@@ -157,7 +158,7 @@ def healthy_test(subject: Subject) -> dict[str, Any]:
         raise ScenarioError("one failed scrape would already drop the heartbeat")
     oldest = max(t - _newest(samples, t) for t in evaluations[settled // e :])
     span = held_range(end - settled, e)  # the evaluations from `settled` to `end`, in 2 and 3
-    names = f"{stale_alert_name(heartbeat)}|{missing_alert_name(heartbeat)}"
+    names = "|".join(alert.name for alert in subject.alerts)
     alerts = f'ALERTS{{alertstate="firing", alertname=~"{names}"}}'
     up = [None if v is None else (0.0 if v == STALE else 1.0) for v in samples]
     return {
@@ -199,7 +200,7 @@ def stall_test(subject: Subject, late: int) -> dict[str, Any]:
     drops = t if late == 0 else t + e
     if (_agreed(heartbeat, samples, drops - e), _agreed(heartbeat, samples, drops)) != (1, 0):
         raise ScenarioError("the stall scenario does not isolate the freshness threshold")
-    stale = stale_alert_name(heartbeat)
+    stale = subject.alerts[0]
     age = duration(heartbeat.freshness - late)
     return {
         "name": (
@@ -211,8 +212,8 @@ def stall_test(subject: Subject, late: int) -> dict[str, Any]:
         "input_series": [subject.beats(samples), *subject.strays(strays)],
         "promql_expr_test": [subject.ok_at(drops - e, 1), subject.ok_at(drops, 0)],
         "alert_rule_test": [
-            alert_case(drops, stale, []),
-            alert_case(drops + e, stale, [subject.firing(stale)]),
+            alert_case(drops, stale.name, []),
+            alert_case(drops + e, stale.name, [subject.firing(stale)]),
         ],
     }
 
@@ -247,7 +248,7 @@ def missing_tests(subject: Subject) -> list[dict[str, Any]]:
     end = wait + 2 * e
     beats = scraped(heartbeat, e, end, worst_beat_phase(heartbeat, e), None)
     up, down = [1.0] * (end + 1), [0.0] * (end + 1)
-    missing = missing_alert_name(heartbeat)
+    missing = subject.alerts[1]
     cases = {
         f"without {heartbeat.metric}": [subject.up(up), *subject.strays(beats)],
         "without any `up` of its job": [subject.beats(beats)],
@@ -256,12 +257,12 @@ def missing_tests(subject: Subject) -> list[dict[str, Any]]:
     tests = []
     for what, inputs in cases.items():
         test: dict[str, Any] = {
-            "name": f"{missing} fires {duration(wait)} after the heartbeat is unreadable: {what}",
+            "name": f"{missing.name} fires {duration(wait)} after the heartbeat is unreadable: {what}",
             "interval": "1s",
             "input_series": inputs,
             "alert_rule_test": [
-                alert_case(wait - e, missing, []),
-                alert_case(wait, missing, [subject.firing(missing)]),
+                alert_case(wait - e, missing.name, []),
+                alert_case(wait, missing.name, [subject.firing(missing)]),
             ],
         }
         if what.startswith("without " + heartbeat.metric):
@@ -280,12 +281,12 @@ def heartbeat_tests(spec: Spec, service: Service) -> list[dict[str, Any]]:
 
 
 def watchdog_test(spec: Spec) -> dict[str, Any]:
-    (rule,) = watchdog_rules(spec)
+    alert = watchdog(spec)
     external = spec.settings.external_labels
-    annotations = {k: expand(v, rule["labels"], None, external) for k, v in rule["annotations"].items()}
+    annotations = {k: expand(v, alert.labels, None, external) for k, v in alert.annotations.items()}
     return {
         "name": f"{WATCHDOG} fires from the first evaluation, with no input at all",
         "interval": duration(spec.settings.evaluation_interval),
         "input_series": [],
-        "alert_rule_test": [alert_case(0, WATCHDOG, [expected_alert(rule["labels"], annotations)])],
+        "alert_rule_test": [alert_case(0, WATCHDOG, [expected_alert(alert.labels, annotations)])],
     }

@@ -17,6 +17,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from generator.alert_contract import burn_alerts
 from generator.alert_templates import expand
 from generator.durations import format_duration
 from generator.model import SLO, Service, Spec
@@ -24,13 +25,7 @@ from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
 from generator.promtool_tests.events_driver import EventsDriver
 from generator.promtool_tests.series import ScenarioError, alert_case, duration, expected_alert, series
 from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors, design_slow_burn, periodic_errors
-from generator.rules import (
-    BUDGET_REMAINING,
-    TIME_SLICE_ERROR,
-    burn_alert_rules,
-    sli_error_ratio,
-    slo_labels,
-)
+from generator.rules import BUDGET_REMAINING, TIME_SLICE_ERROR, sli_error_ratio, slo_labels
 from generator.slo_math import (
     BurnWindow,
     burn_alert_name,
@@ -118,16 +113,14 @@ def tested_identity(service: Service, slo: SLO, group: dict[str, str] | None = N
 
 def burn_expectations(spec: Spec, service: Service, slo: SLO, group: dict[str, str] | None = None) -> Expect:
     """The burn-rate alerts promtool must see for a set of firing severities."""
-    tier = identity_labels(service).severity
-    rules = {r["labels"][tier]: r for r in burn_alert_rules(spec, service, slo)}
     identity = tested_identity(service, slo, group)
     external = spec.settings.external_labels
     expanded = {
         severity: expected_alert(
-            {**identity, **rule["labels"]},
-            {k: expand(v, identity, None, external) for k, v in rule["annotations"].items()},
+            {**identity, **alert.labels},
+            {k: expand(v, identity, None, external) for k, v in alert.annotations.items()},
         )
-        for severity, rule in rules.items()
+        for severity, alert in burn_alerts(spec, service, slo).items()
     }
     return lambda severities: [expanded[s] for s in sorted(severities)]
 
