@@ -120,10 +120,10 @@ def heartbeat_alert_labels(service: Service, heartbeat: Heartbeat) -> dict[str, 
 
 
 def heartbeat_alerts(
-    spec: Spec, service: Service, heartbeat: Heartbeat, selector: str
+    spec: Spec, service: Service, heartbeat: Heartbeat, selector: str, interval: int
 ) -> tuple[AlertContract, AlertContract]:
-    """The stale and the missing alert of one heartbeat; `selector` is how its metric is read."""
-    interval = spec.settings.evaluation_interval
+    """The stale and the missing alert of one heartbeat; `selector` is how its metric is read,
+    `interval` how often its rule group is evaluated."""
     labels = heartbeat_alert_labels(service, heartbeat)
     stale = AlertContract(
         stale_alert_name(heartbeat),

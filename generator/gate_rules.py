@@ -166,8 +166,7 @@ def rollback_expr(service: Service, gate: Gate, interval: int) -> str:
     return f"{verdict} or on () vector(0)"
 
 
-def gate_rules(spec: Spec, service: Service, gate: Gate) -> list[Rule]:
-    interval = spec.settings.evaluation_interval
+def gate_rules(spec: Spec, service: Service, gate: Gate, interval: int) -> list[Rule]:
     labels = gate_labels(service, gate)
     rules: list[Rule] = []
     for condition in gate.conditions:

@@ -43,11 +43,13 @@ def missing_expr(service: Service, heartbeat: Heartbeat) -> str:
     return f"({up} or on () vector(0)) == 0 or on () ({beats} or on () vector(0)) == 0"
 
 
-def heartbeat_rules(spec: Spec, service: Service) -> list[Rule]:
+def heartbeat_rules(spec: Spec, service: Service, interval: int) -> list[Rule]:
     rules: list[Rule] = []
     for heartbeat in service.heartbeats:
         realm = service.realm_matchers()
-        stale, missing = heartbeat_alerts(spec, service, heartbeat, promql.selector(heartbeat.metric, realm))
+        stale, missing = heartbeat_alerts(
+            spec, service, heartbeat, promql.selector(heartbeat.metric, realm), interval
+        )
         rules += [
             parts.record(heartbeat.changes_record(), changes_expr(service, heartbeat)),
             parts.record(heartbeat.ok_record(), ok_expr(service, heartbeat), realm),

@@ -91,7 +91,8 @@ def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
     return files
 
 
-GroupPlan = list[tuple[str, int, Callable[[], list[Rule]]]]
+GroupPlan = list[tuple[str, int, Callable[[int], list[Rule]]]]
+"""(group name, its evaluation interval, the rules given that interval) per group."""
 
 
 def slo_file(service: Service, slo: SLO) -> str:
@@ -104,11 +105,11 @@ def service_plan(spec: Spec, service: Service) -> GroupPlan:
     name, interval = service.service, spec.settings.evaluation_interval
     plan: GroupPlan = []
     if service.signals:
-        plan.append((f"{name}-signals", interval, lambda: signal_rules(service)))
+        plan.append((f"{name}-signals", interval, lambda _: signal_rules(service)))
     if service.heartbeats:
-        plan.append((f"{name}-heartbeats", interval, lambda: heartbeat_rules(spec, service)))
+        plan.append((f"{name}-heartbeats", interval, partial(heartbeat_rules, spec, service)))
     if service.alerts:
-        plan.append((f"{name}-alerts", interval, lambda: alert_rules(spec, service)))
+        plan.append((f"{name}-alerts", interval, lambda _: alert_rules(spec, service)))
     return plan
 
 
@@ -127,14 +128,14 @@ WATCHDOG_FILE = "_watchdog"
 
 
 def watchdog_plan(spec: Spec) -> GroupPlan:
-    return [("obsgen-watchdog", spec.settings.evaluation_interval, partial(watchdog_rules, spec))]
+    return [("obsgen-watchdog", spec.settings.evaluation_interval, lambda _: watchdog_rules(spec))]
 
 
 def slo_plan(spec: Spec, service: Service, slo: SLO) -> GroupPlan:
     group = f"{service.service}-slo-{slo.name}"
     return [
-        (group, slo.time_slice, partial(slo_fast_rules, spec, service, slo)),
-        (f"{group}-period", PERIOD_GROUP_INTERVAL, partial(slo_period_rules, service, slo)),
+        (group, slo.time_slice, lambda _: slo_fast_rules(spec, service, slo)),
+        (f"{group}-period", PERIOD_GROUP_INTERVAL, lambda _: slo_period_rules(service, slo)),
     ]
 
 
@@ -143,7 +144,7 @@ def group_names(plan: GroupPlan) -> list[str]:
 
 
 def _build(plan: GroupPlan) -> list[dict[str, Any]]:
-    return [parts.group(name, interval, build()) for name, interval, build in plan]
+    return [parts.group(name, interval, build(interval)) for name, interval, build in plan]
 
 
 # --- signals ---------------------------------------------------------------------------------

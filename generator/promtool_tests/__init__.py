@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from generator.durations import format_duration
-from generator.errors import Location, SpecError, SpecIssue
+from generator.errors import Location, SpecIssue
 from generator.gate_rules import gate_file
 from generator.model import Spec
 from generator.promtool_tests.alert_cases import alert_tests, clamp_test, signal_test
@@ -53,57 +53,96 @@ def _file(
 Cases = tuple[list[dict[str, Any]], list[str]]
 
 
-def _scenarios(location: Location, build: Callable[[], Cases]) -> Cases:
-    """Test cases and notes; a spec that admits no scenario is an error at its location."""
-    try:
-        return build()
-    except ScenarioError as exc:
-        raise SpecError([SpecIssue(location, f"cannot generate tests: {exc}")]) from None
-
-
 @dataclass(frozen=True)
 class PromtoolTests:
     files: dict[str, dict[str, Any]]
     """test file name (without .yml) → document"""
     notes: list[SpecIssue]
     """scenarios that cannot exist for an SLO, and why (printed by `obsgen gen`, not errors)"""
+    refusals: list[SpecIssue]
+    """spec elements no test scenario can prove; `validate` refuses the spec with these"""
+
+
+class _Design:
+    """Collects test cases; a spec element that admits no scenario becomes a refusal at its
+    location instead of a test that would not prove anything."""
+
+    def __init__(self) -> None:
+        self.notes: list[SpecIssue] = []
+        self.refusals: list[SpecIssue] = []
+
+    def cases(self, location: Location, build: Callable[[], Cases]) -> Cases:
+        try:
+            return build()
+        except ScenarioError as exc:
+            self.refusals.append(SpecIssue(location, f"cannot generate tests that prove this: {exc}"))
+            return [], []
+
+
+def _without_notes(build: Callable[[], list[dict[str, Any]]]) -> Callable[[], Cases]:
+    return lambda: (build(), [])
+
+
+_last: tuple[Spec, PromtoolTests] | None = None
+
+
+def design_promtool_tests(spec: Spec) -> PromtoolTests:
+    """Every test file, the notes and the refusals. `validate` designs the scenarios to refuse a
+    spec none can prove; `obsgen gen` then compiles the same spec, so the last design is kept."""
+    global _last
+    if _last is None or _last[0] is not spec:
+        _last = (spec, _design(spec))
+    return _last[1]
 
 
 def compile_promtool_tests(spec: Spec) -> PromtoolTests:
-    """One test file per rule file: `<service>` and `<service>.<slo>`."""
+    """One test file per rule file: `<service>` and `<service>.<slo>`. Assumes a spec `validate`
+    accepted, which designed these same scenarios."""
+    tests = design_promtool_tests(spec)
+    if tests.refusals:
+        raise RuntimeError(f"compile_promtool_tests of a spec validate refuses: {tests.refusals[0]}")
+    return tests
+
+
+def _design(spec: Spec) -> PromtoolTests:
     files: dict[str, dict[str, Any]] = {}
-    notes: list[SpecIssue] = []
+    design = _Design()
     interval = spec.settings.evaluation_interval
     for service in spec.services:
+        doc = spec.sources[service.service]
         tests = [signal_test(service, signal, interval) for signal in service.signals]
         tests += [t for signal in service.signals if (t := clamp_test(service, signal, interval))]
-        tests += heartbeat_tests(spec, service)
-        tests += alert_tests(spec, service)
+        for i, heartbeat in enumerate(service.heartbeats):
+            build = partial(heartbeat_tests, spec, service, heartbeat, interval)
+            tests += design.cases(doc.location(("heartbeats", i)), _without_notes(build))[0]
+        tests += alert_tests(spec, service, interval)
         own = {service.service: service_plan(spec, service)} if service_plan(spec, service) else {}
         if tests:
             files[service.service] = _file(spec, own, interval, tests)
         untested: list[tuple[Location, str]] = []
         for i, slo in enumerate(service.slos):
-            location = spec.sources[service.service].location(("slos", i))
-            cases, slo_notes = _scenarios(location, partial(slo_tests, spec, service, slo))
-            if UNTESTED_QUERY_SLI in slo_notes:
+            location = doc.location(("slos", i))
+            cases, notes = design.cases(location, partial(slo_tests, spec, service, slo))
+            if UNTESTED_QUERY_SLI in notes:
                 untested.append((location, slo.name))
-            slo_notes = [note for note in slo_notes if note != UNTESTED_QUERY_SLI]
-            notes += [SpecIssue(location, f"{slo_id(service, slo)}: {note}") for note in slo_notes]
+            named = [f"{slo_id(service, slo)}: {note}" for note in notes if note != UNTESTED_QUERY_SLI]
+            design.notes += [SpecIssue(location, note) for note in named]
             rule_files = {**own, slo_file(service, slo): slo_plan(spec, service, slo)}
             if cases:
                 files[slo_file(service, slo)] = _file(spec, rule_files, slo.time_slice, cases)
         if untested:
             names = ", ".join(name for _, name in untested)
-            notes.append(SpecIssue(untested[0][0], f"{service.service} SLOs {names}: {UNTESTED_QUERY_SLI}"))
+            design.notes.append(
+                SpecIssue(untested[0][0], f"{service.service} SLOs {names}: {UNTESTED_QUERY_SLI}")
+            )
         for i, gate in enumerate(service.gates):
-            location = spec.sources[service.service].location(("gates", i))
-            cases, gate_notes = _scenarios(location, partial(gate_tests, spec, service, gate))
-            notes += [SpecIssue(location, note) for note in gate_notes]
+            location = doc.location(("gates", i))
+            cases, notes = design.cases(location, partial(gate_tests, spec, service, gate, interval))
+            design.notes += [SpecIssue(location, note) for note in notes]
             plan = {gate_file(service, gate): gate_plan(spec, service, gate)}
             files[gate_file(service, gate)] = _file(spec, plan, interval, cases)
     if spec.settings.watchdog:
         files[WATCHDOG_FILE] = _file(
-            spec, {WATCHDOG_FILE: watchdog_plan(spec)}, interval, [watchdog_test(spec)]
+            spec, {WATCHDOG_FILE: watchdog_plan(spec)}, interval, [watchdog_test(spec, interval)]
         )
-    return PromtoolTests(files, notes)
+    return PromtoolTests(files, design.notes, design.refusals)

@@ -176,8 +176,7 @@ def promql_alert_tests(
     return groups
 
 
-def alert_tests(spec: Spec, service: Service) -> list[dict[str, Any]]:
-    interval = spec.settings.evaluation_interval
+def alert_tests(spec: Spec, service: Service, interval: int) -> list[dict[str, Any]]:
     groups: list[dict[str, Any]] = []
     for alert in service.alerts:
         if isinstance(alert, ThresholdAlert):

@@ -512,11 +512,23 @@ def at_once_tests(subject: Subject) -> list[dict[str, Any]]:
     return tests
 
 
+def float_shows(level: Decimal, change: Decimal) -> bool:
+    """Whether float64 samples at `level` and `level + change` differ by `change`, to 1 %."""
+    seen = float(level + change) - float(level)
+    return abs(seen - float(change)) <= abs(float(change)) / 100
+
+
 def _trend_test(subject: Subject, condition: TrendCondition) -> dict[str, Any]:
     gate, e = subject.gate, subject.interval
     eps = decimal(condition.epsilon) or Decimal("0.001")
     slope = 2 * eps if condition.trend == "rising" else -2 * eps
     start = healthy_value(subject, condition.series)
+    if not float_shows(start, slope * e):
+        raise ScenarioError(
+            f"{condition.series} is tested near {start:g} (between its thresholds), where float64 "
+            f"samples cannot show a change of {float(abs(slope)):g}/s: raise the epsilon of "
+            f"{condition.name} or bring the thresholds on {condition.series} closer to 0"
+        )
     rise_end = 2 * e
     calm = rise_end + condition.window + e  # the window holds only flat samples again
     end = calm + e
@@ -574,8 +586,10 @@ def quorum_tests(subject: Subject) -> list[dict[str, Any]]:
     return tests
 
 
-def gate_tests(spec: Spec, service: Service, gate: Gate) -> tuple[list[dict[str, Any]], list[str]]:
-    subject = Subject(spec, service, gate, spec.settings.evaluation_interval)
+def gate_tests(
+    spec: Spec, service: Service, gate: Gate, interval: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    subject = Subject(spec, service, gate, interval)
     rollbacks, notes = rollback_tests(subject)
     unreadable = [unreadable_test(subject, nan) for nan in (False, True)]
     tests = [promote_test(subject), *boundary_tests(subject), *quorum_tests(subject), *unreadable, *rollbacks]

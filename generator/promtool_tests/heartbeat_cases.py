@@ -75,7 +75,7 @@ class Subject:
     def alerts(self) -> tuple[AlertContract, AlertContract]:
         """The stale and the missing alert, as the spec says they must look."""
         selector = promql.selector(self.heartbeat.metric, self.service.realm_matchers())
-        return heartbeat_alerts(self.spec, self.service, self.heartbeat, selector)
+        return heartbeat_alerts(self.spec, self.service, self.heartbeat, selector, self.interval)
 
     def firing(self, alert: AlertContract) -> dict[str, Any]:
         """The alert as promtool must see it: its labels and expanded annotations."""
@@ -271,22 +271,21 @@ def missing_tests(subject: Subject) -> list[dict[str, Any]]:
     return tests
 
 
-def heartbeat_tests(spec: Spec, service: Service) -> list[dict[str, Any]]:
-    tests: list[dict[str, Any]] = []
-    for heartbeat in service.heartbeats:
-        subject = Subject(spec, service, heartbeat, spec.settings.evaluation_interval)
-        tests += [healthy_test(subject), stall_test(subject, 0), stall_test(subject, 1), stuck_test(subject)]
-        tests += missing_tests(subject)
-    return tests
+def heartbeat_tests(
+    spec: Spec, service: Service, heartbeat: Heartbeat, interval: int
+) -> list[dict[str, Any]]:
+    subject = Subject(spec, service, heartbeat, interval)
+    tests = [healthy_test(subject), stall_test(subject, 0), stall_test(subject, 1), stuck_test(subject)]
+    return tests + missing_tests(subject)
 
 
-def watchdog_test(spec: Spec) -> dict[str, Any]:
+def watchdog_test(spec: Spec, interval: int) -> dict[str, Any]:
     alert = watchdog(spec)
     external = spec.settings.external_labels
     annotations = {k: expand(v, alert.labels, None, external) for k, v in alert.annotations.items()}
     return {
         "name": f"{WATCHDOG} fires from the first evaluation, with no input at all",
-        "interval": duration(spec.settings.evaluation_interval),
+        "interval": duration(interval),
         "input_series": [],
         "alert_rule_test": [alert_case(0, WATCHDOG, [expected_alert(alert.labels, annotations)])],
     }
