@@ -1,5 +1,7 @@
-"""obsgen's bundled runtime: exporters, heartbeat writer, scenario simulator and sandbox.
+"""obsgen's bundled runtime: the exporters, heartbeat writer, scenario simulator, DR snapshots and
+the loopback sandbox (Prometheus, Alertmanager, node_exporter, blackbox_exporter) that run the
+generated rules for real.
 
-Driven by the same spec model as the generator (see ../shared/DESIGN.md, "Real parts").
-Nothing is implemented here yet; the package exists so the distribution's layout is final.
+It reads the same spec model as the generator and depends on it, never the other way round; the
+`obsgen` command layer (package `obsgen`) composes the two.
 """

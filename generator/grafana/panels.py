@@ -199,8 +199,6 @@ def dashboard(
     variables: Sequence[g.Template] = (),
 ) -> dict[str, Any]:
     """A whole dashboard, brought to Grafana's current schema (see normalise)."""
-    from grafanalib._gen import DashboardEncoder
-
     board = g.Dashboard(
         title=title,
         uid=uid,
@@ -211,4 +209,12 @@ def dashboard(
         timezone="utc",
         refresh="1m",
     )
-    return normalise(json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder)))
+    return normalise(json.loads(json.dumps(board.to_json_data(), default=json_data)))
+
+
+def json_data(obj: Any) -> Any:
+    """grafanalib objects nest: each one encodes as its own `to_json_data()`."""
+    to_json_data = getattr(obj, "to_json_data", None)
+    if to_json_data is None:
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+    return to_json_data()
