@@ -8,11 +8,8 @@ the channel, a leaked routing key pages the on-call.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import stat
-import tempfile
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from generator.alertmanager import secret_variables
+from generator.atomic import fsync_path, write_file_atomically
 from generator.model.alertmanager import AlertmanagerSpec
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -130,9 +128,9 @@ def write_secrets(directory: Path, values: Mapping[str, str]) -> list[Path]:
     written = []
     for name, value in values.items():
         target = directory / name
-        _replace(target, value.encode())
+        write_file_atomically(target, value.encode(), mode=0o600)
         written.append(target)
-    _fsync_directory(directory)
+    fsync_path(directory)  # the renames durable, not only the files' contents
     return written
 
 
@@ -140,27 +138,3 @@ def loose_mode(directory: Path) -> int | None:
     """The directory's mode when group or others may enter it, else None."""
     mode = stat.S_IMODE(directory.stat().st_mode)
     return mode if mode & 0o077 else None
-
-
-def _replace(target: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), 0o600)
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the renames durable, not only the files' contents."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

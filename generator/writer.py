@@ -9,10 +9,11 @@ itself (one holding its marker file), so `--out` pointed at the wrong place cann
 from __future__ import annotations
 
 import difflib
-import os
 import shutil
-import tempfile
 from pathlib import Path
+
+from generator.atomic import new_directory, recover_swap, write_file_atomically
+from generator.atomic import swap_directory as _swap  # by this name tests/test_generation.py fails it
 
 MARKER = "README.md"
 MARKER_TEXT = (
@@ -69,13 +70,12 @@ def diff_tree(root: Path, outputs: dict[str, str]) -> str:
 
 def write_tree(root: Path, outputs: dict[str, str]) -> bool:
     """Replace `root` with exactly `outputs`; returns False when nothing needed to change."""
-    _recover(root)
+    recover_swap(root)
     wanted = _encoded(outputs)
     if read_tree(root) == wanted:
         return False
     _refuse_foreign(root)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=root.parent))
+    staging = new_directory(root.parent, f".{root.name}.new-")
     try:
         _fill(staging, wanted)
         _swap(staging, root)
@@ -85,21 +85,11 @@ def write_tree(root: Path, outputs: dict[str, str]) -> bool:
 
 
 def _fill(staging: Path, files: dict[str, bytes]) -> None:
-    """Give the fresh staging directory the umask's mode and write `files` into it, each synced."""
-    staging.chmod(_directory_mode())
+    """Write `files` into the fresh staging directory, each synced."""
     for name, data in files.items():
         target = staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-
-
-def _directory_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o777 & ~umask
+        write_file_atomically(target, data)
 
 
 def _refuse_foreign(root: Path) -> None:
@@ -114,35 +104,6 @@ def _refuse_foreign(root: Path) -> None:
             f"{root} holds files obsgen did not write (no {MARKER} of obsgen's); "
             "refusing to replace it: point --out at an empty or obsgen-written directory"
         )
-
-
-def _retired(root: Path) -> list[Path]:
-    return sorted(root.parent.glob(f".{root.name}.old-*")) if root.parent.is_dir() else []
-
-
-def _recover(root: Path) -> None:
-    """Finish a swap that was interrupted between its two renames."""
-    retired = _retired(root)
-    if retired and not root.exists():
-        retired[-1].rename(root)
-        retired = retired[:-1]
-    for leftover in retired:
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _swap(staging: Path, root: Path) -> None:
-    if not root.exists():
-        staging.rename(root)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
-    retired.rmdir()
-    root.rename(retired)
-    try:
-        staging.rename(root)
-    except OSError:
-        retired.rename(root)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 class WouldOverwrite(OSError):
@@ -165,17 +126,7 @@ def write_files(root: Path, files: dict[str, str], overwrite: bool = False) -> l
     for name in changed:
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(wanted[name])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, 0o666 & ~_umask())
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_file_atomically(target, wanted[name])
     return changed
 
 
@@ -193,7 +144,7 @@ def create_tree(root: Path, files: dict[str, str]) -> None:
         raise NotEmpty(f"{root} exists and is not an empty directory")
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".obsgen-new-", dir=root))
+    staging = new_directory(root, ".obsgen-new-")
     moved: list[Path] = []
     try:
         _fill(staging, _encoded(files))
@@ -214,9 +165,3 @@ def create_tree(root: Path, files: dict[str, str]) -> None:
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask

@@ -1,18 +1,19 @@
 """The heartbeat writer: a unix timestamp into node_exporter's textfile directory every period.
 
-Written to a temp file in the same directory and renamed over `<base>.prom`, so node_exporter
-never reads half a file (the temp name does not end in .prom, so it is never collected).
+Written to a temp file in the same directory and renamed over `<base>.prom`
+(generator.atomic), so node_exporter never reads half a file (the temp name ends in .tmp, not
+.prom, so it is never collected).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from generator import promql
+from generator.atomic import write_file_atomically
 from generator.model import Heartbeat, Service
 from runtime.world import World
 
@@ -24,15 +25,6 @@ def heartbeat_text(service: Service, heartbeat: Heartbeat, now: float) -> str:
         f"# TYPE {heartbeat.metric} gauge\n"
         f"{series} {now:.3f}\n"
     )
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
 
 
 class HeartbeatWriter(threading.Thread):
@@ -59,7 +51,7 @@ class HeartbeatWriter(threading.Thread):
                 beating = self.world.scenario.heartbeat
             if beating:
                 now = time.time()
-                write_atomically(self.path, heartbeat_text(self.service, self.heartbeat, now))
+                write_file_atomically(self.path, heartbeat_text(self.service, self.heartbeat, now))
                 if self.on_beat is not None:
                     self.on_beat(now)
             self.stopping.wait(self.period)

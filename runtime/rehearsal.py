@@ -22,22 +22,21 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from generator.atomic import write_file_atomically
+from generator.live.http_client import status_of
 from generator.model import Spec
 from runtime import dr
-from runtime.heartbeat import write_atomically
+from runtime.ports import free_port
 from runtime.state import KEYS, max_keys, rehearsal_path, row_counts
 
 SNAPSHOT_EVERY = 3 * 3600
@@ -103,22 +102,6 @@ def missing_rows(conn: sqlite3.Connection, before: dict[str, int]) -> list[str]:
 
 def integrity(conn: sqlite3.Connection) -> str:
     return "; ".join(row[0] for row in conn.execute("PRAGMA integrity_check(5)"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def http_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return 0
 
 
 class Rehearsal:
@@ -312,7 +295,7 @@ class Rehearsal:
             urls = {e.service.service: f"http://{e.address}/readyz" for e in runtime.exporters}
             pending = dict(urls)
             while pending and time.monotonic() - began < 10:
-                pending = {name: url for name, url in pending.items() if http_status(url) != 200}
+                pending = {name: url for name, url in pending.items() if status_of(url, timeout=2) != 200}
                 time.sleep(0.02 if pending else 0)
             self.check(not pending, f"/readyz did not answer 200 within 10 s: {', '.join(pending)}")
             ready_ms = round((time.monotonic() - began) * 1000)
@@ -335,5 +318,5 @@ def record_success(db: Path, measured: dict[str, object]) -> Path:
     """Write the last success next to the live database (the runtime exports it)."""
     path = rehearsal_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, json.dumps({"last_success": time.time(), **measured}, indent=2) + "\n")
+    write_file_atomically(path, json.dumps({"last_success": time.time(), **measured}, indent=2) + "\n")
     return path

@@ -13,21 +13,22 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from generator.alertmanager import secret_variables
+from generator.atomic import write_file_atomically
+from generator.live.http_client import Unreachable, status_of
+from generator.live.prom import Prometheus
 from generator.model import Spec
 from generator.render import to_yaml
+from runtime.ports import free_port
 from runtime.sandbox_config import Ports, sandbox_files
 
 STATE = "state.json"
@@ -49,12 +50,6 @@ class Child:
     pid: int
     url: str
     """where it answers when ready"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _port_of(address: str) -> int:
@@ -137,11 +132,13 @@ def commands(spec_dir: Path, state: Path, ports: Ports) -> dict[str, tuple[list[
     }
 
 
-def write_tree(state: Path, files: dict[str, str]) -> None:
+def write_sandbox_files(state: Path, files: dict[str, str]) -> None:
+    """The sandbox's configuration into `<state>/generated/`, file by file, each atomically;
+    files already there and not in `files` stay (`--dir` is the stack's, not a generated tree)."""
     for relative, text in files.items():
         path = state / "generated" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_file_atomically(path, text)
 
 
 def write_sink_secrets(spec: Spec, secrets: Path, sink_port: int) -> None:
@@ -172,11 +169,6 @@ def _with_rules(config: str, rule_files: list[str]) -> str:
     return to_yaml(document)
 
 
-def _get_json(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return json.loads(response.read())
-
-
 def _signal_files(files: dict[str, str]) -> list[str]:
     """The rule files that read only scraped metrics: one per service (no dot in the stem)."""
     rules = [Path(p) for p in files if p.startswith("prometheus/rules/")]
@@ -187,13 +179,11 @@ def _groups(files: dict[str, str], paths: list[str]) -> int:
     return sum(len(yaml.safe_load(files[path])["groups"]) for path in paths)
 
 
-def _reload(base: str, deadline: float, groups_expected: int) -> None:
-    request = urllib.request.Request(f"{base}/-/reload", method="POST")
-    with urllib.request.urlopen(request, timeout=30):
-        pass
+def _reload(prometheus: Prometheus, deadline: float, groups_expected: int) -> None:
+    prometheus.call("POST", "/-/reload", accept="*/*", timeout=30)
     never = "0001-01-01T00:00:00Z"
     while True:
-        groups = _get_json(f"{base}/api/v1/rules")["data"]["groups"]
+        groups = prometheus.get_json("/api/v1/rules")["data"]["groups"]
         if len(groups) >= groups_expected and all(g.get("lastEvaluation", never) != never for g in groups):
             return
         if time.monotonic() > deadline:
@@ -205,9 +195,18 @@ def load_rules_in_stages(state: Path, files: dict[str, str], port: int, deadline
     """Rules go in once every target has been scraped, signals before the SLOs and gates that
     read them, so no first evaluation finds its input missing: time-slice SLOs count missing
     data as bad, and in a sandbox seconds old a single bad slice burns the whole budget."""
-    base = f"http://127.0.0.1:{port}"
+    prometheus = Prometheus(f"http://127.0.0.1:{port}", timeout=2)
+    try:
+        _load_rules_in_stages(state, files, prometheus, deadline)
+    except Unreachable as exc:
+        raise StackError(str(exc)) from None
+
+
+def _load_rules_in_stages(
+    state: Path, files: dict[str, str], prometheus: Prometheus, deadline: float
+) -> None:
     while True:
-        targets = _get_json(f"{base}/api/v1/targets")["data"]["activeTargets"]
+        targets = prometheus.get_json("/api/v1/targets")["data"]["activeTargets"]
         if targets and all(t["health"] == "up" for t in targets):
             break
         if time.monotonic() > deadline:
@@ -216,21 +215,19 @@ def load_rules_in_stages(state: Path, files: dict[str, str], port: int, deadline
         time.sleep(0.1)
     config_path = state / "generated" / PROMETHEUS_YML
     signal_files = _signal_files(files)
-    config_path.write_text(_with_rules(files[PROMETHEUS_YML], signal_files), encoding="utf-8")
+    write_file_atomically(config_path, _with_rules(files[PROMETHEUS_YML], signal_files))
     _reload(
-        base, deadline, sum(len(yaml.safe_load(files[f"prometheus/{f}"])["groups"]) for f in signal_files)
+        prometheus,
+        deadline,
+        sum(len(yaml.safe_load(files[f"prometheus/{f}"])["groups"]) for f in signal_files),
     )
-    config_path.write_text(files[PROMETHEUS_YML], encoding="utf-8")
+    write_file_atomically(config_path, files[PROMETHEUS_YML])
     every = [f for f in files if f.startswith("prometheus/rules/")]
-    _reload(base, deadline, sum(len(yaml.safe_load(files[f])["groups"]) for f in every))
+    _reload(prometheus, deadline, sum(len(yaml.safe_load(files[f])["groups"]) for f in every))
 
 
 def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return 200 <= response.status < 300
-    except OSError:
-        return False
+    return 200 <= status_of(url, timeout=1) < 300
 
 
 def wait_ready(children: list[Child], alive: Callable[[Child], bool], deadline: float) -> None:
@@ -260,7 +257,7 @@ def up(
     (state / "notifications.jsonl").unlink(missing_ok=True)
     write_sink_secrets(spec, state / "secrets", ports.sink)
     files = sandbox_files(spec, ports, state / "secrets")
-    write_tree(state, {**files, PROMETHEUS_YML: _with_rules(files[PROMETHEUS_YML], [])})
+    write_sandbox_files(state, {**files, PROMETHEUS_YML: _with_rules(files[PROMETHEUS_YML], [])})
     children: list[Child] = []
     processes: dict[int, subprocess.Popen[bytes]] = {}
     try:
@@ -299,7 +296,7 @@ def _unblock_signals() -> None:
 
 def _record(state: Path, ports: Ports, children: list[Child]) -> dict[str, object]:
     record: dict[str, object] = {"ports": asdict(ports), "children": [asdict(c) for c in children]}
-    (state / STATE).write_text(json.dumps(record, indent=2) + "\n")
+    write_file_atomically(state / STATE, json.dumps(record, indent=2) + "\n")
     return record
 
 

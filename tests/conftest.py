@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import promql_parser
 import pytest
+
+from generator.live.http_client import status_of
+from runtime.ports import free_port as free_port  # the tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec"
@@ -108,13 +109,6 @@ def promtool() -> str:
     return installed("promtool")
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, within: float = 30) -> None:
     """`<url>/-/ready` answers 200 (Prometheus, Alertmanager), or the test fails with the log."""
     name = Path(str(process.args[0] if isinstance(process.args, list) else process.args)).name
@@ -122,9 +116,8 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path, with
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"{name} exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-            if response.status == 200:
-                return
+        if status_of(f"{url}/-/ready", timeout=1) == 200:
+            return
         time.sleep(0.1)
     pytest.fail(f"{name} was not ready within {within:g}s:\n{log.read_text()}")
 

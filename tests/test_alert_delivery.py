@@ -54,8 +54,9 @@ import yaml
 from conftest import EXTRAS, GENERATED, SPEC, free_port, obsgen, serving
 
 from generator.alertmanager import leaves
-from generator.live import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
-from generator.live.alertmanager import EXIT_MISMATCH, Probe, cases_in, observe, plan, synthetic_alerts
+from generator.exit_codes import ExitCode
+from generator.live.alertmanager import observe
+from generator.live.alertmanager_plan import Probe, cases_in, plan, synthetic_alerts
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec
 from generator.pipeline import load
@@ -413,7 +414,7 @@ def test_alert_test_passes_against_the_generated_config(alertmanager: str) -> No
     started = time.monotonic()
     result = audit("--alertmanager", alertmanager, "--wait", "20")
     assert "Traceback" not in result.stdout + result.stderr
-    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    assert result.returncode == ExitCode.OK, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     probes = plan(load(SPEC))
     assert lines[0].startswith("routing audit ") and f"{len(probes)} synthetic alerts" in lines[0]
@@ -445,7 +446,7 @@ def test_alert_test_names_what_a_broken_alertmanager_does_differently(
     with running_alertmanager(config_file, tmp_path / "alertmanager") as url:
         result = audit("--alertmanager", url, "--wait", "2")
     assert "Traceback" not in result.stdout + result.stderr
-    assert result.returncode == EXIT_MISMATCH, result.stdout + result.stderr
+    assert result.returncode == ExitCode.CHECK_FAILED, result.stdout + result.stderr
     fails = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
     assert len(fails) == 2, result.stdout
     assert any("team=duri" in line and "expected slack-duri  got slack-lumen" in line for line in fails), (
@@ -458,11 +459,11 @@ def test_alert_test_names_what_a_broken_alertmanager_does_differently(
 def test_alert_test_on_a_closed_port_is_unreachable_without_a_traceback() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = audit("--alertmanager", url)
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert result.stdout == f"[UNREACHABLE] cannot reach Alertmanager at {url}: Connection refused\n"
     assert result.stderr == ""
     from_env = obsgen("alert", "test", env={**os.environ, "ALERTMANAGER_URL": url})
-    assert from_env.returncode == EXIT_UNREACHABLE
+    assert from_env.returncode == ExitCode.UNREACHABLE
     assert from_env.stdout == result.stdout and from_env.stderr == ""
 
 
@@ -472,13 +473,13 @@ def test_alert_test_times_out_on_a_silent_port() -> None:
         silent.listen(8)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         result = audit("--alertmanager", url, "--timeout", "0.5")
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert result.stdout == f"[UNREACHABLE] cannot reach Alertmanager at {url}: no answer within 0.5s\n"
 
 
 def test_alert_test_refuses_a_bad_url() -> None:
     result = audit("--alertmanager", "ftp://x")
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith("error: --alertmanager: expected an Alertmanager base URL")
 
 

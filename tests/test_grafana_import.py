@@ -35,22 +35,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, free_port
 
-from generator.live import EXIT_UNREACHABLE, EXIT_USAGE
-from generator.live.grafana import (
-    EXIT_AUTH,
-    EXIT_PRECONDITION,
-    EXIT_REJECTED,
-    Grafana,
-    ImportFailure,
-    check_url,
-    content_hash,
-    folder_uid,
-    import_dashboards,
-    load_dashboard,
-    panel_count,
-    save_body,
-)
+from generator.exit_codes import ExitCode
+from generator.live.grafana import folder_uid, import_dashboards
+from generator.live.grafana_client import Grafana, ImportFailure, check_url
 from generator.live.grafana_commands import grafana
+from generator.live.grafana_dashboards import content_hash, load_dashboard, panel_count, save_body
 
 FIXTURES = ROOT / "tests" / "fixtures" / "grafana"
 TOKEN = "glsa_obsgenEditor7Qx2_9f8e7d6c"
@@ -482,7 +471,7 @@ def test_a_closed_port_fails_within_the_retry_bound_without_a_traceback(generate
     start = time.monotonic()
     result = subprocess_cli("import", "--min", "--dir", generated, environ=env(url))
     elapsed = time.monotonic() - start
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert elapsed < RETRY_BOUND, elapsed
     lines = result.stderr.splitlines()
     assert lines == [
@@ -500,7 +489,7 @@ def test_grafana_answering_503_throughout_fails_within_the_retry_bound(
     start = time.monotonic()
     result = subprocess_cli("import", "--min", "--dir", generated, environ=env(fake.url))
     elapsed = time.monotonic() - start
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert 1.5 <= elapsed < RETRY_BOUND, elapsed
     assert len(fake.seen) == 3
     assert result.stderr.splitlines()[-1] == (
@@ -561,7 +550,7 @@ def test_a_folder_title_taken_under_another_uid_is_a_precondition_failure(
 ) -> None:
     fake.add_folder("Xk3pQ", "obsgen")
     result = invoke("import", "--min", "--dir", generated, environ=env(fake.url))
-    assert result.returncode == EXIT_PRECONDITION
+    assert result.returncode == ExitCode.PRECONDITION
     assert result.stderr == (
         f"error: Grafana at {fake.url} refused to create folder 'obsgen' (uid obsgen): HTTP 409 (a folder or "
         "dashboard in the general folder with the same name already exists): a folder titled 'obsgen' "
@@ -576,7 +565,7 @@ def test_a_same_title_dashboard_grafana_overwrote_is_reported(fake: FakeGrafana,
     fake.add_folder("obsgen", "obsgen")
     fake.add_dashboard({"uid": "handmade", "title": "Lumen: bridge minimum", "panels": []}, "obsgen")
     result = invoke("import", "--min", "--dir", generated, environ=env(fake.url))
-    assert result.returncode == EXIT_PRECONDITION
+    assert result.returncode == ExitCode.PRECONDITION
     assert result.stderr.startswith(
         "error: Grafana saved dashboard lumen-min ('Lumen: bridge minimum') over dashboard uid handmade, "
         "which had the same title in folder obsgen"
@@ -595,7 +584,7 @@ def test_the_token_travels_to_a_sub_path(generated: Path) -> None:
         lost = invoke("import", "--min", "--dir", generated, environ=env(root))
     finally:
         server.stop()
-    assert lost.returncode == EXIT_REJECTED
+    assert lost.returncode == ExitCode.REJECTED
     assert lost.stderr == (
         f"error: Grafana at {root} rejected POST /api/folders: HTTP 404 (404 page not found); is GRAFANA_URL "
         "Grafana's base URL, with its sub-path if it is served under one?\n"
@@ -607,14 +596,14 @@ def test_the_token_travels_to_a_sub_path(generated: Path) -> None:
 
 def test_a_missing_token_is_refused_before_anything_is_sent(fake: FakeGrafana, generated: Path) -> None:
     result = invoke("import", "--dir", generated, environ=env(fake.url, None))
-    assert result.returncode == EXIT_AUTH
+    assert result.returncode == ExitCode.AUTH
     assert result.stderr.startswith("error: GRAFANA_TOKEN is not set: create a service account")
     assert fake.seen == []
 
 
 def test_a_wrong_token_is_an_authentication_error(fake: FakeGrafana, generated: Path) -> None:
     result = invoke("import", "--dir", generated, environ=env(fake.url, WRONG_TOKEN))
-    assert result.returncode == EXIT_AUTH
+    assert result.returncode == ExitCode.AUTH
     assert result.stderr == (
         f"error: Grafana at {fake.url} did not accept the token: HTTP 401 (Unauthorized) for GET "
         "/api/folders/obsgen. GRAFANA_TOKEN is missing, invalid, expired or revoked, or belongs to another "
@@ -625,7 +614,7 @@ def test_a_wrong_token_is_an_authentication_error(fake: FakeGrafana, generated: 
 
 def test_a_viewer_token_lacks_permission(fake: FakeGrafana, generated: Path) -> None:
     result = invoke("import", "--dir", generated, environ=env(fake.url, VIEWER_TOKEN))
-    assert result.returncode == EXIT_AUTH
+    assert result.returncode == ExitCode.AUTH
     assert result.stderr.startswith(
         f"error: Grafana at {fake.url} accepted the token, but its service account may not do this: HTTP 403 "
         "(Permission denied) for POST /api/folders. Give the service account the Editor role"
@@ -635,7 +624,7 @@ def test_a_viewer_token_lacks_permission(fake: FakeGrafana, generated: Path) -> 
 
 def test_a_token_with_a_line_break_is_refused_without_showing_it(fake: FakeGrafana, generated: Path) -> None:
     result = invoke("import", "--dir", generated, environ=env(fake.url, f"{TOKEN[:12]}\n{TOKEN[12:]}"))
-    assert result.returncode == EXIT_AUTH
+    assert result.returncode == ExitCode.AUTH
     assert "holds a space, a control or a non-ASCII character" in result.stderr
     for part in (TOKEN[:12], TOKEN[12:]):
         assert part not in result.stdout + result.stderr
@@ -645,7 +634,7 @@ def test_a_token_with_a_line_break_is_refused_without_showing_it(fake: FakeGrafa
 def test_a_token_echoed_back_by_the_server_is_scrubbed(fake: FakeGrafana, generated: Path) -> None:
     fake.script(400, {"message": f"bad header: Authorization: Bearer {TOKEN}"}, method="POST")
     result = invoke("import", "--min", "--dir", generated, environ=env(fake.url))
-    assert result.returncode == EXIT_REJECTED
+    assert result.returncode == ExitCode.REJECTED
     assert "Authorization: Bearer <GRAFANA_TOKEN>" in result.stderr
 
 
@@ -658,7 +647,7 @@ def test_a_redirect_is_not_followed_with_the_token(fake: FakeGrafana, generated:
         result = invoke("import", "--min", "--dir", generated, environ=env(fake.url))
     finally:
         elsewhere.stop()
-    assert result.returncode == EXIT_REJECTED
+    assert result.returncode == ExitCode.REJECTED
     assert result.stderr == (
         f"error: Grafana at {fake.url} redirects GET /api/folders/obsgen to {location} (HTTP 302); set "
         "GRAFANA_URL to the address Grafana serves (the token is never sent to a redirect)\n"
@@ -697,7 +686,7 @@ def test_each_412_says_which_and_what_to_do(
 ) -> None:
     fake.script(412, {"message": message, "status": status}, method="POST", path="/api/dashboards/db")
     result = invoke("import", "--min", "--dir", generated, environ=env(fake.url))
-    assert result.returncode == EXIT_PRECONDITION
+    assert result.returncode == ExitCode.PRECONDITION
     assert result.stderr == (
         f"error: Grafana at {fake.url} refused POST /api/dashboards/db: "
         f"HTTP 412 {status} ({message}): {advice}\n"
@@ -710,7 +699,7 @@ def test_a_provisioned_dashboard_is_rejected_with_grafanas_message(
     fake.add_folder("obsgen", "obsgen")
     fake.add_dashboard({**lumen_min(), "title": "Provisioned"}, "obsgen", provisioned=True)
     result = invoke("import", "--min", "--dir", generated, environ=env(fake.url))
-    assert result.returncode == EXIT_REJECTED
+    assert result.returncode == ExitCode.REJECTED
     assert result.stderr == (
         f"error: Grafana at {fake.url} rejected POST /api/dashboards/db: HTTP 400 (Cannot save provisioned "
         "dashboard); this dashboard is provisioned from files on the Grafana server: change it there, or "
@@ -722,7 +711,7 @@ def test_a_provisioned_dashboard_is_rejected_with_grafanas_message(
 def test_a_400_shows_grafanas_message(fake: FakeGrafana, generated: Path) -> None:
     fake.script(400, {"message": "Dashboard title cannot be empty"}, path="/api/dashboards/db")
     result = invoke("import", "--min", "--dir", generated, environ=env(fake.url))
-    assert result.returncode == EXIT_REJECTED
+    assert result.returncode == ExitCode.REJECTED
     assert result.stderr == (
         f"error: Grafana at {fake.url} rejected POST /api/dashboards/db: HTTP 400 (Dashboard title cannot "
         "be empty)\n"
@@ -738,12 +727,12 @@ def test_the_fake_refuses_saves_without_overwrite_as_grafana_does(fake: FakeGraf
     assert client.save_dashboard(careful)["version"] == 1
     with pytest.raises(ImportFailure, match="HTTP 412 version-mismatch") as stale:  # ours: 0, Grafana: 1
         client.save_dashboard(careful)
-    assert stale.value.code == EXIT_PRECONDITION
+    assert stale.value.code == ExitCode.PRECONDITION
 
     renamed = {**careful, "dashboard": {**careful["dashboard"], "uid": "other-uid"}}
     with pytest.raises(ImportFailure, match="HTTP 412 name-exists") as clash:
         client.save_dashboard(renamed)
-    assert clash.value.code == EXIT_PRECONDITION
+    assert clash.value.code == ExitCode.PRECONDITION
 
     fake.dashboards["lumen-min"].plugin_id = "lumen-app"
     current = {**careful, "dashboard": {**careful["dashboard"], "version": 1}}
@@ -772,7 +761,7 @@ def test_503_twice_then_ok_succeeds_after_backing_off(fake: FakeGrafana, generat
 def test_a_500_on_save_is_retried_then_fails(fake: FakeGrafana, generated: Path) -> None:
     fake.script(500, {"message": "Internal Server Error"}, path="/api/dashboards/db", times=3)
     result, sleeps = run_import(generated, env(fake.url))
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert sleeps == [0.5, 1.0]
     assert result.stderr.splitlines()[-1] == (
         f"error: Grafana at {fake.url} gave no usable answer to POST /api/dashboards/db after 3 attempts; "
@@ -786,7 +775,7 @@ def test_a_grafana_that_hangs_times_out_each_attempt(fake: FakeGrafana, generate
     start = time.monotonic()
     result, sleeps = run_import(generated, env(fake.url), timeout=0.3)
     elapsed = time.monotonic() - start
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert sleeps == [0.5, 1.0]
     assert elapsed < 3 * 0.3 + 1.0, elapsed
     assert result.stderr.splitlines()[-1].endswith("after 3 attempts; last: no answer within 0.3s")
@@ -859,19 +848,19 @@ def test_dry_run_needs_neither_url_nor_token(generated: Path) -> None:
 )
 def test_a_missing_or_malformed_url_is_a_usage_error(generated: Path, url: str | None, message: str) -> None:
     result = invoke("import", "--dir", generated, environ=env(url))
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith(message), result.stderr
 
 
 def test_no_dashboards_is_a_usage_error(tmp_path: Path, generated: Path) -> None:
     result = invoke("import", "--dir", tmp_path / "nothing", environ=env("http://127.0.0.1:1"))
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == ExitCode.USAGE
     assert result.stderr == (
         f"error: no dashboards (*.json) in {tmp_path}/nothing/grafana/dashboards/: run `make gen` first\n"
     )
     (generated / "grafana" / "dashboards" / "lumen-min.json").unlink()
     result = invoke("import", "--min", "--dir", generated, environ=env("http://127.0.0.1:1"))
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == ExitCode.USAGE
     assert "no dashboard with uid 'lumen-min'" in result.stderr
 
 
@@ -889,7 +878,7 @@ def test_a_malformed_dashboard_file_is_a_usage_error(generated: Path, content: s
     path = generated / "grafana" / "dashboards" / "broken.json"
     path.write_text(content)
     result = invoke("import", "--dir", generated, environ=env("http://127.0.0.1:1"))
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith(f"error: {path}: {message}"), result.stderr
 
 
@@ -911,7 +900,7 @@ def test_folder_uids_are_stable_slugs() -> None:
     assert folder_uid("x" * 50) == "x" * 40
     with pytest.raises(ImportFailure) as empty:
         folder_uid("///")
-    assert empty.value.code == EXIT_USAGE
+    assert empty.value.code == ExitCode.USAGE
 
 
 def test_urls_keep_their_sub_path() -> None:

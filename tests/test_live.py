@@ -25,16 +25,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SPEC, free_port, installed, obsgen, serving
 
-from generator.live import (
-    EXIT_GO,
-    EXIT_HOLD,
-    EXIT_INTERRUPTED,
-    EXIT_NO_DATA,
-    EXIT_ROLLBACK,
-    EXIT_TARGETS_DOWN,
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
-)
+from generator.exit_codes import ExitCode
 from generator.live.commands import repeat
 from generator.live.gate import (
     ConditionReading,
@@ -222,7 +213,7 @@ def settle(lab: Lab) -> None:
     lab.exporter.set(HEALTHY)
     poll(
         lambda: gate_decide(lab),
-        lambda r: r.returncode in (EXIT_GO, EXIT_HOLD) and all_ok(r),
+        lambda r: r.returncode in (ExitCode.GO, ExitCode.HOLD) and all_ok(r),
         "every condition holding again",
     )
 
@@ -232,7 +223,7 @@ def settle(lab: Lab) -> None:
 
 def test_go_once_every_condition_has_held(lab: Lab) -> None:
     lab.exporter.set(HEALTHY)
-    result = poll(lambda: gate_decide(lab), lambda r: r.returncode == EXIT_GO, "GO")
+    result = poll(lambda: gate_decide(lab), lambda r: r.returncode == ExitCode.GO, "GO")
     out = result.stdout
     assert out.splitlines()[0] == f"gate {GATE} (service lab) at {lab.url}"
     assert states(out) == dict.fromkeys(CONDITIONS, "ok")
@@ -252,7 +243,7 @@ def test_a_brief_violation_holds_until_the_gate_has_held_again(lab: Lab) -> None
     result = poll(
         lambda: gate_decide(lab), lambda r: states(r.stdout).get("green") == "VIOLATED", "green violated"
     )
-    assert result.returncode == EXIT_HOLD
+    assert result.returncode == ExitCode.HOLD
     assert "violations 1 of 4, promote 0, rollback 0" in result.stdout
     assert (
         verdict_line(result.stdout) == "[HOLD] not every condition has held for 5s yet (violated now: green)"
@@ -261,7 +252,7 @@ def test_a_brief_violation_holds_until_the_gate_has_held_again(lab: Lab) -> None
     lab.exporter.set(HEALTHY)
     result = poll(lambda: gate_decide(lab), all_ok, "green holding again")
     # Every condition holds, but not for 5s yet: the gate must not promote.
-    assert result.returncode == EXIT_HOLD, result.stdout
+    assert result.returncode == ExitCode.HOLD, result.stdout
     assert verdict_line(result.stdout) == "[HOLD] not every condition has held for 5s yet"
 
 
@@ -269,7 +260,7 @@ def test_two_conditions_violated_past_the_rollback_window_roll_back(lab: Lab) ->
     settle(lab)
     seen: list[subprocess.CompletedProcess[str]] = []
     lab.exporter.set({**HEALTHY, "lab_unique_ratio": 0.5, "lab_green": 0})
-    result = poll(lambda: gate_decide(lab), lambda r: r.returncode == EXIT_ROLLBACK, "ROLLBACK", seen)
+    result = poll(lambda: gate_decide(lab), lambda r: r.returncode == ExitCode.ROLLBACK, "ROLLBACK", seen)
     out = result.stdout
     assert states(out) == {
         "lyapunov-v": "ok",
@@ -283,7 +274,7 @@ def test_two_conditions_violated_past_the_rollback_window_roll_back(lab: Lab) ->
         "violated now: unique-ratio, green"
     )
     # The rollback waited for its window: two violations were first only a HOLD.
-    assert any(r.returncode == EXIT_HOLD and "violations 2 of 4" in r.stdout for r in seen), [
+    assert any(r.returncode == ExitCode.HOLD and "violations 2 of 4" in r.stdout for r in seen), [
         r.stdout for r in seen
     ]
 
@@ -298,7 +289,7 @@ def test_a_rising_trend_alone_rolls_back_at_once(lab: Lab) -> None:
     try:
         result = poll(
             lambda: gate_decide(lab),
-            lambda r: r.returncode == EXIT_ROLLBACK and states(r.stdout) == expected,
+            lambda r: r.returncode == ExitCode.ROLLBACK and states(r.stdout) == expected,
             "ROLLBACK on the trend alone",
         )
     finally:
@@ -315,7 +306,7 @@ def test_a_series_no_longer_served_is_no_data(lab: Lab) -> None:
     lab.exporter.set({k: v for k, v in HEALTHY.items() if k != "lab_unique_ratio"})
     try:
         # Prometheus marks the series stale at the next scrape, and the value rule records nothing.
-        result = poll(lambda: gate_decide(lab), lambda r: r.returncode == EXIT_NO_DATA, "NO DATA")
+        result = poll(lambda: gate_decide(lab), lambda r: r.returncode == ExitCode.NO_DATA, "NO DATA")
         out = result.stdout
         assert states(out)["unique-ratio"] == "NO DATA"
         assert row(out, "unique-ratio")[4:] == ["missing", "NO", "DATA"]
@@ -325,7 +316,7 @@ def test_a_series_no_longer_served_is_no_data(lab: Lab) -> None:
         )
         # Every gate, URL from the environment: the worst verdict (NO DATA > HOLD) decides.
         every = cli("gate", "decide", "--spec", lab.spec, env={"PROMETHEUS_URL": lab.url})
-        assert every.returncode == EXIT_NO_DATA, every.stdout
+        assert every.returncode == ExitCode.NO_DATA, every.stdout
         blocks = every.stdout.split("\n\n")
         assert [b.splitlines()[0] for b in blocks] == [
             f"gate lab-canary (service lab) at {lab.url}",
@@ -344,7 +335,7 @@ def test_a_nan_value_is_no_data(lab: Lab) -> None:
     try:
         result = poll(
             lambda: gate_decide(lab),
-            lambda r: r.returncode == EXIT_NO_DATA and "is NaN" in r.stdout,
+            lambda r: r.returncode == ExitCode.NO_DATA and "is NaN" in r.stdout,
             "NO DATA for a NaN value",
         )
     finally:
@@ -368,13 +359,13 @@ def test_the_option_beats_the_environment(lab: Lab) -> None:
         lab.url,
         env={"PROMETHEUS_URL": closed},
     )
-    assert result.returncode == EXIT_HOLD, result.stdout
+    assert result.returncode == ExitCode.HOLD, result.stdout
     assert result.stdout.splitlines()[0] == f"gate lab-slow (service lab) at {lab.url}"
 
 
 def test_a_gate_whose_rules_are_not_loaded_is_no_data(lab: Lab) -> None:
     result = cli("gate", "decide", "duri-l4", "--spec", SPEC, "--prometheus", lab.url)
-    assert result.returncode == EXIT_NO_DATA
+    assert result.returncode == ExitCode.NO_DATA
     assert states(result.stdout) == {"lyapunov-v": "NO DATA", "lyapunov-v-rising": "NO DATA"}
     assert verdict_line(result.stdout) == (
         "[NO DATA] no canary:* series for gate duri-l4: are its rules (rules/duri.gate.duri-l4.yml) "
@@ -402,7 +393,7 @@ def test_make_rollout_preview_decides_every_bundled_gate(lab: Lab) -> None:
 
 def test_something_that_is_not_prometheus_is_unreachable(lab: Lab) -> None:
     result = cli("gate", "decide", GATE, "--spec", lab.spec, "--prometheus", lab.exporter.url)
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert verdict_line(result.stdout) == (
         f"[UNREACHABLE] cannot query Prometheus at {lab.exporter.url}: HTTP 404 Not Found "
         "(is this the Prometheus base URL?)"
@@ -425,7 +416,7 @@ def test_watch_prints_a_line_per_interval(lab: Lab) -> None:
     )
     assert len(ticks) == 4 and all(line.match(t) for t in ticks), result.stdout  # at 0, 1, 2 and 3 s
     assert len({t[:8] for t in ticks}) == 4
-    assert result.returncode == (EXIT_GO if ticks[-1].endswith("[GO]") else EXIT_HOLD)
+    assert result.returncode == (ExitCode.GO if ticks[-1].endswith("[GO]") else ExitCode.HOLD)
     assert 3 <= elapsed < 8
 
     # Without --interval: the spec's evaluation_interval (1s).
@@ -452,7 +443,7 @@ def test_watch_stops_cleanly_on_ctrl_c(lab: Lab) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == EXIT_INTERRUPTED
+    assert process.returncode == ExitCode.INTERRUPTED
     assert stderr.strip() == "obsgen: interrupted"
 
 
@@ -474,7 +465,7 @@ def test_targets_verify_names_the_job_that_is_down(lab: Lab) -> None:
         )
     finally:
         lab.exporter.start()
-    assert result.returncode == EXIT_TARGETS_DOWN
+    assert result.returncode == ExitCode.CHECK_FAILED
     assert re.search(r"(?m)^  lab +0 +1  DOWN +service lab$", result.stdout), result.stdout
     assert (
         verdict_line(result.stdout) == f"[DOWN] lab: 0 of 1 target(s) up, down: 127.0.0.1:{lab.exporter.port}"
@@ -482,7 +473,7 @@ def test_targets_verify_names_the_job_that_is_down(lab: Lab) -> None:
 
     # The bundled spec's jobs are not in this Prometheus at all.
     result = cli("targets", "verify", "--spec", SPEC, "--prometheus", lab.url)
-    assert result.returncode == EXIT_TARGETS_DOWN
+    assert result.returncode == ExitCode.CHECK_FAILED
     assert verdict_line(result.stdout) == (
         "[DOWN] no targets for bridge, bridge-readyz, duri, duri-heartbeat, ure "
         "(not in this Prometheus's configuration, or not scraped yet)"
@@ -495,17 +486,17 @@ def test_targets_verify_names_the_job_that_is_down(lab: Lab) -> None:
 def test_a_closed_port_is_unreachable_without_a_traceback() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = cli("gate", "decide", GATE, "--spec", GATES, "--prometheus", url)
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert result.stdout.splitlines() == [
         f"gate {GATE} (service lab) at {url}",
         f"[UNREACHABLE] cannot query Prometheus at {url}: Connection refused",
     ]
     assert result.stderr == ""
     result = cli("gate", "watch", GATE, "--spec", GATES, "--prometheus", url, "--for", "1", "--interval", "1")
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert result.stdout.count("[UNREACHABLE] cannot query Prometheus") == 2
     result = cli("targets", "verify", "--spec", GATES, "--prometheus", url)
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert verdict_line(result.stdout).startswith(f"[UNREACHABLE] cannot query Prometheus at {url}")
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -516,7 +507,7 @@ def test_a_prometheus_that_never_answers_times_out() -> None:
         silent.listen(8)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         result = cli("gate", "decide", GATE, "--spec", GATES, "--prometheus", url, "--timeout", "0.5")
-    assert result.returncode == EXIT_UNREACHABLE
+    assert result.returncode == ExitCode.UNREACHABLE
     assert (
         verdict_line(result.stdout)
         == f"[UNREACHABLE] cannot query Prometheus at {url}: no answer within 0.5s"
@@ -536,25 +527,31 @@ def test_a_prometheus_that_never_answers_times_out() -> None:
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
     result = cli(*args, "--spec", GATES)
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith(message), result.stderr
 
 
 def test_help_documents_the_exit_codes() -> None:
     decide_help = cli("gate", "decide", "--help").stdout
     for code, tag in (
-        (EXIT_GO, "GO"),
-        (EXIT_HOLD, "HOLD"),
-        (EXIT_ROLLBACK, "ROLLBACK"),
-        (EXIT_NO_DATA, "NO DATA"),
-        (EXIT_UNREACHABLE, "UNREACHABLE"),
+        (ExitCode.GO, "GO"),
+        (ExitCode.HOLD, "HOLD"),
+        (ExitCode.ROLLBACK, "ROLLBACK"),
+        (ExitCode.NO_DATA, "NO DATA"),
+        (ExitCode.UNREACHABLE, "UNREACHABLE"),
     ):
         assert re.search(rf"(?m)^ +{code}  {tag} ", decide_help), decide_help
     main_help = cli("--help").stdout
-    for code in (EXIT_HOLD, EXIT_ROLLBACK, EXIT_NO_DATA, EXIT_UNREACHABLE, EXIT_INTERRUPTED):
+    for code in (
+        ExitCode.HOLD,
+        ExitCode.ROLLBACK,
+        ExitCode.NO_DATA,
+        ExitCode.UNREACHABLE,
+        ExitCode.INTERRUPTED,
+    ):
         assert re.search(rf"(?m)^ +{code}  ", main_help), main_help
     assert re.search(
-        rf"(?m)^ +{EXIT_TARGETS_DOWN}  a job has a target down", cli("targets", "verify", "-h").stdout
+        rf"(?m)^ +{ExitCode.CHECK_FAILED}  a job has a target down", cli("targets", "verify", "-h").stdout
     )
 
 

@@ -24,6 +24,7 @@ import yaml
 from conftest import GENERATED, SPEC, free_port, installed, serving
 from test_live import DEADLINE, Exporter, cli
 
+from generator.exit_codes import ExitCode
 from generator.gate_rules import (
     CONDITION_VALUE,
     CONDITION_VIOLATED,
@@ -32,8 +33,6 @@ from generator.gate_rules import (
     VIOLATIONS,
     gate_labels,
 )
-from generator.live import EXIT_OK
-from generator.live.budget import EXIT_POLICY
 from generator.live.gate import Verdict
 from generator.model import Gate, Service, Spec
 from generator.pipeline import load
@@ -199,7 +198,7 @@ def test_budget_check_reads_its_realm(realms: Realms, mixed: bool) -> None:
     assert budget_rows(result.stdout, ids) == {i: ok if healthy[i] else freeze for i in ids}
     failing = [i for i in ids if not healthy[i]]
     if failing:
-        assert result.returncode == EXIT_POLICY, result.stdout
+        assert result.returncode == ExitCode.CHECK_FAILED, result.stdout
         assert f"[FAIL] error budget policy violated by {', '.join(failing)}" in result.stdout
     else:
-        assert result.returncode == EXIT_OK, result.stdout
+        assert result.returncode == ExitCode.OK, result.stdout

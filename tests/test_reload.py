@@ -22,10 +22,8 @@ import pytest
 import yaml
 from conftest import GENERATED, free_port, installed, obsgen, stop_process, wait_until_ready
 
-from generator.live import EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from generator.exit_codes import ExitCode
 from generator.live.reload import (
-    EXIT_LOCAL_CHECK,
-    EXIT_RELOAD_FAILED,
     ReloadState,
     describe,
     group_differences,
@@ -212,7 +210,7 @@ def test_a_good_change_is_loaded(prometheus: Server) -> None:
 
     result = reload("--prometheus", prometheus.url, "--config", prometheus.config)
 
-    assert result.returncode == EXIT_OK, result.stdout
+    assert result.returncode == ExitCode.OK, result.stdout
     assert result.stdout.splitlines()[0] == (
         f"safe reload of Prometheus at {prometheus.url} with {prometheus.config}"
     )
@@ -232,7 +230,7 @@ def test_a_broken_rule_file_never_reaches_prometheus(prometheus: Server) -> None
 
     result = reload("--prometheus", prometheus.url, "--config", prometheus.config)
 
-    assert result.returncode == EXIT_LOCAL_CHECK, result.stdout
+    assert result.returncode == ExitCode.CHECK_FAILED, result.stdout
     # promtool check config also parses the rule files it lists, so the first step stops it.
     assert steps(result.stdout) == {"check config": "FAILED"}
     assert "promtool check config exited 1" in result.stdout
@@ -251,7 +249,7 @@ def test_a_lint_error_stops_at_check_rules(prometheus: Server) -> None:
 
     result = reload("--prometheus", prometheus.url, "--config", prometheus.config)
 
-    assert result.returncode == EXIT_LOCAL_CHECK, result.stdout
+    assert result.returncode == ExitCode.CHECK_FAILED, result.stdout
     assert steps(result.stdout) == {"check config": "ok", "check rules": "FAILED"}
     assert "promtool check rules exited 3" in result.stdout
     assert "duplicate rule" in result.stdout
@@ -269,7 +267,7 @@ def test_a_reload_prometheus_fails_exits_4_and_it_keeps_the_old_rules(
 
     result = reload("--prometheus", prometheus.url, "--config", checked)
 
-    assert result.returncode == EXIT_RELOAD_FAILED, result.stdout
+    assert result.returncode == ExitCode.RELOAD_FAILED, result.stdout
     assert steps(result.stdout) == {
         **dict.fromkeys(("check config", "check rules", "read state"), "ok"),
         "reload": "FAILED",
@@ -297,7 +295,7 @@ def test_verify_names_the_groups_that_differ(prometheus: Server, tmp_path: Path)
 
     result = reload("--rules-dir", rules, cwd=prometheus.root, env={"PROMETHEUS_URL": prometheus.url})
 
-    assert result.returncode == EXIT_RELOAD_FAILED, result.stdout
+    assert result.returncode == ExitCode.RELOAD_FAILED, result.stdout
     assert result.stdout.splitlines()[0].endswith(" with generated/prometheus/prometheus.yml")
     assert steps(result.stdout) == {**dict.fromkeys(STEPS[:4], "ok"), "verify": "FAILED"}
     assert f"({served}) are not those on disk ({on_disk})" in result.stdout
@@ -313,7 +311,7 @@ def test_lifecycle_disabled_is_a_clear_refusal(without_lifecycle: Server) -> Non
 
     result = reload("--prometheus", without_lifecycle.url, "--config", without_lifecycle.config)
 
-    assert result.returncode == EXIT_RELOAD_FAILED, result.stdout
+    assert result.returncode == ExitCode.RELOAD_FAILED, result.stdout
     assert steps(result.stdout) == {**dict.fromkeys(STEPS[:3], "ok"), "reload": "FAILED"}
     assert (
         "FAILED  the lifecycle API is off (HTTP 403: Lifecycle API is not enabled.): start Prometheus "
@@ -332,7 +330,7 @@ def test_a_closed_port_is_unreachable_without_a_traceback(tmp_path: Path) -> Non
 
     result = reload("--prometheus", url, cwd=tmp_path)
 
-    assert result.returncode == EXIT_UNREACHABLE, result.stdout
+    assert result.returncode == ExitCode.UNREACHABLE, result.stdout
     assert steps(result.stdout) == {"check config": "ok", "check rules": "ok", "read state": "FAILED"}
     assert f"FAILED  cannot query Prometheus at {url}: Connection refused" in result.stdout
     assert last_line(result.stdout) == "[UNREACHABLE] read state failed: Prometheus did not answer"
@@ -349,14 +347,20 @@ def test_a_closed_port_is_unreachable_without_a_traceback(tmp_path: Path) -> Non
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:
     result = reload(*args)
-    assert result.returncode == EXIT_USAGE
+    assert result.returncode == ExitCode.USAGE
     assert result.stderr.startswith(message), result.stderr
     assert result.stdout == ""
 
 
 def test_help_documents_the_steps_and_exit_codes() -> None:
     text = reload("--help").stdout
-    for code in (EXIT_OK, EXIT_LOCAL_CHECK, EXIT_RELOAD_FAILED, EXIT_UNREACHABLE, EXIT_USAGE):
+    for code in (
+        ExitCode.OK,
+        ExitCode.CHECK_FAILED,
+        ExitCode.RELOAD_FAILED,
+        ExitCode.UNREACHABLE,
+        ExitCode.USAGE,
+    ):
         assert f"\n    {code:>2}  " in text, text
     for number, name in enumerate(STEPS, 1):
         assert f"\n  {number} {name} " in text, text

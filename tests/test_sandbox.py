@@ -28,6 +28,7 @@ import yaml
 from conftest import GENERATED, ROOT, obsgen
 
 from generator import promql
+from generator.exit_codes import ExitCode
 
 SMOKE_BUDGET = 60.0
 
@@ -197,7 +198,7 @@ def test_port_9306_taken_names_the_service_and_port() -> None:
         except OSError:
             pass  # something else holds it already: just as taken
         result = obsgen("run", "--control-port", "0", timeout=20)
-    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.returncode == ExitCode.PORT_IN_USE, result.stdout + result.stderr
     assert "service 'bridge' on 127.0.0.1:9306" in result.stderr
     assert "Traceback" not in result.stderr
 

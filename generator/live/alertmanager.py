@@ -10,323 +10,38 @@ instances were grouped; every answer is compared with what the spec says.
 The alerts are real: Alertmanager notifies their receivers after group_wait, which is what
 an audit of Slack and PagerDuty delivery wants. They can also inhibit real alerts while they
 last (the audit page silences the real ticket of its SLO), as a real page would.
+
+This module runs the audit and words its report; alertmanager_plan.py chooses the alerts and
+says what must happen to each, alertmanager_client.py speaks API v2.
 """
 
 from __future__ import annotations
 
-import contextlib
-import http.client
-import json
-import re
-import secrets
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from generator.alert_inventory import alert_inventory
-from generator.alertmanager import Leaf, expected_receivers, leaves, slo_inhibitions
-from generator.live import EXIT_OK, EXIT_UNREACHABLE, prom
-from generator.live.prom import USER_AGENT
-from generator.live.prom import Unreachable as _Unreachable
+from generator.exit_codes import ExitCode
+from generator.live.alertmanager_client import Alertmanager
+from generator.live.alertmanager_plan import (
+    AUDIT_LABEL,
+    TWIN_LABEL,
+    Probe,
+    new_run_id,
+    plan,
+    synthetic_alerts,
+)
+from generator.live.alertmanager_plan import inhibits as inhibits  # tests/test_http_slos.py
+from generator.live.http_client import Unreachable
 from generator.model import Spec
-from generator.model.alertmanager import AlertmanagerSpec, Inhibition
-from generator.rule_parts import runbook_url
-from generator.rules import WATCHDOG
-from generator.slo_math import OBSGEN_LABELS, SLOTH_LABELS
 
-EXIT_MISMATCH = 1
-AUDIT_LABEL = "obsgen_audit"
-TWIN_LABEL = "instance"
-"""The label telling the two instances of the grouping check apart."""
-TWIN_VALUES = ("obsgen-audit-1", "obsgen-audit-2")
 LIFETIME = 300.0
 """Seconds the synthetic alerts stay firing after the deadline (endsAt)."""
 POLL_INTERVAL = 0.25
-MARKER = re.compile(r"obsgen routing audit (?P<run>[0-9A-Za-z-]+) case (?P<case>\d+)\b")
-"""How a notification body names the synthetic alerts it carries (in their description)."""
 
 Echo = Callable[[str], None]
-
-
-class Unreachable(_Unreachable):
-    """Alertmanager gave no usable answer; the message says which URL and why."""
-
-
-# --- the plan --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Probe:
-    """One synthetic alert and what the spec says Alertmanager must do with it."""
-
-    labels: dict[str, str]
-    """as the rules emit them (alertname included), without the audit label"""
-    receivers: list[str]
-    inhibited: bool = False
-    role: str = "route"
-    """route, page or ticket (the SLO pair), or twin (grouped with `twin_of`)"""
-    twin_of: int | None = None
-    grouped: bool = True
-    """whether the twin must share each receiver's group with `twin_of`"""
-    runbook_url: str = ""
-
-
-def inhibition_rules(spec: Spec, routing: AlertmanagerSpec) -> list[Inhibition]:
-    """The rules compile_alertmanager renders, in its order."""
-    return [*slo_inhibitions(spec), *routing.inhibitions]
-
-
-def _side_matches(labels: dict[str, str], equal: dict[str, str], rule: Inhibition) -> bool:
-    present = all(labels.get(name, "") != "" for name in rule.equal)
-    return present and all(labels.get(k, "") == v for k, v in equal.items())
-
-
-def is_source(rule: Inhibition, labels: dict[str, str]) -> bool:
-    return _side_matches(labels, rule.source, rule)
-
-
-def is_target(rule: Inhibition, labels: dict[str, str]) -> bool:
-    unequal = all(labels.get(k, "") != v for k, v in rule.target_not.items())
-    return unequal and _side_matches(labels, rule.target, rule)
-
-
-def inhibits(rule: Inhibition, source: dict[str, str], target: dict[str, str]) -> bool:
-    """Alertmanager's decision for one rule, including its exception: an alert matching both
-    sides is not muted by another alert matching both sides (they would mute each other)."""
-    if source == target or not (is_source(rule, source) and is_target(rule, target)):
-        return False
-    if all(source.get(name, "") == target.get(name, "") for name in rule.compared()):
-        return not (is_source(rule, target) and is_target(rule, source))
-    return False
-
-
-def _muted(rules: Sequence[Inhibition], labels: dict[str, str], others: Iterable[dict[str, str]]) -> bool:
-    return any(inhibits(rule, other, labels) for rule in rules for other in others)
-
-
-def _reached(tree: Sequence[Leaf], labels: dict[str, str]) -> list[int]:
-    """The leaves Alertmanager routes `labels` to, in order; -1 stands for the root (default)."""
-    found = []
-    for index, leaf in enumerate(tree):
-        if leaf.matches(labels):
-            found.append(index)
-            if not leaf.continue_:
-                break
-    return found or [-1]
-
-
-def _slo_pair(alerts: Sequence[dict[str, str]]) -> tuple[dict[str, str], dict[str, str]] | None:
-    for page in alerts:
-        for names in (OBSGEN_LABELS, SLOTH_LABELS):
-            if page.get(names.severity) != "page" or not page.get(names.id):
-                continue
-            for ticket in alerts:
-                if ticket.get(names.severity) == "ticket" and ticket.get(names.id) == page[names.id]:
-                    return page, ticket
-    return None
-
-
-def plan(spec: Spec) -> list[Probe]:
-    """The synthetic alerts of one audit, with their expected receivers and inhibition.
-
-    Every route some alert of the rules reaches gets one that is not inhibited (the root too, if
-    an alert falls through to it); the SLO pair's ticket does not count, since it must be muted.
-    Besides the pair, an alert is chosen only if it neither inhibits nor is inhibited by those
-    chosen before where possible (posting BridgeNotReady, say, would mute every other alert of
-    the bridge), and alerts that are no inhibition's source come first.
-    """
-    routing = spec.alertmanager
-    if routing is None:
-        raise ValueError("the spec has no alertmanager")
-    tree = leaves(spec, routing)
-    rules = inhibition_rules(spec, routing)
-    inventory = list({tuple(sorted(a.labels.items())): a.labels for a in alert_inventory(spec)}.values())
-    pair = _slo_pair(inventory)
-    chosen: list[dict[str, str]] = list(pair or ())
-    covered = set(_reached(tree, pair[0])) if pair else set()
-    wanted = sorted({index for labels in inventory for index in _reached(tree, labels)})
-    ordered = sorted(inventory, key=lambda labels: any(is_source(rule, labels) for rule in rules))
-    for index in wanted:
-        if index in covered:
-            continue
-        candidates = [
-            labels for labels in ordered if index in _reached(tree, labels) and labels not in chosen
-        ]
-        if not candidates:
-            continue
-        fits = [
-            labels
-            for labels in candidates
-            if not _muted(rules, labels, chosen) and not any(_muted(rules, c, [labels]) for c in chosen)
-        ]
-        pick = (fits or candidates)[0]
-        chosen.append(pick)
-        covered.update(_reached(tree, pick))
-    probes = [
-        Probe(
-            dict(labels),
-            expected_receivers(tree, routing.default_receiver, labels),
-            runbook_url=runbook_url(spec, labels.get("alertname", "")),
-        )
-        for labels in chosen
-    ]
-    if pair:
-        probes[0], probes[1] = replace(probes[0], role="page"), replace(probes[1], role="ticket")
-    probes = _add_twin(routing, tree, probes)
-    everyone = [p.labels for p in probes]
-    return [
-        replace(p, inhibited=_muted(rules, p.labels, [o for o in everyone if o != p.labels])) for p in probes
-    ]
-
-
-def _add_twin(routing: AlertmanagerSpec, tree: list[Leaf], probes: list[Probe]) -> list[Probe]:
-    """A second instance of the first routed alert that reaches people, for the grouping check."""
-    for index, probe in enumerate(probes):
-        loud = all(not (r := routing.receiver(name)) or not r.quiet for name in probe.receivers)
-        if probe.role != "route" or probe.labels.get("alertname") == WATCHDOG or not loud:
-            continue
-        if TWIN_LABEL in probe.labels:  # the rules set it: telling the two apart would change it
-            continue
-        first = {**probe.labels, TWIN_LABEL: TWIN_VALUES[0]}
-        second = {**probe.labels, TWIN_LABEL: TWIN_VALUES[1]}
-        grouped = all(
-            TWIN_LABEL not in ((tree[i].timing.get("group_by") if i >= 0 else None) or routing.group_by)
-            for i in _reached(tree, first)
-        )
-        twin = Probe(
-            second,
-            expected_receivers(tree, routing.default_receiver, second),
-            role="twin",
-            twin_of=index,
-            grouped=grouped,
-            runbook_url=probe.runbook_url,
-        )
-        return [*probes[:index], replace(probe, labels=first), *probes[index + 1 :], twin]
-    return probes
-
-
-# --- the synthetic alerts ----------------------------------------------------------------------------
-
-
-def new_run_id(now: datetime) -> str:
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
-
-
-def marker(run_id: str, case: int) -> str:
-    return f"obsgen routing audit {run_id} case {case}"
-
-
-def cases_in(text: str, run_id: str) -> set[int]:
-    """The cases of `run_id` whose marker appears in a notification body."""
-    return {int(m["case"]) for m in MARKER.finditer(text) if m["run"] == run_id}
-
-
-def synthetic_alerts(probes: Sequence[Probe], run_id: str, start: datetime, end: datetime) -> list[dict]:
-    """The body of POST /api/v2/alerts."""
-    return [_synthetic(probe, case, run_id, start, end) for case, probe in enumerate(probes)]
-
-
-def _synthetic(probe: Probe, case: int, run_id: str, start: datetime, end: datetime) -> dict[str, Any]:
-    name = probe.labels.get("alertname", "alert")
-    annotations = {
-        # One summary for all alerts of a group, as the rules give: the templates read
-        # .CommonAnnotations.summary, and PagerDuty refuses an event without one.
-        "summary": f"Routing audit {run_id}: synthetic {name}, safe to ignore",
-        "description": (
-            f"{marker(run_id, case)}: posted by `obsgen alert test` to check that Alertmanager routes "
-            f"this alert to the receivers the spec says. Nothing is wrong; it resolves by itself at "
-            f"{end.strftime('%H:%M:%S UTC')}."
-        ),
-    }
-    if probe.runbook_url:  # PagerDuty links need an href: the runbook of the alert it imitates
-        annotations["runbook_url"] = probe.runbook_url
-    return {
-        "labels": {**probe.labels, AUDIT_LABEL: run_id},
-        "annotations": annotations,
-        "startsAt": _rfc3339(start),
-        "endsAt": _rfc3339(end),
-    }
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# --- the API client ------------------------------------------------------------------------------------
-
-
-def check_url(url: str) -> str:
-    """The base URL without a trailing slash; raises ValueError when it cannot be one."""
-    return prom.check_url(url, "Alertmanager", "http://127.0.0.1:9093")
-
-
-class Alertmanager:
-    """API v2 over urllib: status, post alerts, read alerts and groups back."""
-
-    def __init__(self, url: str, timeout: float = 5.0) -> None:
-        self.url = check_url(url)
-        self.timeout = timeout
-
-    def status(self) -> dict[str, Any]:
-        answer = self._call("GET", "/api/v2/status")
-        if not isinstance(answer, dict) or "config" not in answer:
-            raise self._fail("GET /api/v2/status gave no status; is this the Alertmanager base URL?")
-        return answer
-
-    def post_alerts(self, alerts: list[dict]) -> None:
-        self._call("POST", "/api/v2/alerts", alerts)
-
-    def alerts(self, matchers: Sequence[str]) -> list[dict[str, Any]]:
-        return self._list("/api/v2/alerts", matchers)
-
-    def groups(self, matchers: Sequence[str]) -> list[dict[str, Any]]:
-        return self._list("/api/v2/alerts/groups", matchers)
-
-    def _list(self, path: str, matchers: Sequence[str]) -> list[dict[str, Any]]:
-        query = urllib.parse.urlencode([("filter", m) for m in matchers])
-        answer = self._call("GET", f"{path}?{query}")
-        if not isinstance(answer, list) or not all(isinstance(item, dict) for item in answer):
-            raise self._fail(f"GET {path} did not answer a list of objects")
-        return answer
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            detail = ""
-            with contextlib.suppress(OSError, ValueError):
-                detail = f": {str(json.loads(exc.read()))[:300]}"
-            hint = " (is this the Alertmanager base URL?)" if exc.code == 404 else ""
-            raise self._fail(
-                f"{method} {path.split('?')[0]}: HTTP {exc.code} {exc.reason}{detail}{hint}"
-            ) from None
-        except urllib.error.URLError as exc:
-            raise self._fail(self._reason(exc.reason)) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise self._fail(self._reason(exc)) from None
-        if not raw.strip():
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise self._fail(f"{method} {path.split('?')[0]}: the answer is not JSON") from None
-
-    def _reason(self, reason: Any) -> str:
-        return prom.network_reason(reason, self.timeout)
-
-    def _fail(self, why: str) -> Unreachable:
-        return Unreachable(f"cannot reach Alertmanager at {self.url}: {why}")
 
 
 # --- checking what Alertmanager did ------------------------------------------------------------------
@@ -433,7 +148,7 @@ def audit(
     run_id: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> int:
+) -> ExitCode:
     """Post the plan, read it back until everything settled or `wait` passed, print a line per
     alert and a summary. Returns the exit code: 0 as the spec says, 1 a mismatch, 13 unreachable."""
     probes = plan(spec)
@@ -450,15 +165,15 @@ def audit(
         outcomes = _poll(client, probes, run, wait, clock, sleep)
     except Unreachable as exc:
         echo(f"[UNREACHABLE] {exc}")
-        return EXIT_UNREACHABLE
+        return ExitCode.UNREACHABLE
     for outcome in outcomes:
         echo(render_outcome(outcome, wait))
     failed = [o for o in outcomes if not o.ok]
     if failed:
         echo(f"[FAIL] {len(failed)} of {len(outcomes)} synthetic alerts not handled as the spec says")
-        return EXIT_MISMATCH
+        return ExitCode.CHECK_FAILED
     echo(f"[OK] all {len(outcomes)} synthetic alerts routed, inhibited and grouped as the spec says")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _poll(

@@ -8,14 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from generator import promql
-from generator.live import EXIT_NO_DATA, EXIT_OK, EXIT_UNREACHABLE
-from generator.live.prom import Prometheus, Unreachable
+from generator.exit_codes import ExitCode
+from generator.live.http_client import Unreachable
+from generator.live.prom import Prometheus
 from generator.model import SLO, Service, Spec
 from generator.model.settings import BudgetPolicy
 from generator.rules import BUDGET_REMAINING, CURRENT_BURN, slo_selector
 from generator.slo_math import slo_id
-
-EXIT_POLICY = 1
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ def _rate(value: float | None) -> str:
     return "missing" if value is None else f"{value:.2f}×"
 
 
-def check_budgets(prometheus: Prometheus, spec: Spec, echo: Callable[[str], None]) -> int:
+def check_budgets(prometheus: Prometheus, spec: Spec, echo: Callable[[str], None]) -> ExitCode:
     policy = spec.settings.error_budget_policy
     echo(
         f"error budgets at {prometheus.url} (policy: freeze below {policy.freeze_below * 100:g}% left, "
@@ -85,7 +84,7 @@ def check_budgets(prometheus: Prometheus, spec: Spec, echo: Callable[[str], None
         rows = read_budgets(prometheus, spec)
     except Unreachable as exc:
         echo(f"[UNREACHABLE] {exc}")
-        return EXIT_UNREACHABLE
+        return ExitCode.UNREACHABLE
     width = max([len(r.slo_id) for r in rows] + [3])
     echo(f"  {'SLO':<{width}}  {'budget left':>11}  {'burn rate':>9}  verdict")
     for row in rows:
@@ -98,9 +97,9 @@ def check_budgets(prometheus: Prometheus, spec: Spec, echo: Callable[[str], None
     missing = [i for i, v in verdicts.items() if v == "NO DATA"]
     if failing:
         echo(f"[FAIL] error budget policy violated by {', '.join(failing)}")
-        return EXIT_POLICY
+        return ExitCode.CHECK_FAILED
     if missing:
         echo(f"[NO DATA] no budget series for {', '.join(missing)}: are the SLO rules loaded?")
-        return EXIT_NO_DATA
+        return ExitCode.NO_DATA
     echo(f"[OK] {len(rows)} SLO(s) within the error budget policy")
-    return EXIT_OK
+    return ExitCode.OK

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from generator.durations import format_duration
 from generator.errors import unknown
-from generator.live import EXIT_OK, EXIT_TARGETS_DOWN, EXIT_UNREACHABLE
+from generator.exit_codes import ExitCode
 from generator.live.gate import (
     Decision,
     GateReading,
@@ -22,7 +22,8 @@ from generator.live.gate import (
     render_block,
     watch_line,
 )
-from generator.live.prom import Prometheus, Unreachable
+from generator.live.http_client import Unreachable
+from generator.live.prom import Prometheus
 from generator.live.targets import expected_jobs, job_states, render, up_query
 from generator.model import Gate, Service, Spec
 
@@ -116,18 +117,18 @@ def watch_gate(
     return repeat(tick, total, interval, sleep, clock)
 
 
-def verify_targets(prometheus: Prometheus, spec: Spec, echo: Echo) -> int:
+def verify_targets(prometheus: Prometheus, spec: Spec, echo: Echo) -> ExitCode:
     jobs = expected_jobs(spec)
     try:
         samples = prometheus.query(up_query(jobs))
     except Unreachable as exc:
         echo(f"scrape targets of {len(jobs)} job(s) at {prometheus.url}")
         echo(f"{Verdict.UNREACHABLE.tag} {exc}")
-        return EXIT_UNREACHABLE
+        return ExitCode.UNREACHABLE
     states = job_states(jobs, samples)
     for line in render(prometheus.url, states):
         echo(line)
-    return EXIT_OK if all(s.healthy for s in states) else EXIT_TARGETS_DOWN
+    return ExitCode.OK if all(s.healthy for s in states) else ExitCode.CHECK_FAILED
 
 
 def _seconds(value: float) -> str:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from generator import promql
 from generator.durations import format_duration
+from generator.exit_codes import ExitCode
 from generator.gate_rules import (
     CONDITION_VALUE,
     CONDITION_VIOLATED,
@@ -25,7 +26,6 @@ from generator.gate_rules import (
     gate_file,
     gate_series_selector,
 )
-from generator.live import EXIT_GO, EXIT_HOLD, EXIT_NO_DATA, EXIT_ROLLBACK, EXIT_UNREACHABLE
 from generator.live.prom import Sample
 from generator.model import Gate, Service, ThresholdCondition
 from generator.model.gates import Condition, QuorumCondition
@@ -36,14 +36,14 @@ OK, VIOLATED, NO_DATA = "ok", "VIOLATED", "NO DATA"
 class Verdict(enum.Enum):
     """Declared from the least to the most severe: several gates exit with the worst one."""
 
-    GO = EXIT_GO
-    HOLD = EXIT_HOLD
-    ROLLBACK = EXIT_ROLLBACK
-    NO_DATA = EXIT_NO_DATA
-    UNREACHABLE = EXIT_UNREACHABLE
+    GO = ExitCode.GO
+    HOLD = ExitCode.HOLD
+    ROLLBACK = ExitCode.ROLLBACK
+    NO_DATA = ExitCode.NO_DATA
+    UNREACHABLE = ExitCode.UNREACHABLE
 
     @property
-    def code(self) -> int:
+    def code(self) -> ExitCode:
         return self.value
 
     @property

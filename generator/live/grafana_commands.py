@@ -64,8 +64,10 @@ def import_command(only_min: bool, folder: str, out_dir: Path, dry_run: bool, ti
       22  REJECTED     Grafana rejected a request (400 or another 4xx) or redirected it
      130  interrupted (Ctrl-C)
     """
-    from generator.live import EXIT_INTERRUPTED
-    from generator.live.grafana import MIN_UID, ImportFailure, find_dashboards, import_dashboards
+    from generator.exit_codes import ExitCode
+    from generator.live.grafana import import_dashboards
+    from generator.live.grafana_client import ImportFailure
+    from generator.live.grafana_dashboards import MIN_UID, find_dashboards
 
     def warn(line: str) -> None:
         click.echo(line, err=True)
@@ -87,5 +89,5 @@ def import_command(only_min: bool, folder: str, out_dir: Path, dry_run: bool, ti
         )
     except KeyboardInterrupt:
         warn("obsgen: interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(ExitCode.INTERRUPTED)
     sys.exit(code)

@@ -13,13 +13,10 @@ catches rule groups that differ from the ones checked.
 from __future__ import annotations
 
 import glob
-import http.client
 import json
 import re
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,13 +26,9 @@ from typing import Any, NoReturn, TypeVar
 
 import yaml
 
-from generator.live import EXIT_OK, EXIT_UNREACHABLE
-from generator.live.prom import USER_AGENT, Prometheus, Unreachable
-
-EXIT_LOCAL_CHECK = 1
-"""promtool found a problem, or a file could not be read: nothing was sent to Prometheus."""
-EXIT_RELOAD_FAILED = 4
-"""Prometheus refused or failed the reload, or what it serves afterwards is not what was checked."""
+from generator.exit_codes import ExitCode
+from generator.live.http_client import Unreachable
+from generator.live.prom import Prometheus
 
 RELOAD_TIMEOUT = 30.0
 """Prometheus answers POST /-/reload only once the reload is done, which takes longer than a query."""
@@ -56,9 +49,13 @@ class PromtoolMissing(RuntimeError):
 
 
 class StepFailed(Exception):
-    """A step failed: the exit code, why (one line) and details to print below it."""
+    """A step failed: the exit code, why (one line) and details to print below it.
 
-    def __init__(self, code: int, reason: str, details: Sequence[str] = ()) -> None:
+    CHECK_FAILED: promtool found a problem, or a file could not be read; nothing was sent to
+    Prometheus. RELOAD_FAILED: Prometheus refused or failed the reload, or what it serves
+    afterwards is not what was checked."""
+
+    def __init__(self, code: ExitCode, reason: str, details: Sequence[str] = ()) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -102,7 +99,7 @@ def run_promtool(promtool: str, *args: str | Path) -> tuple[int, str]:
             timeout=120,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise StepFailed(EXIT_LOCAL_CHECK, f"promtool could not run: {exc}") from None
+        raise StepFailed(ExitCode.CHECK_FAILED, f"promtool could not run: {exc}") from None
     return run.returncode, run.stdout
 
 
@@ -122,7 +119,7 @@ def listed_rule_files(config: Path) -> list[Path]:
     try:
         loaded = yaml.safe_load(config.read_text()) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise StepFailed(EXIT_LOCAL_CHECK, f"cannot read the rule files of {config}: {exc}") from None
+        raise StepFailed(ExitCode.CHECK_FAILED, f"cannot read the rule files of {config}: {exc}") from None
     patterns = (loaded.get("rule_files") or []) if isinstance(loaded, dict) else []
     found: set[Path] = set()
     for pattern in patterns:
@@ -145,7 +142,7 @@ def groups_in_files(files: Iterable[Path]) -> Groups:
                 )
                 groups.setdefault(str(group["name"]), []).append(names)
         except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
-            raise StepFailed(EXIT_LOCAL_CHECK, f"cannot read the rule groups of {path}: {exc}") from None
+            raise StepFailed(ExitCode.CHECK_FAILED, f"cannot read the rule groups of {path}: {exc}") from None
     return {name: sorted(rules) for name, rules in groups.items()}
 
 
@@ -216,55 +213,41 @@ class Lifecycle(Prometheus):
     """The client of prom.py, plus what a reload needs: /metrics, /-/reload and /api/v1/rules."""
 
     def reload_state(self) -> ReloadState:
-        body = self._get(self._request("/metrics", "text/plain"))
+        body = self.call("GET", "/metrics", accept="text/plain")
         state = parse_reload_state(body.decode("utf-8", errors="replace"))
         if state is None:
-            raise self._fail(f"its /metrics has no {SUCCESSFUL}; is this a Prometheus server?")
+            raise self.fail(f"its /metrics has no {SUCCESSFUL}; is this a Prometheus server?")
         return state
 
     def config_file(self) -> str | None:
         """--config.file as Prometheus was started with it; None when it does not say."""
         try:
-            answer = json.loads(self._get(self._request("/api/v1/status/flags", "application/json")))
+            answer = json.loads(self.call("GET", "/api/v1/status/flags"))
             return str(answer["data"]["config.file"])
         except (Unreachable, ValueError, KeyError, TypeError):
             return None
 
     def rule_groups(self) -> Groups:
-        body = self._get(self._request("/api/v1/rules", "application/json"))
+        body = self.call("GET", "/api/v1/rules")
         try:
             return groups_in_answer(json.loads(body))
         except ValueError as exc:
-            raise self._fail(f"/api/v1/rules: {exc}") from None
+            raise self.fail(f"/api/v1/rules: {exc}") from None
 
     def reload(self) -> None:
         """POST /-/reload; raises Refused on an HTTP error, Unreachable when there is no answer."""
-        request = self._request("/-/reload", "*/*", method="POST")
         timeout = max(self.timeout, RELOAD_TIMEOUT)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
-            try:
-                body = exc.read().decode("utf-8", errors="replace").strip()
-            except OSError:
-                body = ""
-            raise Refused(exc.code, " ".join(body.split())[:500]) from None
-        except (OSError, http.client.HTTPException) as exc:
-            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-            if isinstance(reason, TimeoutError):
-                raise self._fail(
+            response = self.request("POST", "/-/reload", b"", accept="*/*", timeout=timeout)
+        except Unreachable as exc:
+            if exc.timed_out:
+                raise self.fail(
                     f"no answer within {timeout:g}s (the reload may still be under way)"
                 ) from None
-            raise self._fail(self._reason(reason)) from None
-
-    def _request(self, path: str, accept: str, method: str = "GET") -> urllib.request.Request:
-        return urllib.request.Request(
-            f"{self.url}{path}",
-            data=b"" if method == "POST" else None,
-            method=method,
-            headers={"Accept": accept, "User-Agent": USER_AGENT},
-        )
+            raise
+        if not response.ok:
+            body = response.body.decode("utf-8", errors="replace").strip()
+            raise Refused(response.status, " ".join(body.split())[:500])
 
 
 # ---------------------------------------------------------------- the steps
@@ -273,7 +256,7 @@ class Lifecycle(Prometheus):
 def check_config(promtool: str, config: Path) -> tuple[None, str]:
     code, output = run_promtool(promtool, "check", "config", config)
     if code != 0:
-        raise StepFailed(EXIT_LOCAL_CHECK, f"promtool check config exited {code}", problems(output))
+        raise StepFailed(ExitCode.CHECK_FAILED, f"promtool check config exited {code}", problems(output))
     found = re.search(r"SUCCESS: (\d+) rule files found", output)
     return None, f"{config} is valid" + (f", with {found.group(1)} rule files" if found else "")
 
@@ -286,7 +269,7 @@ def check_rules(promtool: str, config: Path, rules_dir: Path | None) -> tuple[Gr
         return {}, "no rule files"
     code, output = run_promtool(promtool, "check", "rules", "--lint-fatal", *files)
     if code != 0:
-        raise StepFailed(EXIT_LOCAL_CHECK, f"promtool check rules exited {code}", problems(output))
+        raise StepFailed(ExitCode.CHECK_FAILED, f"promtool check rules exited {code}", problems(output))
     groups = groups_in_files(files)
     return groups, f"{len(files)} files, {describe(groups)}"
 
@@ -309,34 +292,34 @@ def send_reload(prometheus: Lifecycle) -> tuple[None, str]:
     except Refused as exc:
         if exc.status in (403, 404):
             raise StepFailed(
-                EXIT_RELOAD_FAILED,
+                ExitCode.RELOAD_FAILED,
                 f"the lifecycle API is off ({exc}): start Prometheus with --web.enable-lifecycle "
                 "(or send it SIGHUP on its host)",
             ) from None
         if exc.status >= 500:
             raise StepFailed(
-                EXIT_RELOAD_FAILED,
+                ExitCode.RELOAD_FAILED,
                 f"Prometheus failed the reload ({exc}); it keeps serving the previous configuration, "
                 "its log says why",
             ) from None
-        raise StepFailed(EXIT_RELOAD_FAILED, f"Prometheus refused the reload ({exc})") from None
+        raise StepFailed(ExitCode.RELOAD_FAILED, f"Prometheus refused the reload ({exc})") from None
     return None, "POST /-/reload accepted"
 
 
 def verify(prometheus: Lifecycle, before: ReloadState, on_disk: Groups) -> tuple[None, str]:
     after = prometheus.reload_state()
     if not after.successful:
-        raise StepFailed(EXIT_RELOAD_FAILED, f"{SUCCESSFUL} is 0: the reload failed; its log says why")
+        raise StepFailed(ExitCode.RELOAD_FAILED, f"{SUCCESSFUL} is 0: the reload failed; its log says why")
     if after.timestamp <= before.timestamp:
         raise StepFailed(
-            EXIT_RELOAD_FAILED,
+            ExitCode.RELOAD_FAILED,
             f"{SUCCESS_TIMESTAMP} did not advance (still {utc(after.timestamp)}): no reload happened",
         )
     loaded = prometheus.rule_groups()
     differences = group_differences(on_disk, loaded)
     if differences:
         raise StepFailed(
-            EXIT_RELOAD_FAILED,
+            ExitCode.RELOAD_FAILED,
             f"the rule groups Prometheus serves ({describe(loaded)}) are not those on disk "
             f"({describe(on_disk)}); is --config the file Prometheus reads?",
             differences,
@@ -360,7 +343,7 @@ def _same_file(started_with: str, config: Path) -> bool:
 
 
 class _Stop(Exception):
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: ExitCode) -> None:
         super().__init__(code)
         self.code = code
 
@@ -380,17 +363,17 @@ class _Steps:
         except StepFailed as exc:
             self._failed(label, name, exc.code, exc.reason, exc.details)
         except Unreachable as exc:
-            self._failed(label, name, EXIT_UNREACHABLE, str(exc), ())
+            self._failed(label, name, ExitCode.UNREACHABLE, str(exc), ())
         self.echo(f"{label}  ok      {detail}")
         return value
 
-    def _failed(self, label: str, name: str, code: int, reason: str, details: Sequence[str]) -> NoReturn:
+    def _failed(self, label: str, name: str, code: ExitCode, reason: str, details: Sequence[str]) -> NoReturn:
         self.echo(f"{label}  FAILED  {reason}")
         for line in details:
             self.echo(f"      {line}")
-        if code == EXIT_LOCAL_CHECK:
+        if code == ExitCode.CHECK_FAILED:
             self.echo(f"[NOT SENT] {name} failed; Prometheus was not asked to reload")
-        elif code == EXIT_UNREACHABLE:
+        elif code == ExitCode.UNREACHABLE:
             self.echo(f"[UNREACHABLE] {name} failed: Prometheus did not answer")
         elif name == "verify":
             self.echo("[FAILED] verify failed: Prometheus reloaded, but not into what was checked")
@@ -401,7 +384,7 @@ class _Steps:
 
 def reload_safe(
     prometheus: Lifecycle, promtool: str, config: Path, rules_dir: Path | None, echo: Echo
-) -> int:
+) -> ExitCode:
     """The five steps; the exit code (0, or that of the step that failed)."""
     echo(f"safe reload of Prometheus at {prometheus.url} with {config}")
     step = _Steps(echo)
@@ -414,4 +397,4 @@ def reload_safe(
     except _Stop as stop:
         return stop.code
     echo(f"[RELOADED] Prometheus at {prometheus.url} serves the checked configuration and rules")
-    return EXIT_OK
+    return ExitCode.OK
