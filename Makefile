@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test ci error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs bench bench-reads rollout.preview targets.verify grafana.import.min alert.test reload up down sandbox.smoke clean help
+.PHONY: gen test ci error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench-reads rollout.preview targets.verify grafana.import.min alert.test reload up down sandbox.smoke clean help
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -22,6 +22,7 @@ help:
 	@echo "                  canary-quorum-pass dr-rehearsal-24h-pass"
 	@echo "make backup.now   online snapshot of the runtime's SQLite state; restore.from SNAP=..."
 	@echo "make lint         ruff check and format check"
+	@echo "make fuzz         the spec property test and the loader fuzz test, many more examples (FUZZ_EXAMPLES=200)"
 	@echo "make obs-lint     obsgen lint: the generated rules against the spec (exit 1 on findings)"
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make alertmanager-unit  amtool check-config and the generated routing tests"
@@ -69,6 +70,11 @@ test: $(STAMP) debs lint
 	$(OBSGEN) gen --check
 	$(MAKE) --no-print-directory alertmanager-unit
 	$(MAKE) --no-print-directory ci
+
+# `make test` runs a fixed sample of these; this runs many more (hypothesis picks them anew).
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP) debs
+	OBSGEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q -n 2 tests/test_spec_properties.py tests/test_fuzz_inputs.py
 
 # The six checks of the L4 readiness report, in order (.github/workflows/observability.yml runs
 # each as a job of the same name).

@@ -11,12 +11,12 @@ from generator.rules import (
     SLI_ERRORS,
     SLI_TOTAL,
     TIME_SLICE_ERROR,
-    burn_alert_name,
     event_selector,
     sli_error_ratio,
 )
 from generator.sli_events import events_of
 from generator.slo_math import (
+    burn_alert_name,
     burn_windows,
     enabled_windows,
     error_budget,

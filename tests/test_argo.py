@@ -12,7 +12,7 @@ import yaml
 from conftest import GENERATED
 from schemas import SHARED_CRD, analysis_template_schema, schema_from_crd
 
-from generator.argo import metric_problems
+from generator.validate.argo import metric_problems
 
 
 def strict(schema: Any) -> Any:

@@ -65,7 +65,9 @@ def promote_test(subject: Subject) -> dict[str, Any]:
     at = subject.warm_up + gate.promote.after
     levels = {s: healthy_value(subject, s) for s in subject.sources()}
     if violations(subject, levels):
-        raise ScenarioError("no input satisfies every condition at once")
+        ratios = [s for s in subject.sources() if subject.is_ratio(s)]
+        hint = f" ({', '.join(ratios)} read within 0–1)" if ratios else ""
+        raise ScenarioError(f"no input satisfies every condition at once{hint}")
     timelines = flat_timelines(subject, at + e, {})
     failed = subject.warm_up + 3 * e
     for series in timelines:
@@ -263,7 +265,7 @@ def _trend_test(subject: Subject, condition: TrendCondition) -> dict[str, Any]:
     start = healthy_value(subject, condition.series)
     if not float_shows(start, slope * e):
         raise ScenarioError(
-            f"{condition.series} is tested near {start:g} (between its thresholds), where float64 "
+            f"{condition.series} is tested near {float(start):g} (between its thresholds), where float64 "
             f"samples cannot show a change of {float(abs(slope)):g}/s: raise the epsilon of "
             f"{condition.name} or bring the thresholds on {condition.series} closer to 0"
         )

@@ -28,7 +28,7 @@ from generator.importers.openslo.service import add_metric, note
 from generator.importers.openslo.values import duration_seconds, is_number, number
 from generator.importers.source import Cursor, PathKey
 from generator.rules import EVENTS_BASE_WINDOW
-from generator.validate import MAX_RECORDING_INTERVAL
+from generator.validate.cadence import MAX_RECORDING_INTERVAL
 
 OPS = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 OVER_TIME = {
