@@ -1,4 +1,5 @@
-"""Click options several command groups share; no heavy imports (`obsgen --help` loads this)."""
+"""Click options and parameter types several command modules share; no heavy imports (`obsgen --help`
+loads this)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+SPEC_HELP = "Directory of spec files (*.yaml, *.yml, *.jsonnet)."
 
 
 def generated_dir_option(flag: str, help: str) -> Callable[[Any], Any]:
@@ -21,7 +24,7 @@ def generated_dir_option(flag: str, help: str) -> Callable[[Any], Any]:
     )
 
 
-def spec_dir_option() -> Callable[[Any], Any]:
+def spec_dir_option(help: str = SPEC_HELP) -> Callable[[Any], Any]:
     """`--spec DIR`: the spec directory (default `spec/`), passed as `spec_dir`."""
     return click.option(
         "--spec",
@@ -29,5 +32,52 @@ def spec_dir_option() -> Callable[[Any], Any]:
         type=click.Path(path_type=Path, file_okay=False),
         default=Path("spec"),
         show_default=True,
-        help="Directory of spec files (*.yaml, *.yml, *.jsonnet).",
+        help=help,
     )
+
+
+def prometheus_option() -> Callable[[Any], Any]:
+    """`--prometheus URL` (or $PROMETHEUS_URL), passed as `prometheus_url`; None when neither is given."""
+    return click.option(
+        "--prometheus",
+        "prometheus_url",
+        metavar="URL",
+        envvar="PROMETHEUS_URL",
+        show_envvar=True,
+        help="Prometheus base URL. Default: $PROMETHEUS_URL, else settings.prometheus_url of the spec.",
+    )
+
+
+def timeout_option(help: str) -> Callable[[Any], Any]:
+    """`--timeout SECONDS` (default 5): how long to wait for a server's answer, passed as `timeout`."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=5.0,
+        show_default=True,
+        metavar="SECONDS",
+        help=help,
+    )
+
+
+class Seconds(click.ParamType):
+    """A number of seconds (`300`, `0.5`) or a Prometheus duration (`5m`)."""
+
+    name = "seconds"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from generator.durations import parse_duration
+
+        if isinstance(value, int | float):
+            seconds = float(value)
+        else:
+            try:
+                seconds = float(str(value))
+            except ValueError:
+                try:
+                    seconds = float(parse_duration(str(value)))
+                except ValueError:
+                    self.fail(f"expected seconds (300) or a duration (5m), got {value!r}", param, ctx)
+        if not 0 < seconds < float("inf"):
+            self.fail(f"expected a time longer than zero, got {value!r}", param, ctx)
+        return seconds

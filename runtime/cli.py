@@ -1,4 +1,8 @@
-"""`obsgen run`, `obsgen up`, `obsgen down`: the runtime and the sandbox stack."""
+"""`obsgen run`, `obsgen up`, `obsgen down`, `obsgen scenario`: the runtime and the sandbox stack.
+
+A SpecError they raise is printed by the `obsgen` group (obsgen/cli.py) and ends the command
+with ExitCode.USAGE; nothing heavy is imported until a command runs.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from pathlib import Path
 
 import click
 
-EXIT_PORT_IN_USE = 3
+from generator.cli_options import spec_dir_option
+from generator.exit_codes import ExitCode
 
 
 def _port_map(values: tuple[str, ...]) -> dict[str, int]:
@@ -23,7 +28,7 @@ def _port_map(values: tuple[str, ...]) -> dict[str, int]:
 
 
 @click.command()
-@click.option("--spec", "spec_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("spec"))
+@spec_dir_option()
 @click.option("--listen", default="127.0.0.1", show_default=True, help="Address every server binds.")
 @click.option("--port", "ports", multiple=True, metavar="SERVICE=PORT", help="Override a service's port.")
 @click.option(
@@ -75,15 +80,15 @@ def run(
     lyapunov-rising.
 
     \b
-    Exit codes: 0 stopped by a signal, 2 invalid spec or option, 3 a port is in use.
+    Exit codes: 0 stopped by a signal, 2 invalid spec or option, 14 a port is in use.
     """
-    from generator.cli import _load
+    from generator.loader import load_spec
     from runtime.app import Options, PortInUse, Runtime
     from runtime.scenarios import SCENARIOS
 
     if scenario not in SCENARIOS:
         raise click.BadParameter(f"unknown scenario; known: {', '.join(SCENARIOS)}", param_hint="--scenario")
-    spec = _load(spec_dir)
+    spec = load_spec(spec_dir)
     options = Options(
         listen=listen,
         ports=_port_map(ports),
@@ -100,7 +105,7 @@ def run(
         runtime.start()
     except PortInUse as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_PORT_IN_USE)
+        sys.exit(ExitCode.PORT_IN_USE)
     for exporter in runtime.exporters:
         click.echo(
             f"serving {exporter.service.service} on http://{exporter.address}{exporter.service.scrape.path}"
@@ -124,8 +129,22 @@ STATE_OPTION = click.option(
 )
 
 
+def _refusal(state: Path) -> str | None:
+    """Why `up` cannot start in `state` before it tries (a usage error), else None."""
+    from runtime.stack import BINARIES, STATE, StackError, binary
+
+    if (state / STATE).exists():
+        return f"a stack is already recorded in {state / STATE}; run `obsgen down --dir {state}` first"
+    try:
+        for name in BINARIES:
+            binary(name)
+    except StackError as exc:
+        return str(exc)
+    return None
+
+
 @click.command()
-@click.option("--spec", "spec_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("spec"))
+@spec_dir_option()
 @STATE_OPTION
 @click.option("--free-ports", is_flag=True, help="Pick free loopback ports instead of the spec's (tests).")
 def up(spec_dir: Path, state_dir: Path, free_ports: bool) -> None:
@@ -138,21 +157,27 @@ def up(spec_dir: Path, state_dir: Path, free_ports: bool) -> None:
     stop it all with `obsgen down`. A failure or Ctrl-C while starting stops what started.
 
     \b
-    Exit codes: 0 up, 2 invalid spec, 3 a part could not start (see <dir>/logs/), 130 Ctrl-C.
+    Exit codes: 0 up; 2 invalid spec, a stack already recorded in --dir, or Prometheus,
+    Alertmanager or an exporter not installed (nothing started); 14 a part could not start,
+    most often for a port taken (see <dir>/logs/); 130 Ctrl-C.
     """
-    from generator.cli import _load
+    from generator.loader import load_spec
     from runtime.stack import StackError
     from runtime.stack import up as start
 
-    spec = _load(spec_dir)
+    spec = load_spec(spec_dir)
+    refusal = _refusal(state_dir.resolve())
+    if refusal is not None:
+        click.echo(f"error: {refusal}", err=True)
+        sys.exit(ExitCode.USAGE)
     try:
         record = start(spec, spec_dir, state_dir.resolve(), free_ports, click.echo)
     except StackError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_PORT_IN_USE)
+        sys.exit(ExitCode.PORT_IN_USE)
     except KeyboardInterrupt:
         click.echo("obsgen: interrupted; everything started was stopped", err=True)
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     ports = record["ports"]
     assert isinstance(ports, dict)
     click.echo(f"prometheus     http://127.0.0.1:{ports['prometheus']}")
@@ -172,7 +197,7 @@ def down(state_dir: Path) -> None:
     from runtime.stack import down as stop
 
     if not stop(state_dir.resolve(), click.echo):
-        sys.exit(1)
+        sys.exit(ExitCode.CHECK_FAILED)
     click.echo("obsgen: sandbox down.")
 
 
@@ -188,7 +213,7 @@ def scenario(state_dir: Path, name: str) -> None:
     state = state_dir / "state.json"
     if not state.exists():
         click.echo(f"error: no stack recorded in {state}; run `obsgen up` first", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.CHECK_FAILED)
     port = json.loads(state.read_text())["ports"]["control"]
     request = urllib.request.Request(f"http://127.0.0.1:{port}/scenario", data=name.encode(), method="POST")
     try:
@@ -196,7 +221,7 @@ def scenario(state_dir: Path, name: str) -> None:
             click.echo(json.loads(response.read())["description"])
     except urllib.error.HTTPError as exc:
         click.echo(f"error: {json.loads(exc.read()).get('error', exc.reason)}", err=True)
-        sys.exit(2)
+        sys.exit(ExitCode.USAGE)
     except OSError as exc:
         click.echo(f"error: the runtime does not answer on port {port}: {exc}", err=True)
-        sys.exit(13)
+        sys.exit(ExitCode.UNREACHABLE)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from generator.exit_codes import ExitCode
 from runtime.state import (
     KEYS,
     SNAPSHOT_FORMAT,
@@ -36,15 +37,14 @@ from runtime.state import (
     snapshot_time,
 )
 
-EXIT_FAILED = 1
-EXIT_REFUSED = 2
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class DRError(Exception):
-    """An expected failure, with the exit code the command ends with."""
+    """An expected failure, with the exit code the command ends with: USAGE when refused before
+    anything changed, CHECK_FAILED when a snapshot or the database failed its check."""
 
-    def __init__(self, message: str, code: int = EXIT_REFUSED) -> None:
+    def __init__(self, message: str, code: ExitCode = ExitCode.USAGE) -> None:
         super().__init__(message)
         self.code = code
 
@@ -160,7 +160,9 @@ def backup(
         try:
             checked = check_snapshot(temp)
         except DRError as exc:
-            raise DRError(f"the snapshot failed its check, nothing kept: {exc}", EXIT_FAILED) from None
+            raise DRError(
+                f"the snapshot failed its check, nothing kept: {exc}", ExitCode.CHECK_FAILED
+            ) from None
         fsync_path(temp)
         os.replace(temp, final)
         fsync_path(directory)
@@ -185,7 +187,7 @@ def _copy_online(db: Path, target: Path, taken_at: float) -> None:
         finally:
             source.close()
     except sqlite3.DatabaseError as exc:
-        raise DRError(f"cannot read {db}: {exc}", EXIT_FAILED) from None
+        raise DRError(f"cannot read {db}: {exc}", ExitCode.CHECK_FAILED) from None
 
 
 def resolve_snapshot(snapshot: str, directory: Path) -> Path:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from generator.cli_options import spec_dir_option
+from generator.exit_codes import ExitCode
+
 DEFAULT_DB = Path(".sandbox/runtime.sqlite")
 DEFAULT_BACKUPS = Path(".sandbox/backups")
 
@@ -113,7 +116,7 @@ def restore(snap: str, db: Path, directory: Path) -> None:
     help="Scratch directory, kept (default: a temp directory, removed on success).",
 )
 @DB_OPTION
-@click.option("--spec", "spec_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("spec"))
+@spec_dir_option()
 def rehearse(hours: float, directory: Path | None, db: Path, spec_dir: Path) -> None:
     """Rehearse disaster recovery in a scratch directory (dr-rehearsal-24h-pass).
 
@@ -129,10 +132,10 @@ def rehearse(hours: float, directory: Path | None, db: Path, spec_dir: Path) -> 
     import shutil
     import tempfile
 
-    from generator.cli import _load
+    from generator.loader import load_spec
     from runtime.rehearsal import Rehearsal, RehearsalFailed, record_success
 
-    spec = _load(spec_dir)
+    spec = load_spec(spec_dir)
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="rehearsal-", dir=directory))
@@ -140,12 +143,8 @@ def rehearse(hours: float, directory: Path | None, db: Path, spec_dir: Path) -> 
         measured = Rehearsal(spec, hours, work, click.echo).run()
     except RehearsalFailed as exc:
         click.echo(f"FAIL: {exc} (scratch kept in {work})", err=True)
-        sys.exit(1)
+        sys.exit(ExitCode.CHECK_FAILED)
     record = record_success(db, measured)
     click.echo(f"PASS in {measured['seconds']} s; recorded in {record}")
     if directory is None:
         shutil.rmtree(work, ignore_errors=True)
-
-
-if __name__ == "__main__":  # `python -m runtime.dr_commands …` until `obsgen dr` is registered
-    dr()

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from generator.exit_codes import ExitCode
 from runtime.state import CANARY_INSTANCE, HEALTHY_UNIQUE, CanarySampler, StateSchedule, StateStore, max_keys
 
 STEP = 60
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         tail(store, ledger, steps, start + steps * STEP)
     store.close()
     print("replay: never killed", file=sys.stderr)
-    return 3
+    return ExitCode.CHECK_FAILED  # the rehearsal kills it: ending on its own is a failure
 
 
 if __name__ == "__main__":

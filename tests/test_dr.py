@@ -420,7 +420,8 @@ def test_dr_rehearse_passes(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "runtime.dr_commands",
+            "obsgen",
+            "dr",
             "rehearse",
             "--db",
             str(live),

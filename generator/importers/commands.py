@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
+from generator.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     from generator.importers.run import Converter
     from generator.importers.windows import WindowSets
-
-EXIT_SPEC_ERROR = 2
-EXIT_WRITE_ERROR = 3
 
 FILES = click.argument(
     "files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True)
@@ -172,10 +171,10 @@ def _run(files: list[Path], out_dir: Path, convert: Converter, force: bool) -> N
         changed = write_files(out_dir, imported.files, overwrite=force)
     except WouldOverwrite as exc:
         click.echo(f"error: {exc}; pass --force to replace them. Nothing was written.", err=True)
-        sys.exit(EXIT_WRITE_ERROR)
+        sys.exit(ExitCode.WRITE_FAILED)
     except OSError as exc:
         click.echo(f"error: cannot write into {out_dir}/: {exc.strerror or exc}", err=True)
-        sys.exit(EXIT_WRITE_ERROR)
+        sys.exit(ExitCode.WRITE_FAILED)
     for name in imported.files:
         click.echo(f"{'wrote' if name in changed else 'unchanged'} {out_dir / name}")
     click.echo(f"obsgen: imported into {out_dir}/; next: obsgen gen --spec {out_dir}")
@@ -185,4 +184,4 @@ def _refused(error: Exception) -> NoReturn:
     for issue in getattr(error, "issues", [error]):
         click.echo(f"error: {issue}", err=True)
     click.echo("obsgen: the import was refused; nothing was written.", err=True)
-    sys.exit(EXIT_SPEC_ERROR)
+    sys.exit(ExitCode.USAGE)

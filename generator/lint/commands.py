@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NoReturn
 
 import click
 
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
+from generator.cli_options import spec_dir_option
+from generator.exit_codes import ExitCode
+
 DEFAULT_RULES = "generated/prometheus/rules"
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option(
-    "--spec",
-    "spec_dir",
-    type=click.Path(file_okay=False),
-    default="spec",
-    show_default=True,
-    help="Spec directory: catalog types, realms, ratios, scrape intervals and heartbeats.",
-)
+@spec_dir_option("Spec directory: catalog types, realms, ratios, scrape intervals and heartbeats.")
 @click.option(
     "--format",
     "fmt",
@@ -29,7 +24,7 @@ DEFAULT_RULES = "generated/prometheus/rules"
     show_default=True,
     help="text: file:line: [check-id] rule: message (fix: …); github: workflow annotations.",
 )
-def lint(paths: tuple[str, ...], spec_dir: str, fmt: str) -> None:
+def lint(paths: tuple[str, ...], spec_dir: Path, fmt: str) -> None:
     """Lint Prometheus rule files (obs-lint), offline, against the spec.
 
     PATHS are rule files or directories (their *.yml and *.yaml); `generated/` means
@@ -68,16 +63,14 @@ def lint(paths: tuple[str, ...], spec_dir: str, fmt: str) -> None:
       1  findings (printed on stdout)
       2  usage, an invalid spec, or a path that is unreadable or not a rule file
     """
-    from pathlib import Path
-
     from generator.errors import SpecError
     from generator.lint.engine import lint_files, render
     from generator.lint.rulefiles import LintInputError, rule_paths
-    from generator.pipeline import load
+    from generator.loader import load_spec
 
     try:
         files = rule_paths([Path(p) for p in paths or (DEFAULT_RULES,)])
-        spec = load(Path(spec_dir))
+        spec = load_spec(spec_dir)
         findings = lint_files(files, spec)
     except LintInputError as exc:
         _usage_error(str(exc))
@@ -90,10 +83,10 @@ def lint(paths: tuple[str, ...], spec_dir: str, fmt: str) -> None:
     click.echo(render(findings, fmt), nl=False)
     if findings:
         click.echo(f"obs-lint: {len(findings)} finding(s) in {len(files)} file(s).", err=True)
-        raise SystemExit(EXIT_FINDINGS)
+        raise SystemExit(ExitCode.CHECK_FAILED)
     click.echo(f"obs-lint: {len(files)} file(s), no findings.", err=True)
 
 
 def _usage_error(message: str) -> NoReturn:
     click.echo(f"obs-lint: error: {message}", err=True)
-    raise SystemExit(EXIT_USAGE)
+    raise SystemExit(ExitCode.USAGE)

@@ -1,0 +1,249 @@
+"""`obsgen gate | targets | budget | reload`: the commands that read or reload a running Prometheus.
+
+Their bodies live in generator/live/, imported only when a command runs. A SpecError they raise
+is printed by the `obsgen` group (obsgen/cli.py) and ends the command with ExitCode.USAGE.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from generator.cli_options import Seconds, prometheus_option, spec_dir_option, timeout_option
+from generator.exit_codes import ExitCode
+
+QUERY_TIMEOUT = "How long to wait for Prometheus to answer a query."
+
+
+def _prometheus(spec, url: str | None, timeout: float):
+    """The client for --prometheus (or $PROMETHEUS_URL, which click reads), else the spec's."""
+    from generator.live.prom import Prometheus
+
+    try:
+        return Prometheus(url or spec.settings.prometheus_url, timeout)
+    except ValueError as exc:
+        click.echo(f"error: --prometheus: {exc}", err=True)
+        sys.exit(ExitCode.USAGE)
+
+
+def _gates(spec, name: str | None):
+    from generator.live.commands import UsageError, select_gates
+
+    try:
+        return select_gates(spec, name)
+    except UsageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(ExitCode.USAGE)
+
+
+@click.group()
+def gate() -> None:
+    """Canary gates: read their verdict from a running Prometheus."""
+
+
+@gate.command()
+@spec_dir_option()
+@prometheus_option()
+@timeout_option(QUERY_TIMEOUT)
+@click.argument("gate_name", metavar="[GATE]", required=False)
+def decide(spec_dir: Path, prometheus_url: str | None, timeout: float, gate_name: str | None) -> None:
+    """Print GATE's verdict (every gate's, one block each, without GATE).
+
+    Reads the gate's canary:* series, recorded by the rules `obsgen gen` writes (the ones
+    Argo reads too, selected as Argo selects them: gate and the service's realm), with one
+    instant query. Prints each condition in spec order with what it
+    requires, the value read and ok / VIOLATED / NO DATA; then the counts; then one verdict
+    line: [GO], [HOLD], [ROLLBACK], [NO DATA] or [UNREACHABLE] and why. A gate is never GO
+    while any of its series is missing; ROLLBACK wins even then. With several gates the most
+    severe verdict sets the exit code: UNREACHABLE > NO DATA > ROLLBACK > HOLD > GO.
+
+    \b
+    Exit codes:
+       0  GO           every condition has held for promote.after
+      10  HOLD         not yet
+      11  ROLLBACK     canary:rollback:bool is 1
+      12  NO DATA      a series is missing (not scraped, or the gate rules not loaded)
+      13  UNREACHABLE  Prometheus did not answer (connection, timeout, HTTP or API error)
+       2  unknown gate, bad URL or invalid spec
+    """
+    from generator.live.commands import decide_gates
+    from generator.loader import load_spec
+
+    spec = load_spec(spec_dir)
+    chosen = _gates(spec, gate_name)
+    verdict = decide_gates(_prometheus(spec, prometheus_url, timeout), chosen, click.echo)
+    sys.exit(verdict.code)
+
+
+@gate.command()
+@spec_dir_option()
+@prometheus_option()
+@timeout_option(QUERY_TIMEOUT)
+@click.option(
+    "--for",
+    "total",
+    type=Seconds(),
+    required=True,
+    help="How long to watch: seconds (300) or a duration (5m).",
+)
+@click.option(
+    "--interval",
+    type=Seconds(),
+    default=None,
+    help="Time between lines. Default: settings.evaluation_interval.",
+)
+@click.argument("gate_name", metavar="GATE")
+def watch(
+    spec_dir: Path,
+    prometheus_url: str | None,
+    timeout: float,
+    total: float,
+    interval: float | None,
+    gate_name: str,
+) -> None:
+    """Print a line for GATE now and after every interval until --for has passed.
+
+    Each line: UTC time (HH:MM:SS), every condition's value (! violated, ? no data), the
+    violations/promote/rollback counts and the verdict tag, e.g. to watch a trend for 300 s:
+    `obsgen gate watch duri-l4 --for 300`.
+
+    \b
+    Exit codes: those of `gate decide` for the last verdict; 130 when interrupted (Ctrl-C).
+    """
+    from generator.live.commands import watch_gate
+    from generator.loader import load_spec
+
+    try:
+        spec = load_spec(spec_dir)
+        [(service, chosen)] = _gates(spec, gate_name)
+        prometheus = _prometheus(spec, prometheus_url, timeout)
+        every = interval or float(spec.settings.evaluation_interval)
+        verdict = watch_gate(prometheus, service, chosen, total, every, click.echo)
+    except KeyboardInterrupt:
+        click.echo("obsgen: interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    sys.exit(verdict.code)
+
+
+@click.group()
+def targets() -> None:
+    """Scrape targets: check them in a running Prometheus."""
+
+
+@targets.command()
+@spec_dir_option()
+@prometheus_option()
+@timeout_option(QUERY_TIMEOUT)
+def verify(spec_dir: Path, prometheus_url: str | None, timeout: float) -> None:
+    """Check that every scrape job of the spec has targets and all of them are up.
+
+    The jobs are those prometheus.yml gets: each service's, each blackbox probe's and each
+    heartbeat's textfile-collector job. Reads `up` with one instant query.
+
+    \b
+    Exit codes:
+       0  every job has at least one target, and all are up
+       1  a job has a target down, or no targets at all
+      13  UNREACHABLE  Prometheus did not answer
+       2  bad URL or invalid spec
+    """
+    from generator.live.commands import verify_targets
+    from generator.loader import load_spec
+
+    spec = load_spec(spec_dir)
+    sys.exit(verify_targets(_prometheus(spec, prometheus_url, timeout), spec, click.echo))
+
+
+@click.command("reload")
+@spec_dir_option()
+@prometheus_option()
+@timeout_option(QUERY_TIMEOUT)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=Path("generated/prometheus/prometheus.yml"),
+    show_default=True,
+    help="The configuration file Prometheus was started with (its --config.file), on this host.",
+)
+@click.option(
+    "--rules-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    metavar="DIR",
+    default=None,
+    help="Check and compare the rule files of DIR (*.yml, *.yaml). Default: those the config lists.",
+)
+def reload_command(
+    spec_dir: Path, prometheus_url: str | None, timeout: float, config_file: Path, rules_dir: Path | None
+) -> None:
+    """Reload a running Prometheus safely (the seed's reload_safe), one line per step.
+
+    \b
+    1 check config  promtool check config FILE (also checks the rule files it lists)
+    2 check rules   promtool check rules --lint-fatal on the rule files
+    3 read state    prometheus_config_last_reload_successful and its success timestamp,
+                    from Prometheus's own /metrics
+    4 reload        POST /-/reload (Prometheus needs --web.enable-lifecycle)
+    5 verify        the reload succeeded, its timestamp advanced, and the rule groups of
+                    /api/v1/rules (names, and each group's rule names) are those on disk
+
+    The first failing step stops the chain and is named. Run it on the Prometheus host with
+    the configuration file Prometheus was started with: promtool checks the files here, and
+    Prometheus reloads its own; step 3 warns when Prometheus names another file. --timeout
+    applies to each request, the reload's at least 30s (Prometheus answers once it is done).
+
+    \b
+    Exit codes:
+       0  reloaded and verified
+       1  a local check failed (promtool, or a file unreadable): nothing was sent to Prometheus
+       4  Prometheus refused the reload (lifecycle API off) or failed it, or the verification
+          failed (reload unsuccessful, timestamp unchanged, rule groups not those on disk)
+      13  UNREACHABLE  Prometheus did not answer
+       2  bad URL or option, promtool missing, or the spec invalid (read only without --prometheus)
+    """
+    from generator.live.reload import Lifecycle, PromtoolMissing, promtool_path, reload_safe
+    from generator.loader import load_spec
+
+    try:
+        promtool = promtool_path()
+    except PromtoolMissing as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(ExitCode.USAGE)
+    client = _prometheus(None if prometheus_url else load_spec(spec_dir), prometheus_url, timeout)
+    prometheus = Lifecycle(client.url, client.timeout)
+    sys.exit(reload_safe(prometheus, promtool, config_file, rules_dir, click.echo))
+
+
+@click.group()
+def budget() -> None:
+    """Error budgets: check them against the spec's policy in a running Prometheus."""
+
+
+@budget.command("check")
+@spec_dir_option()
+@prometheus_option()
+@timeout_option(QUERY_TIMEOUT)
+def budget_check(spec_dir: Path, prometheus_url: str | None, timeout: float) -> None:
+    """Every SLO's budget left for its period and current burn rate, against the policy.
+
+    Reads slo:period_error_budget_remaining:ratio and slo:current_burn_rate:ratio (the 5m
+    error ratio over the budget) of each SLO's id in its service's realm, as its rules and
+    dashboards select them. The policy is settings.error_budget_policy: freeze risky
+    changes below `freeze_below` of the budget left (default 25 %), hold while the burn rate
+    is above `max_burn_rate` (default 2×). The CI check error-budget-burn-ok.
+
+    \b
+    Exit codes:
+       0  every SLO within the policy
+       1  an SLO violates it (named)
+      12  NO DATA      an SLO's budget series is missing
+      13  UNREACHABLE  Prometheus did not answer
+       2  bad URL or invalid spec
+    """
+    from generator.live.budget import check_budgets
+    from generator.loader import load_spec
+
+    spec = load_spec(spec_dir)
+    sys.exit(check_budgets(_prometheus(spec, prometheus_url, timeout), spec, click.echo))
