@@ -72,11 +72,13 @@ def _signal_inputs(
         # Half the events fall at or below `value`, the rest above every finite bucket, so
         # the quantile lands in +Inf and Prometheus returns the highest finite bound: `value`.
         bound = promql.number(float(value))
+        step = sample_step(signal.window, interval)
+        count = samples * interval // step
         series = [
-            input_series(f"{signal.metric}_bucket", {**labels, "le": bound}, f"0+50x{samples}"),
-            input_series(f"{signal.metric}_bucket", {**labels, "le": "+Inf"}, f"0+100x{samples}"),
+            input_series(f"{signal.metric}_bucket", {**labels, "le": bound}, f"0+50x{count}"),
+            input_series(f"{signal.metric}_bucket", {**labels, "le": "+Inf"}, f"0+100x{count}"),
         ]
-        return Inputs(series, interval, float(value))
+        return Inputs(series, step, float(value))
     if signal.function == "stddev":
         # ±value on the half-intervals between evaluations: no sample sits on a window's edge,
         # so Prometheus 2 and 3 see the same samples, and a full window's spread is steady.
@@ -193,10 +195,21 @@ def _ramp(start: float, stop: float, count: int) -> list[float]:
     return [start + (stop - start) * i / max(1, count - 1) for i in range(count)]
 
 
+def sample_step(window: int, interval: int) -> int:
+    """Input spacing for a signal's test: the evaluation interval, or the largest divisor of it
+    that still puts two samples in a window shorter than two intervals."""
+    if window >= 2 * interval:
+        return interval
+    return max((d for d in range(1, interval + 1) if interval % d == 0 and 2 * d <= window), default=1)
+
+
 def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, Any]:
-    """Two instances and a legacy-realm series; the window's left edge is kept empty."""
-    n = max(2, signal.window // interval)
-    at = (n + 1) * interval
+    """Two instances and a legacy-realm series, read at an evaluation (a multiple of `interval`);
+    the window holds exactly the `n` ramp samples, the two steps before them are empty."""
+    step = sample_step(signal.window, interval)
+    n = max(2, signal.window // step)
+    at = -(-(n + 1) * step // interval) * interval
+    blanks = at // step + 1 - n
     extra = {label: "x" for label in signal.by}
     inputs = []
     if signal.function == "histogram_quantile":
@@ -213,7 +226,9 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
             for bound, count in zip([*bounds, float("inf")], counts, strict=True):
                 le = "+Inf" if bound == float("inf") else promql.number(bound)
                 inputs.append(
-                    input_series(f"{signal.metric}_bucket", {**labels, "le": le}, f"_x2 1000+{count}x{n - 1}")
+                    input_series(
+                        f"{signal.metric}_bucket", {**labels, "le": le}, f"_x{blanks} 1000+{count}x{n - 1}"
+                    )
                 )
                 summed[bound] = summed.get(bound, 0) + count
         expected = signal_math.histogram_quantile(signal.quantile or 0, sorted(summed.items()))
@@ -227,7 +242,7 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
                 {**example_labels(signal.matchers), **extra},
                 signal.metric,
             )
-            inputs.append(input_series(signal.metric, labels, values([None, None, *samples])))
+            inputs.append(input_series(signal.metric, labels, values([*[None] * blanks, *samples])))
             reads.append(signal_math.over_time(signal.function, samples, signal.quantile))
         expected = {"max": max, "min": min, "sum": sum, "avg": lambda r: sum(r) / len(r)}[signal.aggregate](
             reads
@@ -236,16 +251,18 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
     for legacy in legacy_label_sets(service, base, signal.metric):
         if signal.function == "histogram_quantile":
             inputs.append(
-                input_series(f"{signal.metric}_bucket", {**legacy, "le": "+Inf"}, f"1000+1000x{n + 1}")
+                input_series(
+                    f"{signal.metric}_bucket", {**legacy, "le": "+Inf"}, f"1000+1000x{n + blanks - 1}"
+                )
             )
         else:
-            inputs.append(input_series(signal.metric, legacy, _stray_values(signal, n + 2)))
+            inputs.append(input_series(signal.metric, legacy, _stray_values(signal, n + blanks)))
     tolerance = 1e-9 * max(1.0, abs(expected))
     selector = series(signal.record, service.realm_matchers())
     result = {**service.realm_matchers(), **extra}
     return {
         "name": f"{signal.record} reads {expected:.6g} over its {duration(signal.window)} window",
-        "interval": duration(interval),
+        "interval": duration(step),
         "input_series": inputs,
         "promql_expr_test": [
             {
