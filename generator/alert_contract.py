@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from generator.conventions import WATCHDOG, identity_labels
 from generator.durations import format_duration
 from generator.heartbeat_timing import missing_for
 from generator.model import SLO, Gate, Heartbeat, PromQLAlert, Service, Spec, ThresholdAlert
-from generator.slo_math import burn_alert_name, enabled_windows, error_budget, identity_labels
-
-WATCHDOG = "Watchdog"
+from generator.slo_math import burn_alert_name, enabled_windows, error_budget
 
 
 @dataclass(frozen=True)

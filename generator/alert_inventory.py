@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.alert_contract import (
-    WATCHDOG,
     burn_alert_labels,
     gate_alert_labels,
     heartbeat_alert_labels,
@@ -19,9 +18,10 @@ from generator.alert_contract import (
     stale_alert_name,
     watchdog,
 )
+from generator.conventions import WATCHDOG, identity_labels, slo_id
 from generator.errors import Location
 from generator.model import Spec, ThresholdAlert
-from generator.slo_math import burn_alert_name, enabled_windows, identity_labels, slo_id
+from generator.slo_math import burn_alert_name, enabled_windows
 
 
 @dataclass(frozen=True)

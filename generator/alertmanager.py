@@ -14,12 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from generator.alert_contract import WATCHDOG
 from generator.alert_inventory import alert_inventory
+from generator.conventions import OBSGEN_LABELS, SLOTH_LABELS, WATCHDOG, IdentityLabels, identity_labels
 from generator.durations import format_duration
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition, Receiver, Timing
-from generator.slo_math import OBSGEN_LABELS, SLOTH_LABELS, IdentityLabels, identity_labels
 
 WATCHDOG_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"}
 SLACK_TITLE = (

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from generator import promql
+from generator.conventions import PROMOTE, ROLLBACK
 from generator.durations import go_duration
-from generator.gate_rules import PROMOTE, ROLLBACK, gate_selector
+from generator.gate_rules import gate_selector
 from generator.model import Gate, Service, Spec
 
 API_VERSION = "argoproj.io/v1alpha1"

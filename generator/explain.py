@@ -5,25 +5,25 @@ from __future__ import annotations
 from fractions import Fraction
 
 from generator import promql
-from generator.durations import format_duration, human_duration
-from generator.model import SLO, Service, Spec
-from generator.rules import (
+from generator.conventions import (
     SLI_ERRORS,
     SLI_TOTAL,
     TIME_SLICE_ERROR,
-    event_selector,
+    identity_labels,
     sli_error_ratio,
+    slo_id,
 )
+from generator.durations import format_duration, human_duration
+from generator.model import SLO, Service, Spec
+from generator.rules import event_selector
 from generator.sli_events import events_of
 from generator.slo_math import (
     burn_alert_name,
     burn_windows,
     enabled_windows,
     error_budget,
-    identity_labels,
     objective_ratio,
     sli_windows,
-    slo_id,
     time_to_fire,
 )
 

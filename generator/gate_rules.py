@@ -21,17 +21,18 @@ from __future__ import annotations
 from generator import promql
 from generator import rule_parts as parts
 from generator.alert_contract import gate_alert, gate_labels
+from generator.conventions import (
+    CONDITION_VALUE,
+    CONDITION_VIOLATED,
+    GATE_SERIES,
+    PROMOTE,
+    ROLLBACK,
+    VIOLATIONS,
+)
 from generator.durations import format_duration_ms
 from generator.model import Gate, Service, Spec, ThresholdCondition
 from generator.model.gates import Condition, QuorumCondition
 from generator.rule_parts import Rule
-
-CONDITION_VALUE = "canary:gate_condition:value"
-CONDITION_VIOLATED = "canary:gate_condition_violated:bool"
-VIOLATIONS = "canary:gate_violations:count"
-PROMOTE = "canary:promote:bool"
-ROLLBACK = "canary:rollback:bool"
-GATE_SERIES = (CONDITION_VALUE, CONDITION_VIOLATED, VIOLATIONS, PROMOTE, ROLLBACK)
 
 
 def gate_file(service: Service, gate: Gate) -> str:

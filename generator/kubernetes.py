@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.conventions import WATCHDOG_FILE
 from generator.gate_rules import gate_file
 from generator.model import Spec
-from generator.rules import WATCHDOG_FILE, slo_file
+from generator.rules import slo_file
 
 API_VERSION = "monitoring.coreos.com/v1"
 PROJECT_OWNER = "obsgen"

@@ -21,7 +21,25 @@ from typing import Any
 
 from generator import promql
 from generator import rule_parts as parts
-from generator.alert_contract import WATCHDOG, burn_alerts, spec_alert, watchdog  # noqa: F401  TEMP until live/ moves
+from generator.alert_contract import burn_alerts, spec_alert, watchdog
+from generator.conventions import (
+    BUDGET_REMAINING,
+    CURRENT_BURN,
+    ERROR_BUDGET,
+    EVENTS_BASE_WINDOW,
+    NO_TRAFFIC_FLOOR,
+    OBJECTIVE,
+    PERIOD_BURN,
+    PERIOD_DAYS,
+    PERIOD_GROUP_INTERVAL,
+    SLI_ERRORS,
+    SLI_TOTAL,
+    TIME_SLICE_ERROR,
+    WATCHDOG_FILE,
+    identity_labels,
+    sli_error_ratio,
+    slo_id,
+)
 from generator.durations import format_duration
 from generator.gate_rules import gate_file, gate_group, gate_rules
 from generator.heartbeat_rules import heartbeat_rules
@@ -30,47 +48,7 @@ from generator.model.selectors import Selector
 from generator.model.slo import WINDOW_PLACEHOLDER, QuerySLI, ThresholdSLI
 from generator.rule_parts import Rule
 from generator.sli_events import events_of
-from generator.slo_math import (
-    OBSGEN_LABELS,
-    SLOTH_LABELS,
-    BurnWindow,
-    enabled_windows,
-    error_budget,
-    identity_labels,
-    objective_ratio,
-    sli_windows,
-    slo_id,
-)
-
-TIME_SLICE_ERROR = "slo:time_slice_error:bool"
-SLI_ERRORS = "slo:sli_errors:rate5m"
-SLI_TOTAL = "slo:sli_total:rate5m"
-OBJECTIVE = "slo:objective:ratio"
-ERROR_BUDGET = "slo:error_budget:ratio"
-PERIOD_DAYS = "slo:time_period:days"
-CURRENT_BURN = "slo:current_burn_rate:ratio"
-PERIOD_BURN = "slo:period_burn_rate:ratio"
-BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
-SLO_SERIES = (
-    TIME_SLICE_ERROR,
-    SLI_ERRORS,
-    SLI_TOTAL,
-    OBJECTIVE,
-    ERROR_BUDGET,
-    PERIOD_DAYS,
-    CURRENT_BURN,
-    PERIOD_BURN,
-    BUDGET_REMAINING,
-)
-"""Every SLO series but the per-window ratios; names as Sloth's, so its dashboards work."""
-SLO_SEVERITY, SLOTH_SEVERITY = OBSGEN_LABELS.severity, SLOTH_LABELS.severity
-EVENTS_BASE_WINDOW = 300
-NO_TRAFFIC_FLOOR = "1e-9"
-PERIOD_GROUP_INTERVAL = 120  # slower than the alerts, well inside the 5m lookback
-
-
-def sli_error_ratio(window: int) -> str:
-    return f"slo:sli_error:ratio_rate{format_duration(window)}"
+from generator.slo_math import BurnWindow, enabled_windows, error_budget, objective_ratio, sli_windows
 
 
 def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
@@ -121,10 +99,6 @@ def gate_plan(spec: Spec, service: Service, gate: Gate) -> GroupPlan:
             partial(gate_rules, spec, service, gate),
         )
     ]
-
-
-WATCHDOG_FILE = "_watchdog"
-"""Service names start with a letter, so this file name is never a service's."""
 
 
 def watchdog_plan(spec: Spec) -> GroupPlan:

@@ -10,6 +10,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from generator.conventions import CONTRACT_WINDOWS
 from generator.durations import format_duration
 from generator.model import SLO, Service
 
@@ -23,9 +24,6 @@ WORKBOOK_WINDOWS: tuple[tuple[str, int, int, Fraction], ...] = (
     ("ticket", DAY, 2 * HOUR, Fraction(10, 100)),
     ("ticket", 3 * DAY, 6 * HOUR, Fraction(10, 100)),
 )
-
-# Windows every SLO records, named as Sloth names them, so Sloth dashboards work.
-CONTRACT_WINDOWS: tuple[int, ...] = (300, 1800, HOUR, 2 * HOUR, 6 * HOUR, DAY, 3 * DAY)
 
 
 @dataclass(frozen=True)
@@ -85,29 +83,6 @@ def _sli_windows(period: int, custom: tuple[Any, ...] | None) -> tuple[int, ...]
         windows.update((w.long, w.short))
     windows.discard(period)
     return (*sorted(windows), period)
-
-
-@dataclass(frozen=True)
-class IdentityLabels:
-    """The names of the labels that tell SLO series (and burn-rate alerts) apart."""
-
-    id: str
-    service: str
-    name: str
-    window: str
-    severity: str
-
-
-OBSGEN_LABELS = IdentityLabels("slo_id", "slo_service", "slo_name", "slo_window", "slo_severity")
-SLOTH_LABELS = IdentityLabels("sloth_id", "sloth_service", "sloth_slo", "sloth_window", "sloth_severity")
-
-
-def identity_labels(service: Service) -> IdentityLabels:
-    return SLOTH_LABELS if service.slo_label_names == "sloth" else OBSGEN_LABELS
-
-
-def slo_id(service: Service, slo: SLO) -> str:
-    return f"{service.service}-{slo.name}"
 
 
 def camel(*parts: str) -> str:

@@ -24,20 +24,22 @@ import yaml
 from conftest import GENERATED, SPEC, free_port, installed, serving
 from test_live import DEADLINE, Exporter, cli
 
-from generator.exit_codes import ExitCode
-from generator.gate_rules import (
+from generator.conventions import (
+    BUDGET_REMAINING,
     CONDITION_VALUE,
     CONDITION_VIOLATED,
+    CURRENT_BURN,
     PROMOTE,
     ROLLBACK,
     VIOLATIONS,
-    gate_labels,
+    slo_id,
 )
+from generator.exit_codes import ExitCode
+from generator.gate_rules import gate_labels
 from generator.live.gate import Verdict
 from generator.model import Gate, Service, Spec
 from generator.pipeline import load
-from generator.rules import BUDGET_REMAINING, CURRENT_BURN, slo_labels
-from generator.slo_math import slo_id
+from generator.rules import slo_labels
 
 REALM = "prod"
 OTHERS = ("legacy", "staging")

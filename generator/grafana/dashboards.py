@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from generator import promql
+from generator.conventions import CONDITION_VALUE, PROMOTE, ROLLBACK, VIOLATIONS
 from generator.durations import format_duration
-from generator.gate_rules import CONDITION_VALUE, PROMOTE, ROLLBACK, VIOLATIONS, gate_selector
+from generator.gate_rules import gate_selector
 from generator.grafana.panels import Line, Query, dashboard, stat, timeseries
 from generator.grafana.queries import (
     BAD_ABOVE_OPS,

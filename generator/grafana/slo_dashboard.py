@@ -15,19 +15,13 @@ from typing import Any
 from grafanalib import core as g
 
 from generator import promql
+from generator.conventions import BUDGET_REMAINING, ERROR_BUDGET, identity_labels, sli_error_ratio, slo_id
 from generator.durations import format_duration
 from generator.grafana.panels import Line, Query, alerts_table, dashboard, label_variable, timeseries
 from generator.grafana.queries import series_queries, slo_line
 from generator.model import SLO, Service, Spec
-from generator.rules import BUDGET_REMAINING, ERROR_BUDGET, sli_error_ratio, slo_matchers
-from generator.slo_math import (
-    burn_windows,
-    enabled_windows,
-    identity_labels,
-    objective_ratio,
-    sli_windows,
-    slo_id,
-)
+from generator.rules import slo_matchers
+from generator.slo_math import burn_windows, enabled_windows, objective_ratio, sli_windows
 
 Matchers = list[tuple[str, str, str]]
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from generator import promql
+from generator.conventions import EVENTS_BASE_WINDOW
 from generator.importers.document import OutFile
 from generator.lint import promql_ast as ast
-from generator.rules import EVENTS_BASE_WINDOW, query_at
+from generator.rules import query_at
 
 COUNTING = ("rate", "irate", "increase")
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")

@@ -7,11 +7,11 @@ from functools import cached_property
 
 import promql_parser
 
+from generator.conventions import slo_id
 from generator.lint import promql_ast as ast
 from generator.lint.promql_ast import Node
 from generator.lint.rulefiles import Group, Rule
 from generator.model import Heartbeat, Spec
-from generator.slo_math import slo_id
 from generator.validate import SUFFIXES, known_series
 
 SLO_PREFIX = "slo:"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import promql_parser as pp
 
+from generator.conventions import REALM_LABEL
 from generator.lint import promql_ast as ast
 from generator.lint.context import LintContext
 from generator.lint.findings import Finding, at_rule
@@ -67,12 +68,7 @@ def missing_realm(ctx: LintContext) -> Iterator[Finding]:
         for selector, _ in ast.selectors(root):
             name = ast.name(selector)
             realm = ctx.facts.realm_of(name, selector) if name else None
-            if (
-                name
-                and realm
-                and ast.equalities(selector).get("metric_realm") != realm
-                and name not in reported
-            ):
+            if name and realm and ast.equalities(selector).get(REALM_LABEL) != realm and name not in reported:
                 reported.add(name)
                 yield at_rule(
                     rule,

@@ -19,11 +19,10 @@ from typing import Any
 
 from generator.alert_inventory import alert_inventory
 from generator.alertmanager import Leaf, expected_receivers, leaves, slo_inhibitions
+from generator.conventions import OBSGEN_LABELS, SLOTH_LABELS, WATCHDOG
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition
 from generator.rule_parts import runbook_url
-from generator.rules import WATCHDOG
-from generator.slo_math import OBSGEN_LABELS, SLOTH_LABELS
 
 AUDIT_LABEL = "obsgen_audit"
 TWIN_LABEL = "instance"

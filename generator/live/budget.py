@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from generator import promql
+from generator.conventions import BUDGET_REMAINING, CURRENT_BURN, slo_id
 from generator.exit_codes import ExitCode
 from generator.live.http_client import Unreachable
 from generator.live.prom import Prometheus
 from generator.model import SLO, Service, Spec
 from generator.model.settings import BudgetPolicy
-from generator.rules import BUDGET_REMAINING, CURRENT_BURN, slo_selector
-from generator.slo_math import slo_id
+from generator.rules import slo_selector
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from generator import promql
+from generator.conventions import CONDITION_VALUE, CONDITION_VIOLATED, PROMOTE, ROLLBACK, VIOLATIONS
 from generator.durations import format_duration
 from generator.exit_codes import ExitCode
-from generator.gate_rules import (
-    CONDITION_VALUE,
-    CONDITION_VIOLATED,
-    PROMOTE,
-    ROLLBACK,
-    VIOLATIONS,
-    gate_file,
-    gate_series_selector,
-)
+from generator.gate_rules import gate_file, gate_series_selector
 from generator.live.prom import Sample
 from generator.model import Gate, Service, ThresholdCondition
 from generator.model.gates import Condition, QuorumCondition

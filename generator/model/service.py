@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
+from generator.conventions import REALM_LABEL
 from generator.model.alerts import Alert
 from generator.model.common import (
     Duration,
@@ -130,7 +131,7 @@ class Service(StrictModel):
         return (self.scrape.interval if self.scrape else None) or default
 
     def realm_matchers(self) -> dict[str, str]:
-        return {"metric_realm": self.realm} if self.realm else {}
+        return {REALM_LABEL: self.realm} if self.realm else {}
 
     def scope(self, metric: str) -> dict[str, str]:
         """Matchers every selector of the raw series `metric` carries: the realm, and the scrape

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from generator.conventions import WATCHDOG_FILE, slo_id
 from generator.durations import format_duration
 from generator.errors import Location, SpecIssue
 from generator.gate_rules import gate_file
@@ -21,17 +22,7 @@ from generator.promtool_tests.gate_cases import gate_tests
 from generator.promtool_tests.heartbeat_cases import heartbeat_tests, watchdog_test
 from generator.promtool_tests.series import ScenarioError
 from generator.promtool_tests.slo_cases import UNTESTED_QUERY_SLI, slo_tests
-from generator.rules import (
-    WATCHDOG_FILE,
-    GroupPlan,
-    gate_plan,
-    group_names,
-    service_plan,
-    slo_file,
-    slo_plan,
-    watchdog_plan,
-)
-from generator.slo_math import slo_id
+from generator.rules import GroupPlan, gate_plan, group_names, service_plan, slo_file, slo_plan, watchdog_plan
 
 
 def _file(

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from generator.conventions import EVENTS_BASE_WINDOW
 from generator.label_values import example_labels, value_refused, values_selected
 from generator.model import SLO, Service
 from generator.model.selectors import Matcher, Selector
 from generator.promtool_tests.series import counter_values, input_series, legacy_label_sets, target_labels
-from generator.rules import EVENTS_BASE_WINDOW
 from generator.sli_events import events_of, le_spellings
 
 Badness = list[float | None]

@@ -19,14 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from generator import promql
-from generator.gate_rules import (
-    CONDITION_VALUE,
-    CONDITION_VIOLATED,
-    PROMOTE,
-    ROLLBACK,
-    VIOLATIONS,
-    gate_selector,
-)
+from generator.conventions import CONDITION_VALUE, CONDITION_VIOLATED, PROMOTE, ROLLBACK, VIOLATIONS
+from generator.gate_rules import gate_selector
 from generator.model import Gate, Service, Spec, ThresholdCondition, TrendCondition
 from generator.model.gates import QuorumCondition
 from generator.promtool_tests.gate_inputs import (

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import promql
-from generator.alert_contract import WATCHDOG, AlertContract, heartbeat_alerts, watchdog
+from generator.alert_contract import AlertContract, heartbeat_alerts, watchdog
 from generator.alert_templates import expand
+from generator.conventions import WATCHDOG
 from generator.gate_rules import evaluations_in, held_range
 from generator.heartbeat_timing import missing_for
 from generator.model import Heartbeat, Service, Spec

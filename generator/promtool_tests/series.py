@@ -10,6 +10,7 @@ from itertools import groupby
 from typing import Any
 
 from generator import promql
+from generator.conventions import REALM_LABEL
 from generator.durations import format_duration
 from generator.model import Service
 
@@ -70,8 +71,8 @@ def legacy_label_sets(service: Service, labels: dict[str, str], metric: str) -> 
     """
     strays = []
     if service.realm:
-        strays.append({**labels, "metric_realm": LEGACY_REALM, "instance": "legacy-1"})
-        strays.append({k: v for k, v in labels.items() if k != "metric_realm"} | {"instance": "legacy-2"})
+        strays.append({**labels, REALM_LABEL: LEGACY_REALM, "instance": "legacy-1"})
+        strays.append({k: v for k, v in labels.items() if k != REALM_LABEL} | {"instance": "legacy-2"})
     job = service.scope(metric).get("job")
     if job is not None and labels.get("job") == job:
         strays.append({**labels, "job": f"{job}-other", "instance": "other-job-1"})

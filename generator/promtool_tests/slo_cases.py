@@ -19,21 +19,15 @@ from typing import Any
 
 from generator.alert_contract import burn_alerts
 from generator.alert_templates import expand
+from generator.conventions import BUDGET_REMAINING, TIME_SLICE_ERROR, identity_labels, sli_error_ratio, slo_id
 from generator.durations import format_duration
 from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
 from generator.promtool_tests.events_driver import EventsDriver
 from generator.promtool_tests.series import ScenarioError, alert_case, duration, expected_alert, series
 from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors, design_slow_burn, periodic_errors
-from generator.rules import BUDGET_REMAINING, TIME_SLICE_ERROR, sli_error_ratio, slo_labels
-from generator.slo_math import (
-    BurnWindow,
-    burn_alert_name,
-    enabled_windows,
-    error_budget,
-    identity_labels,
-    slo_id,
-)
+from generator.rules import slo_labels
+from generator.slo_math import BurnWindow, burn_alert_name, enabled_windows, error_budget
 
 
 class SlowBurnImpossible(ScenarioError):

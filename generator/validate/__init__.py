@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from generator.conventions import GATE_SERIES, SLO_SERIES, sli_error_ratio
 from generator.errors import SpecError, SpecIssue
-from generator.gate_rules import GATE_SERIES
 from generator.model import Service, Spec
-from generator.rules import SLO_SERIES, sli_error_ratio
 from generator.slo_math import sli_windows
 from generator.validate.alerts import alert_issues, template_issues
 from generator.validate.argo import gate_template_issues

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator import alert_templates, promql
+from generator.conventions import REALM_LABEL
 from generator.errors import unknown
 from generator.loader import PathKey
 from generator.model import PromQLAlert, Service, ThresholdAlert
@@ -90,7 +91,7 @@ def _promql_issues(service: Service, alert: PromQLAlert, base: PathKey, known: s
             {
                 name
                 for name, matchers in selected
-                if name in own and matchers.get("metric_realm") != service.realm
+                if name in own and matchers.get(REALM_LABEL) != service.realm
             }
         ):
             yield (

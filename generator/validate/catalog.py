@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from generator.conventions import REALM_LABEL
 from generator.errors import unknown
 from generator.loader import PathKey
 from generator.model import Metric, Service
@@ -50,7 +51,7 @@ def catalog_metric(service: Service, name: str, path: PathKey, types: tuple[str,
 
 def label_issues(metric: Metric | None, labels: list[str], path: PathKey) -> Iterator[Found]:
     for label in labels:
-        if label == "metric_realm":
+        if label == REALM_LABEL:
             yield path, "metric_realm comes from the service's `realm`; do not match it by hand"
         elif metric and not metric.external and label not in {*metric.labels, *TARGET_LABELS}:
             allowed = ", ".join(sorted({*metric.labels, *TARGET_LABELS}))

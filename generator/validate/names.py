@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.alert_contract import WATCHDOG, missing_alert_name, stale_alert_name
+from generator.alert_contract import missing_alert_name, stale_alert_name
+from generator.conventions import OBSGEN_LABELS, REALM_LABEL, SLOTH_LABELS, WATCHDOG, slo_id
 from generator.durations import format_duration
 from generator.loader import PathKey
 from generator.model import Service, Spec
-from generator.slo_math import OBSGEN_LABELS, SLOTH_LABELS, burn_alert_name, slo_id
+from generator.slo_math import burn_alert_name
 from generator.validate.cadence import MAX_RECORDING_INTERVAL
 from generator.validate.catalog import Found
 
@@ -19,7 +20,7 @@ RESERVED_ALERT_LABELS = {"alertname": "the alert's name", "severity": "`severity
 RESERVED_SLO_LABELS = {
     key: "the SLO's identity"
     for names in (OBSGEN_LABELS, SLOTH_LABELS)
-    for key in (names.id, names.service, names.name, names.window, names.severity, "metric_realm")
+    for key in (names.id, names.service, names.name, names.window, names.severity, REALM_LABEL)
 }
 
 

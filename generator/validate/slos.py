@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator import promql
+from generator.conventions import EVENTS_BASE_WINDOW, REALM_LABEL
 from generator.durations import format_duration
 from generator.errors import unknown
 from generator.label_values import values_selected
@@ -12,7 +13,7 @@ from generator.loader import PathKey
 from generator.model import SLO, Service
 from generator.model.selectors import labels_of
 from generator.model.slo import LatencySLI
-from generator.rules import EVENTS_BASE_WINDOW, query_at
+from generator.rules import query_at
 from generator.sli_events import events_of, unprovable
 from generator.slo_math import burn_windows, error_budget, sli_windows
 from generator.validate.catalog import Found, catalog_metric, label_issues, records
@@ -161,7 +162,7 @@ def _grouping_issues(service: Service, slo: SLO, base: PathKey) -> Iterator[Foun
         )
         return
     events = events_of(slo.sli)
-    reserved = {"job", "instance", "le", "metric_realm", *RESERVED_SLO_LABELS, *RESERVED_ALERT_LABELS}
+    reserved = {"job", "instance", "le", REALM_LABEL, *RESERVED_SLO_LABELS, *RESERVED_ALERT_LABELS}
     for label in slo.by:
         if label in reserved:
             yield (*base, "by"), f"{label!r} cannot group an SLO (it is a target, bucket or identity label)"
