@@ -13,6 +13,7 @@ from decimal import Decimal
 from math import gcd
 from typing import Any
 
+from generator.conventions import EVENTS_BASE_WINDOW
 from generator.durations import format_duration
 from generator.importers.document import OutFile
 from generator.importers.openslo.objects import Import
@@ -27,7 +28,6 @@ from generator.importers.openslo.queries import (
 from generator.importers.openslo.service import add_metric, note
 from generator.importers.openslo.values import duration_seconds, is_number, number
 from generator.importers.source import Cursor, PathKey
-from generator.rules import EVENTS_BASE_WINDOW
 from generator.validate.cadence import MAX_RECORDING_INTERVAL
 
 OPS = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
