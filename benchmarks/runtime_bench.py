@@ -11,7 +11,6 @@ benchmarks/out/runtime.json.
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import tempfile
 import threading
@@ -20,6 +19,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from runtime.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,12 +34,6 @@ T = TypeVar("T")
 SCRAPES = 400
 LOADED_SCRAPES = 3200
 WARM_UP = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], share: float) -> float:

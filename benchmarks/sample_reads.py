@@ -33,7 +33,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,8 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+
+from runtime.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -93,12 +94,6 @@ def run(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
     return p
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dur_seconds(d: str | None, default: int = 60) -> int:

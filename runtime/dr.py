@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import shutil
 import sqlite3
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from generator.atomic import fsync_path, replace_durably
 from generator.exit_codes import ExitCode
 from runtime.state import (
     KEYS,
@@ -74,14 +74,6 @@ def snapshots(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if SNAPSHOT_RE.match(p.name) and p.is_file())
-
-
-def fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_only(path: Path) -> sqlite3.Connection:
@@ -163,9 +155,7 @@ def backup(
             raise DRError(
                 f"the snapshot failed its check, nothing kept: {exc}", ExitCode.CHECK_FAILED
             ) from None
-        fsync_path(temp)
-        os.replace(temp, final)
-        fsync_path(directory)
+        replace_durably(temp, final)
     finally:
         temp.unlink(missing_ok=True)
     return dataclasses.replace(checked, path=final), prune(directory, keep)
@@ -222,8 +212,7 @@ def restore(snapshot: str, db: Path, directory: Path) -> Restored:
         fsync_path(temp)
         check_snapshot(temp)
         _retire_wal(db)
-        os.replace(temp, db)
-        fsync_path(db.parent)
+        replace_durably(temp, db)
     finally:
         temp.unlink(missing_ok=True)
         lock.release()

@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 from conftest import ROOT, SPEC
 from test_runtime import free_port, get, switch
 
+from generator import atomic
 from generator.pipeline import load
 from runtime import dr
 from runtime.app import Options, PortInUse, Runtime
@@ -263,7 +264,7 @@ def test_restore_is_atomic_when_the_rename_fails(tmp_path: Path, monkeypatch: py
     def failing_replace(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(dr.os, "replace", failing_replace)
+    monkeypatch.setattr(atomic.os, "replace", failing_replace)
     with pytest.raises(OSError):
         dr.restore(str(snapshot.path), db, tmp_path / "backups")
     assert counts(db) == {"loop_state": 55, "ure_sync": 55, "heartbeat": 55, "canary_sample": 55}
