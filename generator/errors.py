@@ -15,9 +15,13 @@ class Location:
     file: str
     line: int | None = None
     path: str = ""
+    column: int = 0
+    """1-based column on `line` where a character matters (a NUL byte); 0 when the line says enough"""
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.line is not None and self.column:
+            where += f":{self.column}"
         return f"{where}: {self.path}" if self.path else where
 
 
@@ -30,11 +34,17 @@ class SpecIssue:
         return f"{self.location}: {self.message}"
 
 
+def _reading_order(issue: SpecIssue) -> tuple[str, int, int, str, str]:
+    """File, line (a whole-file issue first), column, field, message."""
+    where = issue.location
+    return (where.file, where.line or 0, where.column, where.path, issue.message)
+
+
 class SpecError(Exception):
     """One or more problems in the spec; the CLI prints them and exits 2."""
 
     def __init__(self, issues: list[SpecIssue]) -> None:
-        self.issues = sorted(set(issues))
+        self.issues = sorted(set(issues), key=_reading_order)
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
 

@@ -7,11 +7,14 @@ to the keys they became, and to point every error (theirs or the model's) at the
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from generator.errors import Location, SpecError, SpecIssue, format_path
+from generator.loader import check_structure, number_problem, read_text, value_problem
 
 PathKey = tuple[str | int, ...]
 
@@ -81,11 +84,18 @@ class Cursor:
         return [str(k) for k in self.value] if self.is_map() else []
 
     def get(self, key: str) -> Cursor | None:
-        if not self.is_map() or key not in self.value:
+        """The value of `key`, one of `fields()`: a key written `2`, `~` or `!!str name` is found
+        by its text too."""
+        if not self.is_map():
             return None
+        if key not in self.value:
+            same = [k for k in self.value if str(k) == key]
+            if not same:
+                return None
+            return Cursor(self.source, self.value[same[0]], (*self.path, key), self._key_line(same[0]))
         return Cursor(self.source, self.value[key], (*self.path, key), self._key_line(key))
 
-    def _key_line(self, key: str) -> int:
+    def _key_line(self, key: Any) -> int:
         """The key's own line; a key merged in from an anchor (`<<: *base`) has the mapping's."""
         try:
             return self.value.lc.key(key)[0] + 1
@@ -125,32 +135,69 @@ class Cursor:
 
 
 def load_documents(path: Path, display: str | None = None) -> list[Cursor]:
-    """Every YAML document of a file, as cursors at their roots; empty documents are skipped."""
+    """Every YAML document of a file, as cursors at their roots; empty documents are skipped.
+
+    The text and its structure pass the spec loader's checks (generator/loader.py), so any bytes
+    are documents or a located SpecError."""
     from ruamel.yaml import YAML  # lazy: only imports pay for ruamel
-    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError([SpecIssue(Location(name), "no such file")]) from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise SpecError([SpecIssue(Location(name, line), "not UTF-8 text: save the file as UTF-8")]) from None
+    text = read_text(path, name)
     source = SourceFile(name, tuple(text.splitlines()))
+    check_structure(text, name, YAML(typ="rt").parse, YAMLError)
     yaml = YAML(typ="rt")
+    yaml.Constructor = _located_constructor()
     yaml.allow_duplicate_keys = False
     try:
-        documents = [d for d in yaml.load_all(text) if d is not None]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReusedAnchorWarning)  # YAML lets a later anchor win
+            documents = [d for d in yaml.load_all(text) if d is not None]
+    except _BadValue as exc:
+        raise SpecError([SpecIssue(Location(name, exc.line), f"invalid YAML value: {exc.problem}")]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise SpecError([SpecIssue(Location(name, line), f"invalid YAML: {exc.problem or exc}")]) from None
     cursors = []
     for document in documents:
-        line = document.lc.line + 1 if hasattr(document, "lc") else 1
-        cursors.append(Cursor(source, document, (), line))
+        line = getattr(getattr(document, "lc", None), "line", None)  # None on a tagged scalar
+        cursors.append(Cursor(source, document, (), line + 1 if isinstance(line, int) else 1))
     return cursors
+
+
+class _BadValue(Exception):
+    """A scalar ruamel could not read, or a number too large, at 1-based `line`."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+@cache
+def _located_constructor() -> type:
+    """ruamel's round-trip constructor, raising _BadValue with the scalar's line where it would
+    raise a bare ValueError (`!!int 1e400`, 5,000 digits, `!!float abc`) or read an overflow as inf."""
+    from ruamel.yaml.constructor import RoundTripConstructor
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import ScalarNode
+
+    class LocatedConstructor(RoundTripConstructor):
+        def construct_non_recursive_object(self, node: Any, tag: str | None = None) -> Any:
+            try:
+                data = super().construct_non_recursive_object(node, tag)
+            except (YAMLError, _BadValue):
+                raise
+            except Exception as exc:  # int(), float(), base64 or a date on text it cannot read
+                problem = value_problem(str(tag or node.tag), str(node.value), exc)
+                raise _BadValue(node.start_mark.line + 1, problem) from None
+            problem = number_problem(str(node.value), data) if isinstance(node, ScalarNode) else None
+            if problem:
+                raise _BadValue(node.start_mark.line + 1, problem)
+            return data
+
+    return LocatedConstructor
 
 
 def document_header(root: Cursor) -> list[str]:

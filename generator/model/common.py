@@ -29,10 +29,18 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
+MAX_DURATION = 400 * 86400
+"""Longer than any SLO period or retention a spec needs (a year and a bit); also what keeps the
+generated tests, which hold one sample per evaluation across a window, finite."""
+
+
 def _duration_or_zero(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(f"expected a Prometheus duration string such as 5m, got {value!r}")
-    return parse_duration(value)
+    seconds = parse_duration(value)
+    if seconds > MAX_DURATION:
+        raise ValueError(f"expected a duration of at most 400d, got {value!r}")
+    return seconds
 
 
 def _duration(value: object) -> int:

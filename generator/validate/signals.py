@@ -11,6 +11,9 @@ from generator.model import Service, Signal, ThresholdAlert
 from generator.model.selectors import labels_of
 from generator.validate.catalog import Found, catalog_metric, label_issues
 
+MAX_SIGNAL_WINDOW = 86400
+"""Its generated test holds one sample per evaluation across the window."""
+
 
 def signal_issues(service: Service, scrape: int) -> Iterator[Found]:
     for i, signal in enumerate(service.signals):
@@ -22,6 +25,16 @@ def signal_issues(service: Service, scrape: int) -> Iterator[Found]:
                 (
                     f"window {format_duration(signal.window)} is shorter than {what} "
                     f"({format_duration(needed)} at a {format_duration(scrape)} scrape interval)"
+                ),
+            )
+        if signal.window > MAX_SIGNAL_WINDOW:
+            yield (
+                ("signals", i, "window"),
+                (
+                    f"window {format_duration(signal.window)} is longer than "
+                    f"{format_duration(MAX_SIGNAL_WINDOW)}: "
+                    "a signal feeds alerts and gates, read every evaluation; for a longer view use an SLO "
+                    "(its period can be 30d or more)"
                 ),
             )
         types = ("histogram",) if signal.function == "histogram_quantile" else ("gauge",)

@@ -76,6 +76,9 @@ def set_objective(imp: Import, objective: Cursor, at: PathKey, out: OutFile, key
     except InvalidOperation:
         imp.refuse(target, f"expected a number, got {target.value!r}")
         return
+    if not value.is_finite():  # .nan or .inf: Decimal refuses to compare a NaN at all
+        imp.refuse(target, f"expected a finite number, got {target.text()}")
+        return
     percent = value * 100 if target.path[-1] == "target" else value
     if not 0 < percent < 100:
         shown = "between 0 and 1" if target.path[-1] == "target" else "between 0 and 100"
