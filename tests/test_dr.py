@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import ROOT, SPEC
-from test_runtime import free_port, get, switch
+from test_runtime import free_port, get, runtime_running, switch
 
 from generator import atomic
 from generator.pipeline import load
@@ -81,21 +81,8 @@ def metric(text: str, name: str, labels: str = "") -> float:
 
 @pytest.fixture
 def runtime_on(tmp_path: Path) -> Iterator[tuple[Runtime, Options]]:
-    spec = load(SPEC)
-    options = Options(
-        ports={s.service: free_port() for s in spec.services},
-        control_port=free_port(),
-        textfile_dir=tmp_path / "textfile",
-        heartbeat_period=0.1,
-        state_db=tmp_path / "state" / "runtime.sqlite",
-        state=FAST,
-    )
-    runtime = Runtime(spec, options)
-    runtime.start()
-    try:
-        yield runtime, options
-    finally:
-        runtime.stop()
+    with runtime_running(tmp_path, 0.1, tmp_path / "state" / "runtime.sqlite", state=FAST) as started:
+        yield started
 
 
 def test_the_runtime_writes_its_state_while_it_runs(runtime_on: tuple[Runtime, Options]) -> None:

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SPEC, free_port
@@ -22,15 +23,19 @@ from runtime.scenarios import SCENARIOS
 from runtime.world import World
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[Runtime, Options]]:
+@contextlib.contextmanager
+def runtime_running(
+    tmp_path: Path, heartbeat_period: float, state_db: Path, **extra: Any
+) -> Iterator[tuple[Runtime, Options]]:
+    """The bundled spec's runtime on free loopback ports, stopped afterwards."""
     spec = load(SPEC)
     options = Options(
         ports={s.service: free_port() for s in spec.services},
         control_port=free_port(),
         textfile_dir=tmp_path / "textfile",
-        heartbeat_period=0.2,
-        state_db=tmp_path / "runtime.sqlite",
+        heartbeat_period=heartbeat_period,
+        state_db=state_db,
+        **extra,
     )
     runtime = Runtime(spec, options)
     runtime.start()
@@ -38,6 +43,12 @@ def running(tmp_path: Path) -> Iterator[tuple[Runtime, Options]]:
         yield runtime, options
     finally:
         runtime.stop()
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[Runtime, Options]]:
+    with runtime_running(tmp_path, 0.2, tmp_path / "runtime.sqlite") as started:
+        yield started
 
 
 def get(url: str) -> tuple[int, str]:

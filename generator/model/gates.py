@@ -51,6 +51,9 @@ class InstanceCheck(StrictModel):
     value: float
 
 
+MAX_CANARIES = 100
+
+
 class QuorumCondition(StrictModel):
     """Holds while at least `min_passing` of the `of` canary instances pass every check."""
 
@@ -58,7 +61,11 @@ class QuorumCondition(StrictModel):
     name: Slug
     label: LabelName = Field(description="the label telling canary instances apart, e.g. canary")
     min_passing: int = Field(ge=1, description="K: instances that must pass")
-    of: int = Field(ge=1, description="N: canary instances expected")
+    of: int = Field(
+        ge=1,
+        le=MAX_CANARIES,
+        description=f"N: canary instances expected (at most {MAX_CANARIES}; the tests feed each one)",
+    )
     checks: list[InstanceCheck] = Field(min_length=1)
     rollback_at_once: bool = Field(False, description="roll back as soon as the quorum is missed")
 
