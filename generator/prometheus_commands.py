@@ -203,7 +203,9 @@ def reload_command(
       13  UNREACHABLE  Prometheus did not answer
        2  bad URL or option, promtool missing, or the spec invalid (read only without --prometheus)
     """
-    from generator.live.reload import Lifecycle, PromtoolMissing, promtool_path, reload_safe
+    from generator.live.reload import reload_safe
+    from generator.live.reload_checks import PromtoolMissing, promtool_path
+    from generator.live.reload_client import Lifecycle
     from generator.loader import load_spec
 
     try:

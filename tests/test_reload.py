@@ -23,16 +23,9 @@ import yaml
 from conftest import GENERATED, free_port, installed, obsgen, stop_process, wait_until_ready
 
 from generator.exit_codes import ExitCode
-from generator.live.reload import (
-    ReloadState,
-    describe,
-    group_differences,
-    groups_in_answer,
-    groups_in_files,
-    listed_rule_files,
-    parse_reload_state,
-    problems,
-)
+from generator.live.reload import group_differences
+from generator.live.reload_checks import describe, groups_in_files, listed_rule_files, problems
+from generator.live.reload_client import ReloadState, groups_in_answer, parse_reload_state
 
 DEADLINE = 20.0
 STEPS = ("check config", "check rules", "read state", "reload", "verify")

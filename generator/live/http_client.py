@@ -1,7 +1,7 @@
 """The HTTP client the live commands build on: one base URL, JSON in and out over urllib, and one
 exception, Unreachable, for a request that got no usable answer.
 
-The clients of Prometheus (prom.py, reload.py), Alertmanager (alertmanager_client.py) and
+The clients of Prometheus (prom.py, reload_client.py), Alertmanager (alertmanager_client.py) and
 Grafana (grafana_client.py) add their endpoints and their own wording of HTTP errors; this
 module owns the transport: the user agent, timeouts, redirects, retries, and the few words that
 say why a server did not answer (never a traceback).

@@ -12,157 +12,19 @@ catches rule groups that differ from the ones checked.
 
 from __future__ import annotations
 
-import glob
-import json
-import re
-import shutil
-import subprocess
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
-
-import yaml
+from typing import NoReturn, TypeVar
 
 from generator.exit_codes import ExitCode
 from generator.live.http_client import Unreachable
-from generator.live.prom import Prometheus
-
-RELOAD_TIMEOUT = 30.0
-"""Prometheus answers POST /-/reload only once the reload is done, which takes longer than a query."""
-
-SUCCESSFUL = "prometheus_config_last_reload_successful"
-SUCCESS_TIMESTAMP = "prometheus_config_last_reload_success_timestamp_seconds"
+from generator.live.reload_checks import Groups, StepFailed, check_config, check_rules, describe
+from generator.live.reload_client import SUCCESS_TIMESTAMP, SUCCESSFUL, Lifecycle, Refused, ReloadState
 
 Echo = Callable[[str], None]
-Groups = dict[str, list[tuple[str, ...]]]
-"""group name → the rule names (record or alert) of each group of that name, in file order"""
 T = TypeVar("T")
-
-_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)")
-
-
-class PromtoolMissing(RuntimeError):
-    """promtool is not installed (Debian package prometheus)."""
-
-
-class StepFailed(Exception):
-    """A step failed: the exit code, why (one line) and details to print below it.
-
-    CHECK_FAILED: promtool found a problem, or a file could not be read; nothing was sent to
-    Prometheus. RELOAD_FAILED: Prometheus refused or failed the reload, or what it serves
-    afterwards is not what was checked."""
-
-    def __init__(self, code: ExitCode, reason: str, details: Sequence[str] = ()) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.details = list(details)
-
-
-class Refused(Exception):
-    """Prometheus answered POST /-/reload with an HTTP error."""
-
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"HTTP {status}" + (f": {body}" if body else ""))
-        self.status = status
-        self.body = body
-
-
-@dataclass(frozen=True)
-class ReloadState:
-    successful: bool
-    timestamp: float
-    """of the last successful reload (or of the start), in Unix seconds"""
-
-
-# ---------------------------------------------------------------- local files
-
-
-def promtool_path() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        raise PromtoolMissing("promtool not found: install the Debian package prometheus")
-    return path
-
-
-def run_promtool(promtool: str, *args: str | Path) -> tuple[int, str]:
-    """promtool's exit code and its output, stdout and stderr interleaved as it printed them."""
-    try:
-        run = subprocess.run(
-            [promtool, *map(str, args)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=120,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise StepFailed(ExitCode.CHECK_FAILED, f"promtool could not run: {exc}") from None
-    return run.returncode, run.stdout
-
-
-def problems(output: str) -> list[str]:
-    """promtool's output without its progress lines (`Checking …`, `SUCCESS: …`, blank)."""
-    kept = []
-    for line in output.splitlines():
-        text = line.strip()
-        if text and not text.startswith(("Checking ", "SUCCESS:")):
-            kept.append(text)
-    return kept or [line.strip() for line in output.splitlines() if line.strip()][-5:]
-
-
-def listed_rule_files(config: Path) -> list[Path]:
-    """The rule files `rule_files:` names, its globs resolved against the config's directory as
-    Prometheus resolves them (Go's filepath.Glob also matches names that begin with a dot)."""
-    try:
-        loaded = yaml.safe_load(config.read_text()) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise StepFailed(ExitCode.CHECK_FAILED, f"cannot read the rule files of {config}: {exc}") from None
-    patterns = (loaded.get("rule_files") or []) if isinstance(loaded, dict) else []
-    found: set[Path] = set()
-    for pattern in patterns:
-        found.update(Path(p) for p in glob.glob(str(config.parent / str(pattern)), include_hidden=True))
-    return sorted(found)
-
-
-def dir_rule_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
-
-
-def groups_in_files(files: Iterable[Path]) -> Groups:
-    groups: Groups = {}
-    for path in files:
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-            for group in loaded.get("groups") or []:
-                names = tuple(
-                    str(rule.get("record") or rule.get("alert")) for rule in group.get("rules") or []
-                )
-                groups.setdefault(str(group["name"]), []).append(names)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, KeyError, TypeError) as exc:
-            raise StepFailed(ExitCode.CHECK_FAILED, f"cannot read the rule groups of {path}: {exc}") from None
-    return {name: sorted(rules) for name, rules in groups.items()}
-
-
-def groups_in_answer(answer: Any) -> Groups:
-    """The groups of a /api/v1/rules answer; raises ValueError when it holds none."""
-    if not isinstance(answer, dict) or answer.get("status") != "success":
-        raise ValueError("the answer has no status success")
-    groups: Groups = {}
-    try:
-        for group in answer["data"]["groups"]:
-            names = tuple(str(rule["name"]) for rule in group.get("rules") or [])
-            groups.setdefault(str(group["name"]), []).append(names)
-    except (KeyError, TypeError, AttributeError):
-        raise ValueError("the answer holds a malformed group") from None
-    return {name: sorted(rules) for name, rules in groups.items()}
-
-
-def describe(groups: Groups) -> str:
-    rules = sum(len(names) for every in groups.values() for names in every)
-    return f"{sum(len(every) for every in groups.values())} groups, {rules} rules"
 
 
 def group_differences(on_disk: Groups, loaded: Groups) -> list[str]:
@@ -187,91 +49,11 @@ def group_differences(on_disk: Groups, loaded: Groups) -> list[str]:
     return lines
 
 
-def parse_reload_state(exposition: str) -> ReloadState | None:
-    """The two reload metrics from Prometheus's own /metrics; None when either is missing."""
-    values: dict[str, float] = {}
-    for line in exposition.splitlines():
-        match = _SAMPLE.match(line)
-        if match and match.group(1) in (SUCCESSFUL, SUCCESS_TIMESTAMP):
-            try:
-                values[match.group(1)] = float(match.group(2))
-            except ValueError:
-                return None
-    if SUCCESSFUL not in values or SUCCESS_TIMESTAMP not in values:
-        return None
-    return ReloadState(values[SUCCESSFUL] == 1, values[SUCCESS_TIMESTAMP])
-
-
 def utc(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# ---------------------------------------------------------------- the running Prometheus
-
-
-class Lifecycle(Prometheus):
-    """The client of prom.py, plus what a reload needs: /metrics, /-/reload and /api/v1/rules."""
-
-    def reload_state(self) -> ReloadState:
-        body = self.call("GET", "/metrics", accept="text/plain")
-        state = parse_reload_state(body.decode("utf-8", errors="replace"))
-        if state is None:
-            raise self.fail(f"its /metrics has no {SUCCESSFUL}; is this a Prometheus server?")
-        return state
-
-    def config_file(self) -> str | None:
-        """--config.file as Prometheus was started with it; None when it does not say."""
-        try:
-            answer = json.loads(self.call("GET", "/api/v1/status/flags"))
-            return str(answer["data"]["config.file"])
-        except (Unreachable, ValueError, KeyError, TypeError):
-            return None
-
-    def rule_groups(self) -> Groups:
-        body = self.call("GET", "/api/v1/rules")
-        try:
-            return groups_in_answer(json.loads(body))
-        except ValueError as exc:
-            raise self.fail(f"/api/v1/rules: {exc}") from None
-
-    def reload(self) -> None:
-        """POST /-/reload; raises Refused on an HTTP error, Unreachable when there is no answer."""
-        timeout = max(self.timeout, RELOAD_TIMEOUT)
-        try:
-            response = self.request("POST", "/-/reload", b"", accept="*/*", timeout=timeout)
-        except Unreachable as exc:
-            if exc.timed_out:
-                raise self.fail(
-                    f"no answer within {timeout:g}s (the reload may still be under way)"
-                ) from None
-            raise
-        if not response.ok:
-            body = response.body.decode("utf-8", errors="replace").strip()
-            raise Refused(response.status, " ".join(body.split())[:500])
-
-
 # ---------------------------------------------------------------- the steps
-
-
-def check_config(promtool: str, config: Path) -> tuple[None, str]:
-    code, output = run_promtool(promtool, "check", "config", config)
-    if code != 0:
-        raise StepFailed(ExitCode.CHECK_FAILED, f"promtool check config exited {code}", problems(output))
-    found = re.search(r"SUCCESS: (\d+) rule files found", output)
-    return None, f"{config} is valid" + (f", with {found.group(1)} rule files" if found else "")
-
-
-def check_rules(promtool: str, config: Path, rules_dir: Path | None) -> tuple[Groups, str]:
-    """promtool check rules on the rule files (those of --rules-dir, else those the config lists),
-    with lint errors fatal; then the groups they hold, for step 5 to compare."""
-    files = dir_rule_files(rules_dir) if rules_dir is not None else listed_rule_files(config)
-    if not files:
-        return {}, "no rule files"
-    code, output = run_promtool(promtool, "check", "rules", "--lint-fatal", *files)
-    if code != 0:
-        raise StepFailed(ExitCode.CHECK_FAILED, f"promtool check rules exited {code}", problems(output))
-    groups = groups_in_files(files)
-    return groups, f"{len(files)} files, {describe(groups)}"
 
 
 def read_state(prometheus: Lifecycle, config: Path) -> tuple[ReloadState, str]:

@@ -2,7 +2,7 @@
 
 One file per service (recorded signals and threshold/raw alerts, at the evaluation interval)
 and one per SLO (at its time slice, which the rules evaluate on). Every number in them is
-computed from the model; see `slo_cases` for the theory of expected alert times.
+computed from the model; see `slo_expectations` for the theory of expected alert times.
 """
 
 from __future__ import annotations
