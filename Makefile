@@ -22,7 +22,7 @@ help:
 	@echo "                  canary-quorum-pass dr-rehearsal-24h-pass"
 	@echo "make backup.now   online snapshot of the runtime's SQLite state; restore.from SNAP=..."
 	@echo "make lint         ruff check and format check"
-	@echo "make fuzz         the spec property test and the loader fuzz test, many more examples (FUZZ_EXAMPLES=200)"
+	@echo "make fuzz         the spec property and loader fuzz tests with many more, new examples (FUZZ_EXAMPLES, FUZZ_RUNS)"
 	@echo "make obs-lint     obsgen lint: the generated rules against the spec (exit 1 on findings)"
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make alertmanager-unit  amtool check-config and the generated routing tests"
@@ -73,8 +73,11 @@ test: $(STAMP) debs lint
 
 # `make test` runs a fixed sample of these; this runs many more (hypothesis picks them anew).
 FUZZ_EXAMPLES ?= 200
+FUZZ_RUNS ?= 5000
+FUZZ_SEED ?= $(shell date +%s)
 fuzz: $(STAMP) debs
-	OBSGEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VENV)/bin/pytest -q -n 2 tests/test_spec_properties.py tests/test_fuzz_inputs.py
+	OBSGEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) OBSGEN_FUZZ_RUNS=$(FUZZ_RUNS) OBSGEN_FUZZ_SEED=$(FUZZ_SEED) \
+	  $(VENV)/bin/pytest -q -n 2 tests/test_spec_properties.py tests/test_fuzz_inputs.py
 
 # The six checks of the L4 readiness report, in order (.github/workflows/observability.yml runs
 # each as a job of the same name).
