@@ -48,6 +48,18 @@ def slo_id(service: Service, slo: SLO) -> str:
     return f"{service.service}-{slo.name}"
 
 
+def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
+    """Identity labels on every SLO series (slo_* by default, sloth_* when the service asks)."""
+    names = identity_labels(service)
+    return {
+        **slo.labels,
+        **service.realm_matchers(),
+        names.id: slo_id(service, slo),
+        names.service: service.service,
+        names.name: slo.name,
+    }
+
+
 # --- SLO series (names as Sloth's, so its dashboards work) -----------------------------------
 
 TIME_SLICE_ERROR = "slo:time_slice_error:bool"

@@ -39,6 +39,7 @@ from generator.conventions import (
     identity_labels,
     sli_error_ratio,
     slo_id,
+    slo_labels,
 )
 from generator.durations import format_duration
 from generator.gate_rules import gate_file, gate_group, gate_rules
@@ -140,16 +141,10 @@ def signal_expr(service: Service, signal: Signal) -> str:
         signal.function, promql.scoped(signal.metric, signal.matchers, scope), signal.window, signal.quantile
     )
     derived = promql.aggregate(signal.aggregate, inner, by=[*realm, *signal.by])
-    if signal_is_clamped(service, signal):
+    if service.clamps(signal):
         # A stray series reading 3 cannot push a share past 1 (the seeds' GREEN-uptime fix).
         return promql.call("clamp", derived, "0", "1")
     return derived
-
-
-def signal_is_clamped(service: Service, signal: Signal) -> bool:
-    """A share stays a share through mean, quantile, min and max of one — not a spread or a sum."""
-    metric = service.metric(signal.metric)
-    return metric is not None and metric.ratio and signal.function != "stddev" and signal.aggregate != "sum"
 
 
 def signal_rules(service: Service) -> list[Rule]:
@@ -157,18 +152,6 @@ def signal_rules(service: Service) -> list[Rule]:
 
 
 # --- SLOs ------------------------------------------------------------------------------------
-
-
-def slo_labels(service: Service, slo: SLO) -> dict[str, str]:
-    """Identity labels on every SLO series (slo_* by default, sloth_* when the service asks)."""
-    names = identity_labels(service)
-    return {
-        **slo.labels,
-        **service.realm_matchers(),
-        names.id: slo_id(service, slo),
-        names.service: service.service,
-        names.name: slo.name,
-    }
 
 
 def slo_matchers(service: Service, slo: SLO) -> dict[str, str]:

@@ -33,13 +33,13 @@ from generator.conventions import (
     ROLLBACK,
     VIOLATIONS,
     slo_id,
+    slo_labels,
 )
 from generator.exit_codes import ExitCode
 from generator.gate_rules import gate_labels
 from generator.live.gate import Verdict
 from generator.model import Gate, Service, Spec
 from generator.pipeline import load
-from generator.rules import slo_labels
 
 REALM = "prod"
 OTHERS = ("legacy", "staging")

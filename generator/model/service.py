@@ -133,6 +133,14 @@ class Service(StrictModel):
     def realm_matchers(self) -> dict[str, str]:
         return {REALM_LABEL: self.realm} if self.realm else {}
 
+    def clamps(self, signal: Signal) -> bool:
+        """Whether the rules clamp the signal to [0, 1]: a share stays a share through mean,
+        quantile, min and max of one — not through a spread or a sum."""
+        metric = self.metric(signal.metric)
+        return (
+            metric is not None and metric.ratio and signal.function != "stddev" and signal.aggregate != "sum"
+        )
+
     def scope(self, metric: str) -> dict[str, str]:
         """Matchers every selector of the raw series `metric` carries: the realm, and the scrape
         job for the service's own metrics (an `external` one only when it names its job), so

@@ -23,7 +23,6 @@ from generator.promtool_tests.series import (
     target_labels,
     values,
 )
-from generator.rules import signal_is_clamped
 
 INSTANCES = ("1", "2")
 
@@ -281,7 +280,7 @@ def signal_test(service: Service, signal: Signal, interval: int) -> dict[str, An
 
 def clamp_test(service: Service, signal: Signal, interval: int) -> dict[str, Any] | None:
     """A share typed as a ratio reads at most 1, even when its source misbehaves."""
-    if not signal_is_clamped(service, signal):
+    if not service.clamps(signal):
         return None
     n = max(2, signal.window // interval)
     labels = target_labels(

@@ -10,7 +10,6 @@ from decimal import Decimal
 from generator.model import Gate, Service, Spec, ThresholdCondition, TrendCondition
 from generator.model.gates import InstanceCheck, QuorumCondition
 from generator.promtool_tests.series import Sample, decimal, target_labels
-from generator.rules import signal_is_clamped
 
 Timeline = list[Sample]
 Bound = ThresholdCondition | TrendCondition | InstanceCheck
@@ -72,7 +71,7 @@ class Subject:
         """Reads within [0, 1]: a ratio metric, a signal clamped from one, or a heartbeat's ok."""
         metric, signal = self.service.metric(series), self.service.signal(series)
         if signal is not None:
-            return signal_is_clamped(self.service, signal)
+            return self.service.clamps(signal)
         ok_records = {h.ok_record() for h in self.service.heartbeats}
         return series in ok_records or (metric is not None and metric.ratio)
 

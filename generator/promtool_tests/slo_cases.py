@@ -9,7 +9,14 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from generator.conventions import BUDGET_REMAINING, TIME_SLICE_ERROR, identity_labels, sli_error_ratio, slo_id
+from generator.conventions import (
+    BUDGET_REMAINING,
+    TIME_SLICE_ERROR,
+    identity_labels,
+    sli_error_ratio,
+    slo_id,
+    slo_labels,
+)
 from generator.durations import format_duration
 from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
@@ -29,7 +36,6 @@ from generator.promtool_tests.slo_expectations import (
 )
 from generator.promtool_tests.slow_burn import HOUR
 from generator.promtool_tests.slow_burn_case import SlowBurnImpossible, slow_burn_test
-from generator.rules import slo_labels
 from generator.slo_math import BurnWindow, burn_alert_name, enabled_windows
 
 UNTESTED_QUERY_SLI = (

@@ -22,13 +22,12 @@ from typing import Any
 
 from generator.alert_contract import burn_alerts
 from generator.alert_templates import expand
-from generator.conventions import identity_labels
+from generator.conventions import identity_labels, slo_labels
 from generator.durations import format_duration
 from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
 from generator.promtool_tests.series import ScenarioError, duration, expected_alert, series
 from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors
-from generator.rules import slo_labels
 from generator.slo_math import BurnWindow, error_budget
 
 Expect = Callable[[list[str]], list[dict[str, Any]]]
