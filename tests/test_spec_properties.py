@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, obsgen
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from generator.errors import SpecError
@@ -79,6 +79,7 @@ def with_value(document: Any, path: Path_, value: Any) -> Any:
 
 
 def write_spec(spec: str, file: str, path: Path_, value: Any, root: Path) -> Path:
+    assert path in dict(leaves(documents(spec)[file])), f"{file} has no number or duration at {path}"
     target = root / "spec"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
@@ -107,6 +108,12 @@ def mutations(draw: st.DrawFn) -> tuple[str, str, Path_, Any]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(mutation=mutations())
+# Found by this test, kept as regressions: a 15s mean was accepted and its generated test failed;
+# a 15s spread (one sample, always 0) never fired and crashed the design; a quorum of 190,107
+# canaries made its generated test run for minutes.
+@example(mutation=("bundled", "bridge.yaml", ("signals", 0, "window"), "15s"))
+@example(mutation=("bundled", "ure.yaml", ("signals", 0, "window"), "15s"))
+@example(mutation=("bundled", "duri.yaml", ("gates", 0, "conditions", 1, "of"), 190107))
 def test_what_validate_accepts_gen_compiles_and_promtool_proves(
     mutation: tuple[str, str, Path_, Any], tmp_path: Path
 ) -> None:

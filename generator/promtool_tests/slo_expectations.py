@@ -246,6 +246,8 @@ def unambiguous_violation(
     longest = max(w.long for w in windows)
     for history in (history_samples(slo, windows), (longest + HOUR) // slo.time_slice):
         fire_times, times = violation_plan(driver, slo, windows, history)
+        if not fire_times:
+            raise ScenarioError("a fully bad input never burns the budget fast enough to fire")
         around = [
             Timeline(slo.time_slice).before(primary_fire(fire_times).theory),
             primary_fire(fire_times).latest,

@@ -17,9 +17,10 @@ MAX_SIGNAL_WINDOW = 86400
 
 def signal_issues(service: Service, scrape: int) -> Iterator[Found]:
     for i, signal in enumerate(service.signals):
-        needed = 2 * scrape if signal.function == "histogram_quantile" else scrape
+        two = {"histogram_quantile": "two scrapes for rate()", "stddev": "two scrapes for a spread"}
+        needed = 2 * scrape if signal.function in two else scrape
         if signal.window < needed:
-            what = "two scrapes for rate()" if signal.function == "histogram_quantile" else "one scrape"
+            what = two.get(signal.function, "one scrape")
             yield (
                 ("signals", i, "window"),
                 (
