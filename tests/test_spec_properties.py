@@ -61,7 +61,14 @@ def documents(spec: str) -> dict[str, Any]:
 
 @cache
 def mutable(spec: str) -> list[tuple[str, Path_, Any]]:
-    return [(name, path, value) for name, doc in documents(spec).items() for path, value in leaves(doc)]
+    """Every number and duration but those inside a raw-PromQL alert's `examples`: those are the
+    author's own claims about their PromQL, which promtool judges as written."""
+    return [
+        (name, path, value)
+        for name, doc in documents(spec).items()
+        for path, value in leaves(doc)
+        if "examples" not in path
+    ]
 
 
 @cache
@@ -114,6 +121,8 @@ def mutations(draw: st.DrawFn) -> tuple[str, str, Path_, Any]:
 @example(mutation=("bundled", "bridge.yaml", ("signals", 0, "window"), "15s"))
 @example(mutation=("bundled", "ure.yaml", ("signals", 0, "window"), "15s"))
 @example(mutation=("bundled", "duri.yaml", ("gates", 0, "conditions", 1, "of"), 190107))
+# A raw-PromQL alert's example claiming it fires before its `for` has passed.
+@example(mutation=("bundled", "duri.yaml", ("alerts", 0, "examples", 0, "eval_time"), "0s"))
 def test_what_validate_accepts_gen_compiles_and_promtool_proves(
     mutation: tuple[str, str, Path_, Any], tmp_path: Path
 ) -> None:

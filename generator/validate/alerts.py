@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from generator import alert_templates, promql
 from generator.conventions import REALM_LABEL
+from generator.durations import format_duration
 from generator.errors import unknown
 from generator.loader import PathKey
 from generator.model import PromQLAlert, Service, ThresholdAlert
@@ -30,6 +31,21 @@ def alert_issues(service: Service, known: set[str], interval: int) -> Iterator[F
                 yield from label_issues(metric, labels_of(alert.matchers), (*base, "matchers"))
         elif isinstance(alert, PromQLAlert):
             yield from _promql_issues(service, alert, base, known)
+            yield from _early_examples(alert, base)
+
+
+def _early_examples(alert: PromQLAlert, base: PathKey) -> Iterator[Found]:
+    """A firing example must come after `for`: before it the alert is pending, not firing."""
+    for j, example in enumerate(alert.examples):
+        if example.fires and example.eval_time < alert.for_:
+            yield (
+                (*base, "examples", j, "eval_time"),
+                (
+                    f"the example fires at {format_duration(example.eval_time)}, but the alert waits "
+                    f"`for` {format_duration(alert.for_)} first: evaluate it at "
+                    f"{format_duration(alert.for_)} or later"
+                ),
+            )
 
 
 def template_issues(service: Service) -> Iterator[Found]:
