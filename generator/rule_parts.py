@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator import promql
-from generator.alert_contract import AlertContract, runbook_url  # noqa: F401  TEMP until live/ moves
+from generator.alert_contract import AlertContract
 from generator.durations import format_duration
 
 Rule = dict[str, Any]

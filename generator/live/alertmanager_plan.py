@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from generator.alert_contract import runbook_url
 from generator.alert_inventory import alert_inventory
 from generator.alertmanager import Leaf, expected_receivers, leaves, slo_inhibitions
 from generator.conventions import OBSGEN_LABELS, SLOTH_LABELS, WATCHDOG
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition
-from generator.rule_parts import runbook_url
 
 AUDIT_LABEL = "obsgen_audit"
 TWIN_LABEL = "instance"
