@@ -7,7 +7,7 @@ failing generated test, not a copied one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from generator.conventions import WATCHDOG, identity_labels
 from generator.durations import format_duration
@@ -23,10 +23,6 @@ class AlertContract:
     annotations: dict[str, str]
     """As written in the rule, before template expansion."""
     for_: int = 0
-    severity: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "severity", self.labels.get("severity", ""))
 
 
 def runbook_url(spec: Spec, alert_name: str) -> str:

@@ -107,7 +107,8 @@ def _design(spec: Spec) -> PromtoolTests:
             build = partial(heartbeat_tests, spec, service, heartbeat, interval)
             tests += design.cases(doc.location(("heartbeats", i)), _without_notes(build))[0]
         tests += alert_tests(spec, service, interval)
-        own = {service.service: service_plan(spec, service)} if service_plan(spec, service) else {}
+        plan = service_plan(spec, service)
+        own = {service.service: plan} if plan else {}
         if tests:
             files[service.service] = _file(spec, own, interval, tests)
         untested: list[tuple[Location, str]] = []
