@@ -39,7 +39,10 @@ class Options:
     control_port: int = 9399
     textfile_dir: Path = Path(".sandbox/textfile")
     heartbeat_period: float | None = None
-    """seconds between beats instead of the spec's period (the sandbox beats faster)"""
+    """seconds between beats instead of the spec's period ÷ time_scale"""
+    time_scale: float = 1.0
+    """how many times faster than the spec's durations the world runs (the sandbox's speed-up):
+    heartbeat periods and scenario phases are divided by it"""
     sink_port: int | None = None
     sink_log: Path = Path(".sandbox/notifications.jsonl")
     scenario: str = "healthy"
@@ -116,7 +119,7 @@ class Runtime:
                     heartbeat,
                     self.options.textfile_dir,
                     self.world,
-                    self.options.heartbeat_period,
+                    self.options.heartbeat_period or heartbeat.period / self.options.time_scale,
                     store.guarded(store.record_beat),
                 )
                 self.writers.append(writer)

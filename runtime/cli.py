@@ -44,6 +44,14 @@ def _port_map(values: tuple[str, ...]) -> dict[str, int]:
 @click.option(
     "--heartbeat-period", type=float, default=None, help="Seconds between beats (default: the spec's)."
 )
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=1.0),
+    default=1.0,
+    show_default=True,
+    help="Run N times faster than the spec's durations (the sandbox's speed-up): heartbeats beat "
+    "every period ÷ N, scenario phases shrink alike.",
+)
 @click.option("--sink-port", type=int, default=None, help="Also run the notification sink on this port.")
 @click.option(
     "--sink-log",
@@ -65,6 +73,7 @@ def run(
     control_port: int,
     textfile_dir: Path,
     heartbeat_period: float | None,
+    time_scale: float,
     sink_port: int | None,
     sink_log: Path,
     scenario: str,
@@ -95,6 +104,7 @@ def run(
         control_port=control_port,
         textfile_dir=textfile_dir,
         heartbeat_period=heartbeat_period,
+        time_scale=time_scale,
         sink_port=sink_port,
         sink_log=sink_log,
         scenario=scenario,
