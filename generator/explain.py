@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from generator import promql
 from generator.conventions import (
+    EVENTS_BASE_WINDOW,
     SLI_ERRORS,
     SLI_TOTAL,
     TIME_SLICE_ERROR,
@@ -63,9 +64,10 @@ def explain(service: Service, slo: SLO) -> str:
         "  severity  long/short   factor  error ratio above   fires after (100% bad)   budget spent",
     ]
     enabled = enabled_windows(slo)
+    base = None if slo.sli.threshold or slo.sli.query else EVENTS_BASE_WINDOW
     for window in burn_windows(slo):
         threshold = window.threshold(budget)
-        fire = time_to_fire(window, budget, Fraction(1))
+        fire = time_to_fire(window, budget, Fraction(1), base)
         spent = threshold * window.long / (budget * slo.period)
         state = "" if window in enabled else "   (disabled)"
         lines.append(
@@ -75,10 +77,22 @@ def explain(service: Service, slo: SLO) -> str:
         )
     lines += [
         "",
-        "Fires after = long window × factor × budget ÷ bad fraction, after a clean history;"
-        " a derived signal's own window adds its delay before slices turn bad.",
+        *_fire_time_note(slo),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _fire_time_note(slo: SLO) -> list[str]:
+    if slo.sli.threshold is None and slo.sli.query is None:
+        return [
+            "Fires after: when both windows' error ratios reach factor × budget, after a clean history;",
+            f"the events are read over {format_duration(EVENTS_BASE_WINDOW)}, so a new error ratio "
+            "ramps up over that long first.",
+        ]
+    return [
+        "Fires after = long window × factor × budget ÷ bad fraction, after a clean history;"
+        " a derived signal's own window adds its delay before slices turn bad."
+    ]
 
 
 def _sli_sentence(service: Service, slo: SLO) -> str:

@@ -93,11 +93,38 @@ def burn_alert_name(service: Service, slo: SLO) -> str:
     return slo.alerting.name or camel(service.service, slo.name, "error-budget-burn")
 
 
-def time_to_fire(window: BurnWindow, budget: Fraction, bad_fraction: Fraction) -> Fraction:
-    """Seconds after a constant bad fraction starts (clean history) until this pair fires.
+def time_to_fire(
+    window: BurnWindow, budget: Fraction, bad_fraction: Fraction, base: int | None = None
+) -> Fraction:
+    """Seconds after a constant bad fraction starts (clean history) until this pair fires: when
+    the slower of its two windows reaches factor × budget.
 
-    A window W reaches factor × budget after W × factor × budget / bad_fraction; the pair
-    fires when the slower of its two windows does.
+    `base=None`: every window reads its own input (time slices, or raw counters over the window),
+    so a window W reaches the threshold after W × factor × budget ÷ bad_fraction. `base=B`: events
+    SLIs read the raw counters once over B and every other window averages those B ratios, so the
+    error ratio ramps up over B first (obsgen's event SLIs, B = 5m).
     """
-    reach = window.threshold(budget) / bad_fraction
-    return max(window.long * reach, window.short * reach)
+    threshold = window.threshold(budget)
+    if base is None:
+        reach = threshold / bad_fraction
+        return max(window.long * reach, window.short * reach)
+    return max(_ramped_reach(w, base, threshold / bad_fraction) for w in (window.long, window.short))
+
+
+def _ramped_reach(window: int, base: int, share: Fraction) -> Fraction:
+    """When the mean over `window` of a ratio ramping linearly from 0 to 1 over `base` seconds
+    reaches `share` (the base window itself reads the ramp directly)."""
+    if window == base:
+        return share * base
+
+    def area(t: float) -> float:  # ∫₀ᵗ min(s / base, 1) ds
+        return t * t / (2 * base) if t <= base else t - base / 2
+
+    low, high = 0.0, float(window + base)
+    for _ in range(60):
+        middle = (low + high) / 2
+        if area(middle) - area(max(0.0, middle - window)) >= float(share) * window:
+            high = middle
+        else:
+            low = middle
+    return Fraction(round(high, 3)).limit_denominator(1000)

@@ -129,3 +129,34 @@ def test_expand_and_check() -> None:
     assert expand(text, {"instance": "a"}, 0.5, {"cluster": "lab"}) == "a is at 50% in lab"
     with pytest.raises(TemplateError, match="not one obsgen can test"):
         check("{{ range $labels }}x{{ end }}")
+
+
+def test_time_to_fire_of_event_slis_follows_the_ramp_of_the_base_window() -> None:
+    """Brute force, second by second: the base window's ratio ramps 0 → 1 over 5m after the
+    errors start; a longer window averages it. The closed form must agree within a second."""
+    from fractions import Fraction
+
+    from generator.slo_math import BurnWindow, time_to_fire
+
+    base = 300
+
+    def first_second_at_or_above(window: int, share: float) -> int:
+        ramp = [min(t / base, 1.0) for t in range(0, 4 * 86400)]
+        total = 0.0
+        for t, value in enumerate(ramp):
+            total += value
+            if t >= window:
+                total -= ramp[t - window]
+            mean = value if window == base else total / window
+            if mean >= share:
+                return t
+        raise AssertionError("never reached")
+
+    budget = Fraction(1, 1000)
+    for long, short, factor in ((3600, 300, Fraction(144, 10)), (21600, 1800, Fraction(6)), (86400, 7200, 3)):
+        window = BurnWindow("page", long, short, Fraction(factor))
+        expected = max(first_second_at_or_above(w, float(window.threshold(budget))) for w in (long, short))
+        got = time_to_fire(window, budget, Fraction(1), base)
+        assert abs(float(got) - expected) <= 1, (long, short, got, expected)
+    plain = time_to_fire(BurnWindow("page", 3600, 300, Fraction(144, 10)), budget, Fraction(1))
+    assert plain == Fraction(5184, 100)  # 1h × 14.4 × 0.001 without a ramp
