@@ -69,7 +69,7 @@ def canary_instances(spec: Spec) -> tuple[str, ...]:
 class Runtime:
     def __init__(self, spec: Spec, options: Options) -> None:
         self.spec, self.options = spec, options
-        self.world = World.from_spec(spec)
+        self.world = World.from_spec(spec, options.time_scale)
         self.world.switch(options.scenario)
         self.exporters: list[Exporter] = []
         self.loops: list[ControlLoop] = []
@@ -124,9 +124,10 @@ class Runtime:
                 )
                 self.writers.append(writer)
         backup_dir = self.options.backup_dir or self.options.state_db.parent / "backups"
-        if self.exporters:
+        declaring = self._state_exporter()
+        if declaring is not None:
             gauges = StateGauges(self.options.state_db, backup_dir)
-            self._state_exporter().registry.register(gauges)  # type: ignore[arg-type]
+            declaring.registry.register(gauges)  # type: ignore[arg-type]
         self.keeper = StateThread(store, self.world, schedule, canary_instances(self.spec))
         for part in [*self.exporters, *self.loops, *self.writers, self.keeper, self.control, self.sink]:
             if part is not None:
@@ -136,12 +137,11 @@ class Runtime:
         assert self.store is not None
         self.store.record_loop(loop.metric, loop.gain, loop.guard, tick, target, phase, time.time())
 
-    def _state_exporter(self) -> Exporter:
-        """The exporter serving the runtime's own gauges: the service whose catalog declares them,
-        else the one with heartbeats (duri), else the first."""
+    def _state_exporter(self) -> Exporter | None:
+        """The exporter serving the runtime's own DR gauges: the first service whose catalog
+        declares them (none: a spec without DR alerts gets no undeclared series)."""
         declared = [e for e in self.exporters if any(m.name in RUNTIME_METRICS for m in e.service.metrics)]
-        beating = [e for e in self.exporters if e.service.heartbeats]
-        return (declared or beating or self.exporters)[0]
+        return declared[0] if declared else None
 
     def stop(self) -> None:
         threads = [*self.loops, *self.writers, *([self.keeper] if self.keeper else [])]

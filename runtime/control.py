@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from runtime.http import QuietHandler, Server
-from runtime.scenarios import SCENARIOS
 from runtime.world import UnknownScenario, World
 
 
@@ -17,7 +16,7 @@ def _handler(world: World) -> type[QuietHandler]:
                 return self.answer_json(404, {"error": "use /scenario"})
             with world.lock:
                 current = world.scenario.name
-            self.answer_json(200, {"scenario": current, "known": list(SCENARIOS)})
+            self.answer_json(200, {"scenario": current, "known": list(world.scenarios)})
 
         def do_POST(self) -> None:
             url = urlsplit(self.path)

@@ -1,7 +1,9 @@
 """One HTTP exporter per service: its metrics on its declared path, `/readyz`, `/healthz`.
 
-Gauges are read from the world at scrape time. The realm is not exported: Prometheus adds
-`metric_realm` as a target label (see prometheus.yml), so the two can never disagree.
+Gauges are read from the world at scrape time, once per label set the spec's selectors tell
+apart; counters, histograms and summaries come from the world's traffic (runtime/traffic.py).
+The realm is not exported: Prometheus adds `metric_realm` as a target label (see
+prometheus.yml), so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from generator.model import Service
 from runtime.http import QuietHandler, Server
-from runtime.state import RUNTIME_METRICS
+from runtime.state import CANARY_METRIC, RUNTIME_METRICS
+from runtime.traffic import label_sets
 from runtime.world import World
 
 disable_created_metrics()  # `<name>_created` series would be undeclared in the spec's catalog
@@ -33,17 +36,29 @@ class WorldCollector:
             if m.type == "gauge" and not m.external and m.name not in RUNTIME_METRICS  # see StateGauges
         ]
 
+        self.label_sets = {m.name: label_sets(service, m.name) for m in self.gauges}
+
     def collect(self) -> Iterator[Metric]:
         for metric in self.gauges:
+            if not self.world.served(metric.name):
+                continue
             instances = self.world.per_instance(metric.name)
             if instances and metric.labels:
                 family = GaugeMetricFamily(metric.name, metric.help, labels=[metric.labels[0]])
                 for instance, value in sorted(instances.items()):
                     family.add_metric([instance], value)
-            else:
+            elif metric.name == CANARY_METRIC:  # one canary: the runtime's state serves it as is
                 family = GaugeMetricFamily(metric.name, metric.help)
                 family.add_metric([], self.world.value(metric.name))
+            else:
+                value = self.world.value(metric.name)
+                sets = self.label_sets[metric.name] or [()]
+                family = GaugeMetricFamily(metric.name, metric.help, labels=[k for k, _ in sets[0]])
+                for labels in sets:
+                    family.add_metric([v for _, v in labels], value)
             yield family
+        if self.world.traffic is not None:
+            yield from self.world.traffic.collect(self.service.service)
 
 
 def service_registry(service: Service, world: World) -> tuple[CollectorRegistry, dict[str, Histogram]]:

@@ -1,8 +1,13 @@
-"""Named scenarios: how the simulated world departs from healthy. Metrics a spec does not
-export are ignored, so a scenario never breaks a spec without the seed's services."""
+"""Named scenarios: how the simulated world departs from healthy.
+
+The demo's hand-tuned scenarios (phase-drift, canary-regression, …) are listed here; every
+spec also gets four per SLO, derived in runtime/slo_scenarios.py. Metrics a spec does not
+export are ignored, so a scenario never breaks a spec without the seed's services.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -20,6 +25,12 @@ class Scenario:
     """unique-answer share of each canary instance (c1, c2, …; the rest healthy)"""
     tick_delay: float = 0.0
     """extra work per tick of the control loop, at most this many seconds (random)"""
+    events: dict[str, float] = field(default_factory=dict)
+    """event stream (`<slo id>/<group>`) → share of bad events, instead of the healthy one"""
+    slices: dict[str, Callable[[float], float]] = field(default_factory=dict)
+    """gauge → its value at a time (seconds of the spec's clock since the scenario began)"""
+    missing: frozenset[str] = frozenset()
+    """event streams and gauges not served at all (no data)"""
 
 
 SCENARIOS = {

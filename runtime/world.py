@@ -1,4 +1,5 @@
-"""The simulated world: the current scenario and the value of every exported gauge now."""
+"""The simulated world: the current scenario, the value of every exported gauge now and the
+request traffic behind every counter and histogram (runtime/traffic.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from generator.model import Spec
 from runtime.levels import Level, healthy_level
 from runtime.scenarios import SCENARIOS, Scenario
+from runtime.traffic import Traffic
 
 
 class UnknownScenario(ValueError):
@@ -27,24 +29,38 @@ class World:
     instances: dict[str, dict[str, float]] = field(default_factory=dict)
     """metric → instance → value, for gauges served once per instance (the canaries)"""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    scenarios: dict[str, Scenario] = field(default_factory=lambda: dict(SCENARIOS))
+    traffic: Traffic | None = None
+    time_scale: float = 1.0
+    """seconds of the spec's clock per real second (the sandbox's speed-up)"""
 
     @classmethod
-    def from_spec(cls, spec: Spec) -> World:
+    def from_spec(cls, spec: Spec, time_scale: float = 1.0) -> World:
+        from runtime.slo_scenarios import healthy_shares, spec_scenarios
+
         levels = {
             metric.name: healthy_level(service, metric.name)
             for service in spec.services
             for metric in service.metrics
             if metric.type == "gauge" and not metric.external
         }
-        return cls(levels)
+        traffic = Traffic.from_spec(spec, healthy_shares(spec))
+        return cls(levels, scenarios=spec_scenarios(spec), traffic=traffic, time_scale=time_scale)
 
     def switch(self, name: str) -> Scenario:
-        scenario = SCENARIOS.get(name)
+        scenario = self.scenarios.get(name)
         if scenario is None:
-            raise UnknownScenario(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+            raise UnknownScenario(f"unknown scenario {name!r}; known: {', '.join(self.scenarios)}")
         with self.lock:
             self.scenario, self.since = scenario, time.monotonic()
+        if self.traffic is not None:
+            self.traffic.switch(scenario.events, set(scenario.missing))
         return scenario
+
+    def served(self, metric: str) -> bool:
+        """False while the scenario withholds the gauge (no data)."""
+        with self.lock:
+            return metric not in self.scenario.missing
 
     def target(self, metric: str) -> float:
         """What the world wants the gauge to read now (a loop approaches it tick by tick)."""
@@ -53,6 +69,8 @@ class World:
             scenario, since = self.scenario, self.since
         if metric in scenario.fixed:
             return scenario.fixed[metric]
+        if metric in scenario.slices:
+            return scenario.slices[metric]((time.monotonic() - since) * self.time_scale)
         value = level.value + scenario.rising.get(metric, 0.0) * (time.monotonic() - since)
         if level.spread:
             value += (
