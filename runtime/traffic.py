@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client.core import HistogramMetricFamily, Metric, SummaryMetricFamily
@@ -258,6 +258,7 @@ class Traffic:
     missing: set[str]
     since: float
     lock: threading.Lock
+    clock: Callable[[], float] = time.monotonic
 
     @classmethod
     def from_spec(cls, spec: Spec, healthy: Mapping[str, float]) -> Traffic:
@@ -290,7 +291,7 @@ class Traffic:
     def switch(self, bad: Mapping[str, float], missing: set[str]) -> None:
         """The rates of a new scenario, from now on (counters keep what they counted)."""
         with self.lock:
-            self._advance(time.monotonic())
+            self._advance(self.clock())
             self.bad, self.missing = dict(bad), set(missing)
             for service_cells in self.cells.values():
                 for cell, owners in service_cells.items():
@@ -312,7 +313,7 @@ class Traffic:
 
     def collect(self, service: str) -> Iterator[Metric]:
         with self.lock:
-            self._advance(time.monotonic())
+            self._advance(self.clock())
             shown = {
                 cell: self.values[cell]
                 for cell, owners in self.cells.get(service, {}).items()
