@@ -137,15 +137,20 @@ def targets() -> None:
 @prometheus_option()
 @timeout_option(QUERY_TIMEOUT)
 def verify(spec_dir: Path, prometheus_url: str | None, timeout: float) -> None:
-    """Check that every scrape job of the spec has targets and all of them are up.
+    """Check every scrape job of the spec: targets up, declared metrics exposed.
 
     The jobs are those prometheus.yml gets: each service's, each blackbox probe's and each
-    heartbeat's textfile-collector job. Reads `up` with one instant query.
+    heartbeat's textfile-collector job. A target that is up must expose every metric the spec
+    declares for its job: a service's own catalog metrics (a histogram as _bucket, _count and
+    _sum; a summary as _count and _sum), an `external` metric on the job it names, a heartbeat's
+    metric on its job. Each target lacking some is listed with the names it lacks. Reads `up`
+    and the exposed names with one instant query.
 
     \b
     Exit codes:
-       0  every job has at least one target, and all are up
-       1  a job has a target down, or no targets at all
+       0  every job has at least one target, all are up and expose their declared metrics
+       1  a job has a target down, or no targets at all (DOWN), or a target up lacks a
+          declared metric (MISSING)
       13  UNREACHABLE  Prometheus did not answer
        2  bad URL or invalid spec
     """

@@ -8,6 +8,7 @@ real CLI in a subprocess; tests poll with deadlines instead of sleeping for fixe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SPEC, free_port, installed, obsgen, serving
 
+from generator import promql
 from generator.exit_codes import ExitCode
 from generator.live.commands import repeat
 from generator.live.gate import (
@@ -38,7 +40,7 @@ from generator.live.gate import (
     requirement,
 )
 from generator.live.prom import Sample
-from generator.live.targets import expected_jobs, job_states
+from generator.live.targets import Job, expected_jobs, job_states, render, targets_query
 from generator.model import Gate, Service
 from generator.pipeline import load
 
@@ -58,10 +60,11 @@ DEADLINE = 20.0
 
 
 class Exporter:
-    """Prometheus text exposition on a loopback port; values may be callables (a trend)."""
+    """Prometheus text exposition on a loopback port, on each of `paths`; values may be
+    callables (a trend)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, *paths: str) -> None:
+        self.paths = paths
         self.port = 0
         self._values: dict[str, float | Callable[[], float]] = {}
         self._lock = threading.Lock()
@@ -90,7 +93,7 @@ class Exporter:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.split("?")[0] != exporter.path:
+                if self.path.split("?")[0] not in exporter.paths:
                     self.send_error(404)
                     return
                 body = exporter.exposition()
@@ -114,6 +117,15 @@ class Exporter:
             self._server = None
 
 
+class TextExporter(Exporter):
+    """Serves `text` as it is: whole metric families (histograms, summaries) under control."""
+
+    text = ""
+
+    def exposition(self) -> bytes:
+        return self.text.encode()
+
+
 @dataclass
 class Lab:
     url: str
@@ -121,19 +133,10 @@ class Lab:
     exporter: Exporter
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+@contextlib.contextmanager
+def prometheus_of(spec: Path, root: Path) -> Iterator[str]:
+    """`obsgen gen` of the spec under root, and the real Prometheus on its prometheus.yml; its URL."""
     binary = installed("prometheus")
-    root = tmp_path_factory.mktemp("live")
-    exporter = Exporter("/metrics_lab")
-    exporter.set(HEALTHY)
-    exporter.start()
-    spec = root / "spec"
-    shutil.copytree(GATES, spec)
-    service = spec / "lab.yaml"
-    text, count = re.subn(r"(?m)^  port: \d+$", f"  port: {exporter.port}", service.read_text())
-    assert count == 1
-    service.write_text(text)
     result = obsgen("gen", "--spec", spec, "--out", root / "generated")
     assert result.returncode == 0, result.stderr
     url = f"http://127.0.0.1:{free_port()}"
@@ -144,8 +147,24 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         f"--web.listen-address={url.removeprefix('http://')}",
         "--log.level=warn",
     ]
+    with serving(argv, url, root / "prometheus.log"):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    root = tmp_path_factory.mktemp("live")
+    exporter = Exporter("/metrics_lab")
+    exporter.set(HEALTHY)
+    exporter.start()
+    spec = root / "spec"
+    shutil.copytree(GATES, spec)
+    service = spec / "lab.yaml"
+    text, count = re.subn(r"(?m)^  port: \d+$", f"  port: {exporter.port}", service.read_text())
+    assert count == 1
+    service.write_text(text)
     try:
-        with serving(argv, url, root / "prometheus.log"):
+        with prometheus_of(spec, root) as url:
             yield Lab(url, spec, exporter)
     finally:
         exporter.stop()
@@ -453,8 +472,10 @@ def test_targets_verify_names_the_job_that_is_down(lab: Lab) -> None:
         lambda r: r.returncode == 0,
         "every target up",
     )
-    assert re.search(r"(?m)^  lab +1 +1  ok +service lab$", result.stdout), result.stdout
-    assert verdict_line(result.stdout) == "[OK] every target of all 1 job(s) is up"
+    assert re.search(r"(?m)^  lab +1 +1 +3  ok +service lab$", result.stdout), result.stdout
+    assert verdict_line(result.stdout) == (
+        "[OK] every target of all 1 job(s) is up and exposes its declared metrics"
+    )
 
     lab.exporter.stop()
     try:
@@ -466,7 +487,7 @@ def test_targets_verify_names_the_job_that_is_down(lab: Lab) -> None:
     finally:
         lab.exporter.start()
     assert result.returncode == ExitCode.CHECK_FAILED
-    assert re.search(r"(?m)^  lab +0 +1  DOWN +service lab$", result.stdout), result.stdout
+    assert re.search(r"(?m)^  lab +0 +1 +3  DOWN +service lab$", result.stdout), result.stdout
     assert (
         verdict_line(result.stdout) == f"[DOWN] lab: 0 of 1 target(s) up, down: 127.0.0.1:{lab.exporter.port}"
     )
@@ -478,6 +499,113 @@ def test_targets_verify_names_the_job_that_is_down(lab: Lab) -> None:
         "[DOWN] no targets for bridge, bridge-readyz, duri, duri-heartbeat, ure "
         "(not in this Prometheus's configuration, or not scraped yet)"
     )
+
+
+SHOP_SETTINGS = """\
+settings:
+  evaluation_interval: 1s
+  scrape_interval: 1s
+  watchdog: false
+  runbook_base_url: https://runbooks.example/alerts
+  blackbox_exporter: 127.0.0.1:{port}
+  node_exporter: 127.0.0.1:{port}
+"""
+SHOP_SERVICE = """\
+service: shop
+scrape: {{port: {port}, path: /metrics}}
+metrics:
+  - {{name: http_requests_total, type: counter, help: Requests served., labels: [code]}}
+  - {{name: http_request_duration_seconds, type: histogram, help: Time to serve., buckets: [0.1, 1]}}
+  - {{name: shop_cart_items, type: summary, help: Items per cart.}}
+  - {{name: shop_open, type: gauge, help: 1 while the shop is open.}}
+  - {{name: probe_success, type: gauge, help: 1 when the probe succeeded., external: true, job: shop-readyz}}
+  - {{name: node_load1, type: gauge, help: Load of the host., external: true}}
+  - {{name: probe_duration_seconds, type: gauge, help: Probe time., external: true, job: elsewhere}}
+probes:
+  - name: shop-readyz
+heartbeats:
+  - {{metric: shop_heartbeat_timestamp_seconds, period: 4s, scrape_interval: 1s, window: 10s, freshness: 7s}}
+"""
+SHOP_FAMILIES = {
+    "http_requests_total": 'http_requests_total{code="200"} 3',
+    "http_request_duration_seconds": "\n".join(
+        [
+            'http_request_duration_seconds_bucket{le="0.1"} 1',
+            'http_request_duration_seconds_bucket{le="1"} 2',
+            'http_request_duration_seconds_bucket{le="+Inf"} 3',
+            "http_request_duration_seconds_sum 1.5",
+            "http_request_duration_seconds_count 3",
+        ]
+    ),
+    "shop_cart_items": "shop_cart_items_sum 12\nshop_cart_items_count 4",
+    "shop_open": "shop_open 1",
+    "probe_success": "probe_success 1",
+    "shop_heartbeat_timestamp_seconds": "shop_heartbeat_timestamp_seconds 1.7e+09",
+}
+SHOP_TYPES = {"http_requests_total": "counter", "http_request_duration_seconds": "histogram"}
+SHOP_TYPES |= {"shop_cart_items": "summary"}
+HISTOGRAM_SERIES = (
+    "http_request_duration_seconds_bucket",
+    "http_request_duration_seconds_count",
+    "http_request_duration_seconds_sum",
+)
+
+
+def write_shop_spec(spec: Path, port: int) -> Path:
+    """A service with a metric of every type, an external one per kind, a probe and a heartbeat,
+    every job scraping one server at `port` (it is also the blackbox and node exporter)."""
+    spec.mkdir(parents=True)
+    (spec / "obsgen.yaml").write_text(SHOP_SETTINGS.format(port=port))
+    (spec / "shop.yaml").write_text(SHOP_SERVICE.format(port=port))
+    return spec
+
+
+def shop_exposition(*families: str) -> str:
+    return "".join(
+        f"# TYPE {name} {SHOP_TYPES.get(name, 'gauge')}\n{SHOP_FAMILIES[name]}\n" for name in families
+    )
+
+
+@dataclass
+class Shop:
+    url: str
+    spec: Path
+    exporter: TextExporter
+
+    def verify(self) -> subprocess.CompletedProcess[str]:
+        return cli("targets", "verify", "--spec", self.spec, "--prometheus", self.url)
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Shop]:
+    exporter = TextExporter("/metrics", "/probe")  # the service and heartbeat jobs', the probe's
+    exporter.text = shop_exposition(*SHOP_FAMILIES)
+    exporter.start()
+    spec = write_shop_spec(tmp_path / "spec", exporter.port)
+    try:
+        with prometheus_of(spec, tmp_path) as url:
+            yield Shop(url, spec, exporter)
+    finally:
+        exporter.stop()
+
+
+def test_targets_verify_names_the_metrics_a_target_no_longer_exposes(shop: Shop) -> None:
+    result = poll(shop.verify, lambda r: r.returncode == ExitCode.OK, "every target up and complete")
+    out, port = result.stdout, shop.exporter.port
+    assert re.search(r"(?m)^  shop +1 +1 +7  ok +service shop$", out), out
+    assert re.search(r"(?m)^  shop-readyz +1 +1 +1  ok +probe of shop$", out), out
+    assert re.search(r"(?m)^  shop-heartbeat +1 +1 +1  ok +heartbeat shop_heartbeat_", out), out
+    assert verdict_line(out) == "[OK] every target of all 3 job(s) is up and exposes its declared metrics"
+
+    shop.exporter.text = shop_exposition(*(f for f in SHOP_FAMILIES if f != "http_request_duration_seconds"))
+    # Prometheus marks the histogram's series stale at the next scrape.
+    result = poll(shop.verify, lambda r: r.returncode != ExitCode.OK, "the histogram missing")
+    out = result.stdout
+    assert result.returncode == ExitCode.CHECK_FAILED, out
+    assert re.search(r"(?m)^  shop +1 +1 +7  MISSING +service shop$", out), out
+    assert re.search(r"(?m)^  shop-readyz +1 +1 +1  ok ", out), out
+    assert f"  shop 127.0.0.1:{port}: missing {', '.join(HISTOGRAM_SERIES)}" in out.splitlines()
+    assert verdict_line(out) == "[MISSING] shop: 1 of 1 up target(s) lack declared metrics"
 
 
 # ---------------------------------------------------------------- without a Prometheus
@@ -695,8 +823,98 @@ def test_expected_jobs_of_the_bundled_spec() -> None:
     assert {"ure", "duri"} <= set(jobs)
     states_ = job_states(
         expected_jobs(load(SPEC)),
-        [Sample({"job": "bridge", "instance": "a"}, 1), Sample({"job": "bridge", "instance": "b"}, 0)],
+        [
+            Sample({"__name__": "up", "job": "bridge", "instance": "a"}, 1),
+            Sample({"__name__": "up", "job": "bridge", "instance": "b"}, 0),
+        ],
     )
     bridge = next(s for s in states_ if s.job.name == "bridge")
     assert (bridge.up, bridge.total, bridge.down, bridge.state) == (1, 2, ("b",), "DOWN")
     assert next(s for s in states_ if s.job.name == "ure").state == "NO TARGETS"
+
+
+def test_expected_metrics_per_job(tmp_path: Path) -> None:
+    jobs = {job.name: job for job in expected_jobs(load(write_shop_spec(tmp_path / "spec", 9999)))}
+    assert list(jobs) == ["shop", "shop-readyz", "shop-heartbeat"]
+    # A histogram as its three series, a summary as _count and _sum (quantiles optional),
+    # counters and gauges by name; external metrics not on the service's own job.
+    assert jobs["shop"].metrics == (
+        *HISTOGRAM_SERIES,
+        "http_requests_total",
+        "shop_cart_items_count",
+        "shop_cart_items_sum",
+        "shop_open",
+    )
+    # An external metric on the job it names; one naming a job the spec lacks is expected nowhere.
+    assert jobs["shop-readyz"].metrics == ("probe_success",)
+    assert jobs["shop-heartbeat"].metrics == ("shop_heartbeat_timestamp_seconds",)
+
+    bundled = {job.name: job.metrics for job in expected_jobs(load(SPEC))}
+    assert {"bridge_tick_jitter_seconds_bucket", "bridge_phase_diff"} <= set(bundled["bridge"])
+    assert "probe_success" not in bundled["bridge"] and bundled["bridge-readyz"] == ()
+    assert bundled["duri-heartbeat"] == ("duri_heartbeat_timestamp_seconds",)
+
+
+def test_the_targets_query_reads_up_and_every_declared_name_at_once() -> None:
+    jobs = [
+        Job("a", "service a", ("x_bucket", "y")),
+        Job("b-probe", "probe of a"),
+        Job("c", "service c", ("y",)),
+    ]
+    query = targets_query(jobs)
+    assert query == 'max by (job, instance, __name__) ({__name__=~"up|x_bucket|y", job=~"a|b-probe|c"})'
+    assert promql.parse(query)
+
+
+def up(job: str, instance: str, value: float = 1) -> Sample:
+    return Sample({"__name__": "up", "job": job, "instance": instance}, value)
+
+
+def exposes(job: str, instance: str, *names: str) -> list[Sample]:
+    return [Sample({"__name__": name, "job": job, "instance": instance}, 1) for name in names]
+
+
+WEB = Job("web", "service web", ("a_total", "b_bucket", "b_count", "b_sum"))
+PROBE = Job("web-readyz", "probe of web", ("probe_success",))
+
+
+def test_an_up_target_lacking_declared_metrics_is_missing() -> None:
+    samples = [
+        up("web", "h1:80"),
+        *exposes("web", "h1:80", "a_total", "b_bucket", "b_count", "b_sum"),
+        up("web", "h2:80"),
+        *exposes("web", "h2:80", "a_total", "b_count"),
+        *exposes("web", "h3:80", "b_bucket"),  # no `up` beside it: not a target of this run
+        up("web-readyz", "http://h1/readyz"),
+        *exposes("web-readyz", "http://h1/readyz", "probe_success"),
+        *exposes("other", "h2:80", "b_bucket", "b_sum"),  # another job's series count for nothing
+    ]
+    web, probe = job_states([WEB, PROBE], samples)
+    assert (web.up, web.total, web.down, web.state) == (2, 2, (), "MISSING")
+    assert web.missing == (("h2:80", ("b_bucket", "b_sum")),)
+    assert not web.healthy and probe.healthy and probe.state == "ok"
+    assert render("http://p", [web, probe]) == [
+        "scrape targets of 2 job(s) at http://p",
+        "  job         up  total  metrics  state    declared by",
+        "  web          2      2        4  MISSING  service web",
+        "  web-readyz   1      1        1  ok       probe of web",
+        "  web h2:80: missing b_bucket, b_sum",
+        "[MISSING] web: 1 of 2 up target(s) lack declared metrics",
+    ]
+
+
+def test_down_outranks_missing_and_ok_needs_every_target_complete() -> None:
+    samples = [up("web", "h1:80"), up("web", "h2:80", 0), up("web-readyz", "http://h1/readyz")]
+    web, probe = job_states([WEB, PROBE], samples)
+    # A down target's series are stale: only the up one is compared.
+    assert (web.state, web.down, [i for i, _ in web.missing]) == ("DOWN", ("h2:80",), ["h1:80"])
+    assert render("http://p", [web, probe])[-1] == (
+        "[DOWN] web: 1 of 2 target(s) up, down: h2:80; web: 1 of 1 up target(s) lack declared metrics; "
+        "web-readyz: 1 of 1 up target(s) lack declared metrics"
+    )
+    complete = [up("web", "h1:80"), *exposes("web", "h1:80", *WEB.metrics), up("web-readyz", "p")]
+    [web] = job_states([WEB], complete)
+    [probe] = job_states([Job("web-readyz", "probe of web")], complete)
+    assert render("http://p", [web, probe])[-1] == (
+        "[OK] every target of all 2 job(s) is up and exposes its declared metrics"
+    )

@@ -24,7 +24,7 @@ from generator.live.gate import (
 )
 from generator.live.http_client import Unreachable
 from generator.live.prom import Prometheus
-from generator.live.targets import expected_jobs, job_states, render, up_query
+from generator.live.targets import expected_jobs, job_states, render, targets_query
 from generator.model import Gate, Service, Spec
 
 Echo = Callable[[str], None]
@@ -118,9 +118,10 @@ def watch_gate(
 
 
 def verify_targets(prometheus: Prometheus, spec: Spec, echo: Echo) -> ExitCode:
+    """One query reads every target's `up` and the declared series names it exposes."""
     jobs = expected_jobs(spec)
     try:
-        samples = prometheus.query(up_query(jobs))
+        samples = prometheus.query(targets_query(jobs))
     except Unreachable as exc:
         echo(f"scrape targets of {len(jobs)} job(s) at {prometheus.url}")
         echo(f"{Verdict.UNREACHABLE.tag} {exc}")
