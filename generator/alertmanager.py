@@ -5,7 +5,8 @@ The spec's routes are a flat, ordered list; each becomes one Alertmanager route 
 Watchdog's route comes first and never continues, so it reaches its dead-man's switch only;
 `default_pager`, when set, is a last route `severity="page"`, for every page no route stopped.
 `expected_receivers` follows Alertmanager's matching for this tree; the generated routing
-tests hold it to what `amtool config routes test` says.
+tests hold it to what `amtool config routes test` says. Waits, intervals and timeouts are
+duration values (they shrink under `durations.compressed_time`); time intervals are clock times.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Any
 
 from generator.alert_inventory import alert_inventory
 from generator.conventions import OBSGEN_LABELS, SLOTH_LABELS, WATCHDOG, IdentityLabels, identity_labels
-from generator.durations import format_duration
+from generator.durations import duration_value
 from generator.model import Spec
 from generator.model.alertmanager import AlertmanagerSpec, Inhibition, Receiver, Timing
 
-WATCHDOG_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval": "1m"}
+WATCHDOG_SECONDS = {"group_wait": 0, "group_interval": 60, "repeat_interval": 60}
 SLACK_TITLE = (
     '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '
     "{{ .CommonLabels.alertname }} ({{ .CommonLabels.service }})"
@@ -84,7 +85,7 @@ def _timing(spec: Spec, timing: Timing) -> dict[str, Any]:
     for field in ("group_wait", "group_interval", "repeat_interval"):
         value = getattr(timing, field)
         if value is not None:
-            out[field] = format_duration(value)
+            out[field] = duration_value(value)
     return out
 
 
@@ -103,7 +104,8 @@ def pager_names(routing: AlertmanagerSpec) -> list[str]:
 def leaves(spec: Spec, routing: AlertmanagerSpec) -> list[Leaf]:
     found: list[Leaf] = []
     if spec.settings.watchdog and routing.watchdog_receiver:
-        found.append(Leaf({"alertname": WATCHDOG}, {}, routing.watchdog_receiver, False, WATCHDOG_TIMING))
+        timing = {field: duration_value(seconds) for field, seconds in WATCHDOG_SECONDS.items()}
+        found.append(Leaf({"alertname": WATCHDOG}, {}, routing.watchdog_receiver, False, timing))
     for route in routing.routes:
         for i, receiver in enumerate(route.receivers):
             last = i == len(route.receivers) - 1
@@ -273,13 +275,13 @@ def compile_alertmanager(spec: Spec) -> dict[str, Any] | None:
     root: dict[str, Any] = {
         "receiver": routing.default_receiver,
         "group_by": group_labels(spec, routing.group_by),
-        "group_wait": format_duration(routing.group_wait),
-        "group_interval": format_duration(routing.group_interval),
-        "repeat_interval": format_duration(routing.repeat_interval),
+        "group_wait": duration_value(routing.group_wait),
+        "group_interval": duration_value(routing.group_interval),
+        "repeat_interval": duration_value(routing.repeat_interval),
         "routes": [_route(leaf) for leaf in leaves(spec, routing)],
     }
     config: dict[str, Any] = {
-        "global": {"resolve_timeout": format_duration(routing.resolve_timeout)},
+        "global": {"resolve_timeout": duration_value(routing.resolve_timeout)},
         "route": root,
         "inhibit_rules": [_inhibit_rule(r) for r in (*slo_inhibitions(spec), *routing.inhibitions)],
         "receivers": [_receiver(routing, r) for r in routing.receivers],

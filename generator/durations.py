@@ -1,8 +1,19 @@
-"""Prometheus durations (`90s`, `5m`, `1h30m`, `30d`) as whole seconds."""
+"""Prometheus durations (`90s`, `5m`, `1h30m`, `30d`) as whole seconds, and the time scale
+under which the compilers render duration values.
+
+Names always carry the nominal duration (`format_duration`: `slo:sli_error:ratio_rate5m`, the
+`slo_window` label, annotations). Values Prometheus and Alertmanager act on (ranges, `for`,
+intervals, seconds compared in an expression) go through `duration_value` / `seconds_value`,
+which divide by the scale set with `compressed_time`: 1 everywhere but the sandbox.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from fractions import Fraction
 from functools import lru_cache
 
 UNITS: dict[str, int] = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -57,3 +68,44 @@ def go_duration(seconds: int) -> str:
         if count:
             out += f"{count}{unit}"
     return out
+
+
+_TIME_SCALE: ContextVar[Fraction] = ContextVar("time_scale", default=Fraction(1))
+
+
+@contextmanager
+def compressed_time(scale: float | Fraction) -> Iterator[None]:
+    """Inside, every duration value the compilers render is `scale` times shorter."""
+    factor = Fraction(scale)
+    if factor <= 0:
+        raise ValueError(f"a time scale must be positive, got {scale}")
+    token = _TIME_SCALE.set(factor)
+    try:
+        yield
+    finally:
+        _TIME_SCALE.reset(token)
+
+
+def time_scale() -> Fraction:
+    return _TIME_SCALE.get()
+
+
+def scaled_milliseconds(seconds: int | Fraction) -> int:
+    """Nominal seconds ÷ the time scale, in whole milliseconds (half up); a positive duration
+    never becomes 0."""
+    exact = Fraction(seconds) * 1000 / _TIME_SCALE.get()
+    if exact <= 0:
+        return 0
+    return max(1, int(exact + Fraction(1, 2)))
+
+
+def duration_value(seconds: int | Fraction) -> str:
+    """A duration Prometheus or Alertmanager acts on, under the time scale: 300 → `5m` at scale
+    1, `5s` at 60; 15 → `250ms` at 60. Not cached: the result depends on the scale."""
+    return format_duration_ms(scaled_milliseconds(seconds))
+
+
+def seconds_value(seconds: int | Fraction) -> float:
+    """A number of seconds inside an expression (`time() - x < 151`), under the time scale, with
+    the precision of `duration_value` so a range and a comparison with it agree."""
+    return scaled_milliseconds(seconds) / 1000

@@ -18,6 +18,8 @@ samples: recorded samples sit on whole intervals, never on the half-interval edg
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from generator import promql
 from generator import rule_parts as parts
 from generator.alert_contract import gate_alert, gate_labels
@@ -29,7 +31,7 @@ from generator.conventions import (
     ROLLBACK,
     VIOLATIONS,
 )
-from generator.durations import format_duration_ms
+from generator.durations import duration_value
 from generator.model import Gate, Service, Spec, ThresholdCondition
 from generator.model.gates import Condition, QuorumCondition
 from generator.rule_parts import Rule
@@ -46,7 +48,7 @@ def gate_group(service: Service, gate: Gate) -> str:
 
 def held_range(duration: int, interval: int) -> str:
     """A range holding exactly the evaluations from t − duration to t, in Prometheus 2 and 3."""
-    return format_duration_ms(duration * 1000 + interval * 500)
+    return duration_value(duration + Fraction(interval, 2))
 
 
 def evaluations_in(duration: int, interval: int) -> int:

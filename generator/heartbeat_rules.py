@@ -10,6 +10,7 @@ from __future__ import annotations
 from generator import promql
 from generator import rule_parts as parts
 from generator.alert_contract import heartbeat_alerts
+from generator.durations import seconds_value
 from generator.model import Heartbeat, Service, Spec
 from generator.rule_parts import Rule
 
@@ -30,7 +31,7 @@ def ok_expr(service: Service, heartbeat: Heartbeat) -> str:
         "max", promql.selector(heartbeat.metric, service.realm_matchers()), heartbeat.freshness
     )
     newest = promql.aggregate("max", recent, by=realm)
-    fresh = promql.compare(f"time() - {newest}", "<", heartbeat.freshness, as_bool=True)
+    fresh = promql.compare(f"time() - {newest}", "<", seconds_value(heartbeat.freshness), as_bool=True)
     both = f"({changed}) * on ({', '.join(realm)}) ({fresh})"
     return f"{both} or on () vector(0)"
 

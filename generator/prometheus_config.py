@@ -1,18 +1,21 @@
-"""Model → prometheus.yml: scrape jobs for services and probes, rule files, Alertmanagers."""
+"""Model → prometheus.yml: scrape jobs for services and probes, rule files, Alertmanagers.
+
+Intervals are duration values: they shrink under `durations.compressed_time` (the sandbox).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from generator.durations import format_duration
+from generator.durations import duration_value
 from generator.model import Heartbeat, Probe, Service, Spec
 
 
 def compile_prometheus_config(spec: Spec) -> dict[str, Any]:
     settings = spec.settings
     global_: dict[str, Any] = {
-        "scrape_interval": format_duration(settings.scrape_interval),
-        "evaluation_interval": format_duration(settings.evaluation_interval),
+        "scrape_interval": duration_value(settings.scrape_interval),
+        "evaluation_interval": duration_value(settings.evaluation_interval),
     }
     if settings.external_labels:
         global_["external_labels"] = dict(sorted(settings.external_labels.items()))
@@ -39,7 +42,7 @@ def _static(target: str, service: Service) -> dict[str, Any]:
 
 def _interval(job: dict[str, Any], seconds: int | None) -> dict[str, Any]:
     if seconds is not None:
-        job["scrape_interval"] = format_duration(seconds)
+        job["scrape_interval"] = duration_value(seconds)
     return job
 
 

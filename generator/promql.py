@@ -6,11 +6,14 @@ number formatting are decided once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from generator.durations import format_duration
+from generator.durations import duration_value, scaled_milliseconds, time_scale
 
 AGGREGATION_OF_OVER_TIME: dict[str, str] = {
     "mean": "avg_over_time",
@@ -72,8 +75,9 @@ def scoped(name: str, matchers: Iterable[tuple[str, str, str]], scope: Mapping[s
     return selector(name, [*given, *((k, "=", v) for k, v in scope.items() if k not in mine)])
 
 
-def range_vector(series: str, window_seconds: int) -> str:
-    return f"{series}[{format_duration(window_seconds)}]"
+def range_vector(series: str, window_seconds: int | Fraction) -> str:
+    """`series[5m]`; the range is a duration value, so it shrinks under `compressed_time`."""
+    return f"{series}[{duration_value(window_seconds)}]"
 
 
 def call(function: str, *args: str) -> str:
@@ -130,3 +134,73 @@ def selectors(expr: str) -> list[tuple[str, dict[str, str]]]:
 
     promql_parser.walk(parse(expr), visit)
     return found
+
+
+# --- durations written in the user's own PromQL ------------------------------------------------
+
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_UNIT_MS["y"] = 365 * _UNIT_MS["d"]
+_DURATION = r"(?:\d+(?:ms|[smhdwy]))+"
+_LITERAL = re.compile(r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|#[^\n]*""")
+_RANGE = re.compile(rf"\[(\s*)({_DURATION})(\s*)(?::(\s*)({_DURATION})?(\s*))?\]")
+_OFFSET = re.compile(rf"\b(offset\s+-?\s*)({_DURATION})\b", re.IGNORECASE)
+
+
+def _milliseconds(duration: str) -> int:
+    return sum(int(n) * _UNIT_MS[unit] for n, unit in re.findall(r"(\d+)(ms|[smhdwy])", duration))
+
+
+def _scaled(duration: str) -> str:
+    return duration_value(Fraction(_milliseconds(duration), 1000))
+
+
+def _scale_code(code: str) -> str:
+    """Ranges, subquery ranges and steps, and offsets of PromQL outside string literals."""
+
+    def subquery(m: re.Match[str]) -> str:
+        head = f"[{m[1]}{_scaled(m[2])}{m[3]}"
+        if m.group(4) is None:
+            return f"{head}]"
+        return f"{head}:{m[4]}{_scaled(m[5]) if m[5] else ''}{m[6]}]"
+
+    code = _RANGE.sub(subquery, code)
+    return _OFFSET.sub(lambda m: f"{m[1]}{_scaled(m[2])}", code)
+
+
+def _durations(expr: str) -> list[int]:
+    """Every range, step and offset of the parsed expression in milliseconds, in walk order."""
+    import promql_parser
+
+    found: list[int] = []
+
+    def visit(node: object) -> bool:
+        for field in ("range", "step", "offset"):
+            value = getattr(node, field, None)
+            if isinstance(value, timedelta):
+                found.append(value // timedelta(milliseconds=1))
+        return True
+
+    promql_parser.walk(parse(expr), visit)
+    return found
+
+
+def scale_durations(expr: str) -> str:
+    """The user's PromQL with its literal ranges, subquery steps and offsets divided by the time
+    scale (unchanged at scale 1); checked against the parsed expression, so a duration the
+    rewrite missed or misread is an error, not a silently unscaled window. Numbers of seconds
+    (`time() - x > 86400`) cannot be told from other numbers and stay as written."""
+    if time_scale() == 1:
+        return expr
+    parts, end = [], 0
+    for literal in _LITERAL.finditer(expr):
+        parts += [_scale_code(expr[end : literal.start()]), literal[0]]
+        end = literal.end()
+    scaled = "".join([*parts, _scale_code(expr[end:])])
+    wanted = [_sign(ms) * scaled_milliseconds(Fraction(abs(ms), 1000)) for ms in _durations(expr)]
+    if _durations(scaled) != wanted:
+        raise PromQLError(f"cannot scale the durations of this PromQL for the sandbox: {expr}")
+    return scaled
+
+
+def _sign(ms: int) -> int:
+    return -1 if ms < 0 else 1

@@ -1,6 +1,7 @@
 """The shapes every rule compiler emits: groups, recording rules and alerting rules as dicts.
 
-Each expression is parsed here, so a compiler cannot emit PromQL that does not parse.
+Each expression is parsed here, so a compiler cannot emit PromQL that does not parse. Intervals
+and `for` are duration values: they shrink under `durations.compressed_time`.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from typing import Any
 
 from generator import promql
 from generator.alert_contract import AlertContract
-from generator.durations import format_duration
+from generator.durations import duration_value
 
 Rule = dict[str, Any]
 
 
 def group(name: str, interval: int, rules: list[Rule]) -> dict[str, Any]:
-    return {"name": name, "interval": format_duration(interval), "rules": rules}
+    return {"name": name, "interval": duration_value(interval), "rules": rules}
 
 
 def record(name: str, expr: str, labels: dict[str, str] | None = None) -> Rule:
@@ -31,7 +32,7 @@ def alert(contract: AlertContract, expr: str) -> Rule:
     promql.parse(expr)
     rule: Rule = {"alert": contract.name, "expr": expr}
     if contract.for_:
-        rule["for"] = format_duration(contract.for_)
+        rule["for"] = duration_value(contract.for_)
     rule["labels"] = dict(sorted(contract.labels.items()))
     rule["annotations"] = dict(sorted(contract.annotations.items()))
     return rule

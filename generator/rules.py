@@ -197,7 +197,9 @@ def events_exprs(service: Service, slo: SLO) -> tuple[str, str]:
 
 
 def query_at(query: str, window: int) -> str:
-    return query.replace(WINDOW_PLACEHOLDER, format_duration(window))
+    """The user's query over `window`: its nominal spelling first, then every literal duration
+    scaled at once (the window with the rest), so under a time scale nothing is scaled twice."""
+    return promql.scale_durations(query.replace(WINDOW_PLACEHOLDER, format_duration(window)))
 
 
 def query_ratio_expr(sli: QuerySLI, window: int) -> str:
@@ -325,7 +327,10 @@ def threshold_expr(service: Service, alert: ThresholdAlert) -> str:
 def alert_rules(spec: Spec, service: Service) -> list[Rule]:
     rules = []
     for alert in service.alerts:
-        expr = threshold_expr(service, alert) if isinstance(alert, ThresholdAlert) else alert.expr
+        if isinstance(alert, ThresholdAlert):
+            expr = threshold_expr(service, alert)
+        else:
+            expr = promql.scale_durations(alert.expr)
         rules.append(parts.alert(spec_alert(spec, service, alert), expr))
     return rules
 

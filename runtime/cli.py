@@ -6,6 +6,7 @@ with ExitCode.USAGE; nothing heavy is imported until a command runs.
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -84,20 +85,20 @@ def run(
     One exporter per service on its declared port and path, with /readyz (503 in the
     not-ready scenario) and /healthz; the services' control loops (the bridge tick) run for
     real; heartbeats are written into --textfile-dir atomically. Switch scenarios while it
-    runs: `curl -d entropy-spike http://127.0.0.1:9399/scenario`. Scenarios: healthy,
-    phase-drift, entropy-spike, jitter, not-ready, heartbeat-stall, canary-regression,
-    lyapunov-rising.
+    runs: `curl -d entropy-spike http://127.0.0.1:9399/scenario`. Every declared counter,
+    histogram and gauge is served; `obsgen scenario --list` names the spec's scenarios.
 
     \b
     Exit codes: 0 stopped by a signal, 2 invalid spec or option, 14 a port is in use.
     """
     from generator.loader import load_spec
     from runtime.app import Options, PortInUse, Runtime
-    from runtime.scenarios import SCENARIOS
+    from runtime.slo_scenarios import spec_scenarios
 
-    if scenario not in SCENARIOS:
-        raise click.BadParameter(f"unknown scenario; known: {', '.join(SCENARIOS)}", param_hint="--scenario")
     spec = load_spec(spec_dir)
+    known = spec_scenarios(spec)
+    if scenario not in known:
+        raise click.BadParameter(f"unknown scenario; known: {', '.join(known)}", param_hint="--scenario")
     options = Options(
         listen=listen,
         ports=_port_map(ports),
@@ -153,18 +154,41 @@ def _refusal(state: Path) -> str | None:
     return None
 
 
+def _finite(_: click.Context, __: click.Parameter, value: float | None) -> float | None:
+    """FloatRange lets `nan` and `inf` through."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("expected a finite number, at least 1")
+    return value
+
+
 @click.command()
 @spec_dir_option()
 @STATE_OPTION
 @click.option("--free-ports", is_flag=True, help="Pick free loopback ports instead of the spec's (tests).")
-def up(spec_dir: Path, state_dir: Path, free_ports: bool) -> None:
+@click.option(
+    "--speed-up",
+    type=click.FloatRange(min=1.0),
+    default=None,
+    callback=_finite,
+    metavar="N",
+    help="Run N times faster than the spec: every duration is divided by N "
+    "(default: the evaluation interval in seconds, so rules are evaluated each second).",
+)
+def up(spec_dir: Path, state_dir: Path, free_ports: bool, speed_up: float | None) -> None:
     """Start the sandbox: runtime, Prometheus, Alertmanager, node_exporter, blackbox_exporter.
 
     Everything binds 127.0.0.1. Prometheus and Alertmanager run the spec's rules and routing,
-    compiled for the sandbox's ports and run 60× faster (every scrape and evaluation each
-    second, alert `for` and group waits divided by 60; PromQL windows unchanged); receivers
-    deliver to a local sink (<dir>/notifications.jsonl). Returns once every part answers;
-    stop it all with `obsgen down`. A failure or Ctrl-C while starting stops what started.
+    compiled for the sandbox's ports by the same compilers with every duration divided by the
+    speed-up S (--speed-up; default the evaluation interval in seconds, 60 for a 1m interval):
+    scrape and evaluation intervals, alert `for`, every PromQL range, subquery step and offset
+    (those in the spec's raw PromQL too), gate and heartbeat windows, the heartbeat freshness,
+    Alertmanager's waits, intervals and timeouts, Prometheus's resend delay and lookback delta.
+    Names stay nominal (`slo:sli_error:ratio_rate5m`, `slo_window="5m"`), so dashboards and
+    `obsgen budget check` read the same series. Plain numbers of seconds in raw PromQL
+    (`time() - x > 86400`) and rates per second (a trend's epsilon) are not scaled. The
+    runtime runs with `--time-scale S` (heartbeats beat every period ÷ S). Receivers deliver
+    to a local sink (<dir>/notifications.jsonl). Returns once every part answers; stop it all
+    with `obsgen down`. A failure or Ctrl-C while starting stops what started.
 
     \b
     Exit codes: 0 up; 2 invalid spec, a stack already recorded in --dir, or Prometheus,
@@ -181,7 +205,7 @@ def up(spec_dir: Path, state_dir: Path, free_ports: bool) -> None:
         click.echo(f"error: {refusal}", err=True)
         sys.exit(ExitCode.USAGE)
     try:
-        record = start(spec, spec_dir, state_dir.resolve(), free_ports, click.echo)
+        record = start(spec, spec_dir, state_dir.resolve(), free_ports, click.echo, speed_up)
     except StackError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(ExitCode.PORT_IN_USE)
@@ -213,9 +237,44 @@ def down(state_dir: Path) -> None:
 
 @click.command()
 @STATE_OPTION
-@click.argument("name")
-def scenario(state_dir: Path, name: str) -> None:
-    """Switch the running sandbox's simulator to scenario NAME."""
+@spec_dir_option()
+@click.option("--list", "listing", is_flag=True, help="List the scenarios of the spec and what each does.")
+@click.argument("name", required=False)
+def scenario(state_dir: Path, spec_dir: Path, listing: bool, name: str | None) -> None:
+    """Switch the running sandbox's simulator to scenario NAME, or --list them.
+
+    Every spec gets `healthy` and, per SLO whose inputs the runtime serves,
+    `<slo id>-fast-burn` (every event bad: pages), `<slo id>-slow-burn` (the generated tests'
+    slow burn: tickets, never pages) and `<slo id>-no-data` (its series are not served); a
+    grouped SLO burns in one group only. The bundled spec keeps its hand-tuned ones
+    (phase-drift, canary-regression, …). `obsgen explain <slo id>` says how fast each burn fires.
+
+    \b
+    Exit codes: 0 switched (or listed), 1 no stack recorded in --dir, 2 unknown scenario or
+    invalid spec, 13 the runtime does not answer.
+    """
+    if listing:
+        _list_scenarios(spec_dir)
+        return
+    if name is None:
+        raise click.UsageError("name a scenario, or pass --list")
+    _switch_scenario(state_dir, name)
+
+
+def _list_scenarios(spec_dir: Path) -> None:
+    from generator.loader import load_spec
+    from runtime.slo_scenarios import spec_scenarios, unsimulated_slos
+
+    spec = load_spec(spec_dir)
+    scenarios = spec_scenarios(spec)
+    width = max(len(name) for name in scenarios)
+    for name, found in scenarios.items():
+        click.echo(f"{name:<{width}}  {found.description}")
+    for slo, why in unsimulated_slos(spec):
+        click.echo(f"(no scenarios for {slo}: {why})")
+
+
+def _switch_scenario(state_dir: Path, name: str) -> None:
     import json
     import urllib.error
     import urllib.request

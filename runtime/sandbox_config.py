@@ -1,26 +1,29 @@
 """The sandbox's own generated tree: the spec's model with the sandbox's ports and addresses,
-compiled by the same compilers, then run fast.
+compiled by the same compilers under a time scale S (the speed-up), so a smoke test sees alerts
+fire within a minute.
 
-Time is compressed for the sandbox only, so a smoke test sees alerts fire within a minute:
-every scrape and rule evaluation happens each second, every alert `for` and Alertmanager's
-group waits are divided by SPEED. PromQL windows are left as they are.
+Every duration value the compilers render is divided by S (`durations.compressed_time`): group
+intervals, `for`, every PromQL range and offset (the user's own included), gate windows,
+heartbeat freshness, scrape and evaluation intervals, Alertmanager's waits and timeouts. Names
+stay nominal (`slo:sli_error:ratio_rate5m`, `slo_window="5m"`, annotations), so dashboards and
+`obsgen budget check` read the same series. S defaults to the evaluation interval in seconds:
+the sandbox evaluates every second whatever the spec's pace. Numbers of seconds in the user's
+raw PromQL (`time() - x > 86400`) are not durations PromQL knows of and stay as written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from generator.alertmanager import compile_alertmanager
-from generator.durations import format_duration, parse_duration
+from generator.durations import compressed_time
 from generator.model import Spec
 from generator.prometheus_config import compile_prometheus_config
 from generator.render import to_yaml
 from generator.rules import compile_rules
-
-SPEED = 60
-FAST = "1s"
 
 
 @dataclass(frozen=True)
@@ -59,35 +62,9 @@ def sandbox_spec(spec: Spec, ports: Ports, secrets_dir: Path) -> Spec:
     return replace(spec, settings=settings, services=services, alertmanager=routing)
 
 
-def _faster(duration: str) -> str:
-    return format_duration(max(1, parse_duration(duration) // SPEED))
-
-
-def fast_rules(files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    for document in files.values():
-        for group in document["groups"]:
-            group["interval"] = FAST
-            for rule in group["rules"]:
-                if "for" in rule:
-                    rule["for"] = _faster(rule["for"])
-    return files
-
-
-def fast_prometheus(config: dict[str, Any]) -> dict[str, Any]:
-    config["global"]["scrape_interval"] = FAST
-    config["global"]["evaluation_interval"] = FAST
-    for job in config["scrape_configs"]:
-        job["scrape_interval"] = FAST
-    return config
-
-
-def fast_alertmanager(config: dict[str, Any], sink: str) -> dict[str, Any]:
-    """Faster groups; PagerDuty and webhooks (the dead-man's switch) deliver to the sink."""
-    routes = [config["route"], *config["route"].get("routes", [])]
-    for route in routes:
-        for field, value in (("group_wait", "1s"), ("group_interval", "2s"), ("repeat_interval", "1m")):
-            if field in route or route is config["route"]:
-                route[field] = value
+def sink_alertmanager(config: dict[str, Any], sink: str) -> dict[str, Any]:
+    """PagerDuty and webhooks (the dead-man's switch) deliver to the sink: addresses only, the
+    durations were compiled scaled."""
     config["global"]["pagerduty_url"] = f"{sink}/pagerduty"
     for receiver in config["receivers"]:
         for hook in receiver.get("webhook_configs", []):
@@ -100,16 +77,24 @@ BLACKBOX_CONFIG = {
 }
 
 
-def sandbox_files(spec: Spec, ports: Ports, secrets_dir: Path) -> dict[str, str]:
-    """Relative path → text of every file the sandbox's Prometheus and Alertmanager read."""
-    fast = sandbox_spec(spec, ports, secrets_dir)
-    files = {
-        f"prometheus/rules/{name}.yml": to_yaml(doc) for name, doc in fast_rules(compile_rules(fast)).items()
-    }
-    files["prometheus/prometheus.yml"] = to_yaml(fast_prometheus(compile_prometheus_config(fast)))
-    alertmanager = compile_alertmanager(fast)
+def default_speed_up(spec: Spec) -> int:
+    """The evaluation interval in seconds: the sandbox evaluates every rule each second."""
+    return spec.settings.evaluation_interval
+
+
+def sandbox_files(spec: Spec, ports: Ports, secrets_dir: Path, speed_up: float) -> dict[str, str]:
+    """Relative path → text of every file the sandbox's Prometheus and Alertmanager read,
+    compiled with every duration value divided by `speed_up`."""
+    local = sandbox_spec(spec, ports, secrets_dir)
+    with compressed_time(Fraction(speed_up)):
+        rules = compile_rules(local)
+        prometheus = compile_prometheus_config(local)
+        alertmanager = compile_alertmanager(local)
+    files = {f"prometheus/rules/{name}.yml": to_yaml(doc) for name, doc in rules.items()}
+    files["prometheus/prometheus.yml"] = to_yaml(prometheus)
     if alertmanager is not None:
-        sink = f"http://127.0.0.1:{ports.sink}"
-        files["alertmanager/alertmanager.yml"] = to_yaml(fast_alertmanager(alertmanager, sink))
+        files["alertmanager/alertmanager.yml"] = to_yaml(
+            sink_alertmanager(alertmanager, f"http://127.0.0.1:{ports.sink}")
+        )
     files["blackbox/blackbox.yml"] = to_yaml(BLACKBOX_CONFIG)
     return files

@@ -18,18 +18,20 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import yaml
 
 from generator.alertmanager import secret_variables
 from generator.atomic import write_file_atomically
+from generator.durations import compressed_time, duration_value
 from generator.live.http_client import Unreachable, status_of
 from generator.live.prom import Prometheus
 from generator.model import Spec
 from generator.render import to_yaml
 from runtime.ports import free_port
-from runtime.sandbox_config import Ports, sandbox_files
+from runtime.sandbox_config import Ports, default_speed_up, sandbox_files
 
 STATE = "state.json"
 BINARIES = {
@@ -80,13 +82,19 @@ def binary(name: str) -> str:
     return path
 
 
-def commands(spec_dir: Path, state: Path, ports: Ports) -> dict[str, tuple[list[str], str]]:
+def scaled_flag(flag: str, nominal_seconds: int, speed_up: float) -> str:
+    """`--flag=<duration>`, a nominal default compressed like the compiled files."""
+    with compressed_time(Fraction(speed_up)):
+        return f"{flag}={duration_value(nominal_seconds)}"
+
+
+def commands(spec_dir: Path, state: Path, ports: Ports, speed_up: float) -> dict[str, tuple[list[str], str]]:
     """name → (argv, readiness URL)."""
     local = "127.0.0.1"
     runtime = [sys.executable, "-m", "generator", "run", "--spec", str(spec_dir), "--listen", local]
     runtime += [arg for name, port in ports.services.items() for arg in ("--port", f"{name}={port}")]
     runtime += ["--control-port", str(ports.control), "--textfile-dir", str(state / "textfile")]
-    runtime += ["--heartbeat-period", "1", "--sink-port", str(ports.sink)]
+    runtime += ["--time-scale", f"{speed_up:g}", "--sink-port", str(ports.sink)]
     runtime += ["--sink-log", str(state / "notifications.jsonl"), "--state-db", str(state / "runtime.sqlite")]
     return {
         "runtime": (runtime, f"http://{local}:{ports.control}/scenario"),
@@ -125,7 +133,11 @@ def commands(spec_dir: Path, state: Path, ports: Ports) -> dict[str, tuple[list[
                 f"--storage.tsdb.path={state / 'prometheus-data'}",
                 f"--web.listen-address={local}:{ports.prometheus}",
                 "--web.enable-lifecycle",
-                "--rules.alert.resend-delay=1s",  # 60× faster too; the default is 1m
+                # Prometheus's own defaults, compressed like the rules.
+                scaled_flag("--rules.alert.resend-delay", 60, speed_up),
+                scaled_flag("--rules.alert.for-grace-period", 600, speed_up),
+                scaled_flag("--rules.alert.for-outage-tolerance", 3600, speed_up),
+                scaled_flag("--query.lookback-delta", 300, speed_up),
             ],
             f"http://{local}:{ports.prometheus}/-/ready",
         ),
@@ -244,24 +256,31 @@ def wait_ready(children: list[Child], alive: Callable[[Child], bool], deadline: 
 
 
 def up(
-    spec: Spec, spec_dir: Path, state: Path, free: bool, report: Callable[[str], None]
+    spec: Spec,
+    spec_dir: Path,
+    state: Path,
+    free: bool,
+    report: Callable[[str], None],
+    speed_up: float | None = None,
 ) -> dict[str, object]:
-    """Start everything; on any failure (or Ctrl-C) stop what was started and re-raise."""
+    """Start everything `speed_up` times faster than the spec (default: its evaluation interval
+    in seconds); on any failure (or Ctrl-C) stop what was started and re-raise."""
     if (state / STATE).exists():
         raise StackError(
             f"a stack is already recorded in {state / STATE}; run `obsgen down --dir {state}` first"
         )
     ports = choose_ports(spec, free)
+    speed = _plain(speed_up if speed_up is not None else default_speed_up(spec))
     for sub in ("textfile", "logs", "prometheus-data", "alertmanager-data"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     (state / "notifications.jsonl").unlink(missing_ok=True)
     write_sink_secrets(spec, state / "secrets", ports.sink)
-    files = sandbox_files(spec, ports, state / "secrets")
+    files = sandbox_files(spec, ports, state / "secrets", speed)
     write_sandbox_files(state, {**files, PROMETHEUS_YML: _with_rules(files[PROMETHEUS_YML], [])})
     children: list[Child] = []
     processes: dict[int, subprocess.Popen[bytes]] = {}
     try:
-        for name, (argv, url) in commands(spec_dir, state, ports).items():
+        for name, (argv, url) in commands(spec_dir, state, ports, speed).items():
             # Ctrl-C waits until the child is on the list, so it is never started and forgotten.
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             try:
@@ -276,7 +295,7 @@ def up(
                     )
                 processes[process.pid] = process
                 children.append(Child(name, process.pid, url))
-                _record(state, ports, children)
+                _record(state, ports, children, speed)
             finally:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         wait_ready(children, lambda c: processes[c.pid].poll() is None, time.monotonic() + 30)
@@ -287,15 +306,24 @@ def up(
         raise
     for child in children:
         report(f"{child.name:<14} pid {child.pid:<7} {child.url}")
-    return _record(state, ports, children)
+    return _record(state, ports, children, speed)
 
 
 def _unblock_signals() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
-def _record(state: Path, ports: Ports, children: list[Child]) -> dict[str, object]:
-    record: dict[str, object] = {"ports": asdict(ports), "children": [asdict(c) for c in children]}
+def _plain(speed_up: float) -> float:
+    """60.0 → 60, so state.json and the runtime's argv read as the user wrote it."""
+    return int(speed_up) if speed_up == int(speed_up) else speed_up
+
+
+def _record(state: Path, ports: Ports, children: list[Child], speed_up: float) -> dict[str, object]:
+    record: dict[str, object] = {
+        "ports": asdict(ports),
+        "speed_up": speed_up,
+        "children": [asdict(c) for c in children],
+    }
     write_file_atomically(state / STATE, json.dumps(record, indent=2) + "\n")
     return record
 

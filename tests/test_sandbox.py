@@ -82,6 +82,7 @@ def test_sandbox_smoke_60s(stack: tuple[Path, dict[str, Any], float]) -> None:
     state, record, started = stack
     deadline = started + SMOKE_BUDGET
     prometheus = f"http://127.0.0.1:{record['ports']['prometheus']}"
+    assert record["speed_up"] == 60  # the bundled spec's 1m evaluation interval, in seconds
 
     def all_targets_up() -> bool:
         with urllib.request.urlopen(f"{prometheus}/api/v1/targets", timeout=5) as response:
