@@ -34,7 +34,7 @@ help:
 	@echo "make grafana.import.min  import lumen-min into Grafana (GRAFANA_URL, GRAFANA_TOKEN)"
 	@echo "make reload       safe reload of a running Prometheus (PROMETHEUS_URL=...)"
 	@echo "make up / down    the sandbox: runtime, Prometheus, Alertmanager, exporters on loopback"
-	@echo "make sandbox.smoke  the seed's sandbox-smoke-60s (part of make test)"
+	@echo "make sandbox.smoke  the seed's sandbox-smoke-60s, and the init project end to end (part of make test)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,10 +63,11 @@ promql-unit: $(STAMP) debs
 	promtool check config generated/prometheus/prometheus.yml
 	promtool test rules generated/prometheus/tests/*.yml
 
-# The sandbox module runs once, as the sandbox-smoke-60s check of `make ci`. Two workers
+# The sandbox modules run once, as the sandbox-smoke-60s check of `make ci`. Two workers
 # (pytest-xdist): tests pick free ports and temporary directories, so they can run side by side.
+SANDBOX_TESTS := tests/test_sandbox.py tests/test_sandbox_any_spec.py
 test: $(STAMP) debs lint
-	$(VENV)/bin/pytest -q -n 2 --ignore=tests/test_sandbox.py
+	$(VENV)/bin/pytest -q -n 2 $(addprefix --ignore=,$(SANDBOX_TESTS))
 	$(OBSGEN) gen --check
 	$(MAKE) --no-print-directory alertmanager-unit
 	$(MAKE) --no-print-directory ci
@@ -148,5 +149,7 @@ up: $(STAMP) debs
 down: $(STAMP)
 	$(OBSGEN) down
 
+# The seed's smoke on the bundled spec and the same chain on an `obsgen init` project, each
+# module's stack on its own worker, side by side (both mostly wait for the sped-up clock).
 sandbox.smoke: $(STAMP) debs
-	$(VENV)/bin/pytest -q tests/test_sandbox.py
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(SANDBOX_TESTS)
