@@ -167,7 +167,7 @@ def _scale_code(code: str) -> str:
     return _OFFSET.sub(lambda m: f"{m[1]}{_scaled(m[2])}", code)
 
 
-def _durations(expr: str) -> list[int]:
+def durations_ms(expr: str) -> list[int]:
     """Every range, step and offset of the parsed expression in milliseconds, in walk order."""
     import promql_parser
 
@@ -196,8 +196,8 @@ def scale_durations(expr: str) -> str:
         parts += [_scale_code(expr[end : literal.start()]), literal[0]]
         end = literal.end()
     scaled = "".join([*parts, _scale_code(expr[end:])])
-    wanted = [_sign(ms) * scaled_milliseconds(Fraction(abs(ms), 1000)) for ms in _durations(expr)]
-    if _durations(scaled) != wanted:
+    wanted = [_sign(ms) * scaled_milliseconds(Fraction(abs(ms), 1000)) for ms in durations_ms(expr)]
+    if durations_ms(scaled) != wanted:
         raise PromQLError(f"cannot scale the durations of this PromQL for the sandbox: {expr}")
     return scaled
 

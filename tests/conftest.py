@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import promql_parser
 import pytest
@@ -34,6 +38,27 @@ def obsgen(
         timeout=timeout,
         env=env,
     )
+
+
+def poll(what: str, check: Callable[[], Any], deadline: float, every: float = 0.25) -> Any:
+    """`check()`'s first true answer before the monotonic `deadline` (an OSError counts as not
+    yet), else the test fails naming `what` and the last answer."""
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except OSError as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(every)
+    pytest.fail(f"{what}: not within the time allowed (last: {last})")
+
+
+def prometheus_query(prometheus: str, expr: str) -> list[dict[str, Any]]:
+    url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())["data"]["result"]
 
 
 def tree_bytes(root: Path) -> dict[str, bytes]:

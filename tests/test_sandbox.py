@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import GENERATED, ROOT, obsgen
+from conftest import GENERATED, ROOT, obsgen, poll, prometheus_query
 
 from generator import promql
 from generator.exit_codes import ExitCode
@@ -34,22 +34,11 @@ SMOKE_BUDGET = 60.0
 
 
 def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
-    url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())["data"]["result"]
+    return prometheus_query(prometheus, expr)
 
 
 def wait_for(what: str, check: Callable[[], object], deadline: float) -> object:
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except OSError as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.25)
-    pytest.fail(f"{what}: not within the smoke's {SMOKE_BUDGET:g} s (last: {last})")
+    return poll(f"{what} (the smoke allows {SMOKE_BUDGET:g} s)", check, deadline)
 
 
 def recording_rules() -> list[tuple[str, dict[str, str]]]:

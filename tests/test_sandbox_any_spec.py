@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import obsgen
+from conftest import obsgen, poll, prometheus_query
 
 from generator.durations import parse_duration
 from generator.exit_codes import ExitCode
@@ -66,22 +66,11 @@ class Stack:
 
 
 def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
-    url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())["data"]["result"]
+    return prometheus_query(prometheus, expr)
 
 
 def wait_for(what: str, check: Callable[[], Any], seconds: float, every: float = 0.1) -> Any:
-    deadline, last = time.monotonic() + seconds, None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except OSError as exc:
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(every)
-    pytest.fail(f"{what}: not within {seconds:g} s (last: {last})")
+    return poll(what, check, time.monotonic() + seconds, every)
 
 
 def paged(notification: dict[str, Any], alertname: str) -> bool:

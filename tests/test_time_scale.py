@@ -13,12 +13,10 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
-from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import promql_parser
 import pytest
 import yaml
 from conftest import GENERATED, SPEC, installed, obsgen
@@ -29,7 +27,7 @@ from generator.loader import load_spec
 from generator.model import Spec
 from generator.pipeline import render_outputs
 from generator.prometheus_config import compile_prometheus_config
-from generator.promql import scale_durations
+from generator.promql import durations_ms, scale_durations
 from generator.render import to_yaml
 from generator.rules import compile_rules
 from runtime.sandbox_config import default_speed_up, sandbox_files
@@ -135,17 +133,7 @@ def scales(spec: Spec) -> list[Fraction]:
 
 def durations_in(expr: str) -> list[int]:
     """Ranges, subquery steps and offsets as the parser reads them, in ms, in walk order."""
-    found: list[int] = []
-
-    def visit(node: object) -> bool:
-        for field in ("range", "step", "offset"):
-            value = getattr(node, field, None)
-            if isinstance(value, timedelta):
-                found.append(value // timedelta(milliseconds=1))
-        return True
-
-    promql_parser.walk(promql_parser.parse(expr), visit)
-    return found
+    return durations_ms(expr)
 
 
 def skeleton(expr: str) -> tuple[str, list[str], list[str]]:
