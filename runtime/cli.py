@@ -186,7 +186,9 @@ def up(spec_dir: Path, state_dir: Path, free_ports: bool, speed_up: float | None
     Names stay nominal (`slo:sli_error:ratio_rate5m`, `slo_window="5m"`), so dashboards and
     `obsgen budget check` read the same series. Plain numbers of seconds in raw PromQL
     (`time() - x > 86400`) and rates per second (a trend's epsilon) are not scaled. The
-    runtime runs with `--time-scale S` (heartbeats beat every period ÷ S). Receivers deliver
+    runtime runs with `--time-scale S` (heartbeats beat every period ÷ S) and serves every
+    metric the spec declares; `obsgen scenario --list` names what it simulates (per SLO: a
+    fast burn, a slow burn, no data). Receivers deliver
     to a local sink (<dir>/notifications.jsonl). Returns once every part answers; stop it all
     with `obsgen down`. A failure or Ctrl-C while starting stops what started.
 
