@@ -24,12 +24,35 @@ DEFAULT_RULES = "generated/prometheus/rules"
     show_default=True,
     help="text: file:line: [check-id] rule: message (fix: …); github: workflow annotations.",
 )
-def lint(paths: tuple[str, ...], spec_dir: Path, fmt: str) -> None:
+@click.option(
+    "--external-ok",
+    is_flag=True,
+    help="Take every series that neither the spec nor the linted files know as served by another "
+    "exporter: no unknown-series findings (for mixins).",
+)
+@click.option(
+    "--catalog",
+    "catalogs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Series other exporters serve, not unknown-series: plain text, one metric name a line, "
+    "`name*` for a prefix, `#` comments. Repeatable.",
+)
+def lint(
+    paths: tuple[str, ...], spec_dir: Path, fmt: str, external_ok: bool, catalogs: tuple[Path, ...]
+) -> None:
     """Lint Prometheus rule files (obs-lint), offline, against the spec.
 
-    PATHS are rule files or directories (their *.yml and *.yaml); `generated/` means
-    generated/prometheus/rules, which is also the default. Every finding names its file,
-    the line of its rule, the rule, the check id, what is wrong and a one-line fix.
+    PATHS are rule files, PrometheusRule manifests (monitoring.coreos.com/v1, spec.groups; one
+    file may hold several YAML documents) or directories, walked recursively for *.yml and
+    *.yaml; a YAML file found there that holds no rules is skipped with a note. `generated/`
+    (any obsgen output directory) means its prometheus/rules, which is also the default.
+    Every finding names its file, the line of its rule, the rule, the check id, what is
+    wrong and a one-line fix.
+
+    Series from exporters the spec does not declare (a mixin's node_*, kube_*, …) are
+    unknown-series unless declared with --catalog FILE or waved through with --external-ok.
 
     \b
     Checks:
@@ -45,11 +68,16 @@ def lint(paths: tuple[str, ...], spec_dir: Path, fmt: str) -> None:
                             description, runbook_url
       absent-for-too-short  an absent()/absent_over_time()/up == 0 alert with `for`
                             shorter than two scrape intervals of its job
-      duplicate-group       a group name used twice across the linted files
-      duplicate-rule        the same record (same labels) or alert twice in a group
+      duplicate-group       a group name used twice in one rule file or one
+                            PrometheusRule (across files it is fine)
+      duplicate-rule        two rules of one rule file that write the same series:
+                            same record or alert name and labels, and selectors
+                            that can match the same series (job="a" vs job="b",
+                            code=~"2.." vs code=~"3.." cannot)
       record-comparison     a recording rule that filters with a comparison (use bool)
-      unknown-series        a series nothing in the spec or the linted files declares
-                            or records (up, ALERTS, scrape_* are built in)
+      unknown-series        a series nothing in the spec, the linted files or a
+                            --catalog declares or records (up, ALERTS, scrape_*
+                            are built in)
       dropped-label         a rule matches on a label that the rule recording that
                             series aggregates away
       heartbeat-window      changes() over a heartbeat with a window
@@ -61,17 +89,24 @@ def lint(paths: tuple[str, ...], spec_dir: Path, fmt: str) -> None:
     Exit codes:
       0  no findings
       1  findings (printed on stdout)
-      2  usage, an invalid spec, or a path that is unreadable or not a rule file
+      2  usage, an invalid spec or catalog, a path that is unreadable, a broken
+         rule file, a named file that is not a rule file, or no rule file at all
     """
     from generator.errors import SpecError
-    from generator.lint.engine import lint_files, render
-    from generator.lint.rulefiles import LintInputError, rule_paths
+    from generator.lint.engine import lint_groups, render
+    from generator.lint.external import external_series
+    from generator.lint.rulefiles import LintInputError, read_rules
     from generator.loader import load_spec
 
+    targets = [Path(p) for p in paths or (DEFAULT_RULES,)]
     try:
-        files = rule_paths([Path(p) for p in paths or (DEFAULT_RULES,)])
+        external = external_series(list(catalogs), external_ok)
+        rules = read_rules(targets)
+        _print_notes(rules.notes)
+        if not rules.files:
+            _usage_error(f"no rule files in {', '.join(map(str, targets))}")
         spec = load_spec(spec_dir)
-        findings = lint_files(files, spec)
+        findings = lint_groups(rules.groups, spec, external)
     except LintInputError as exc:
         _usage_error(str(exc))
     except SpecError as exc:
@@ -81,10 +116,16 @@ def lint(paths: tuple[str, ...], spec_dir: Path, fmt: str) -> None:
     except OSError as exc:
         _usage_error(f"{exc.filename or spec_dir}: {exc.strerror or exc}")
     click.echo(render(findings, fmt), nl=False)
+    files = len(rules.files)
     if findings:
-        click.echo(f"obs-lint: {len(findings)} finding(s) in {len(files)} file(s).", err=True)
+        click.echo(f"obs-lint: {len(findings)} finding(s) in {files} file(s).", err=True)
         raise SystemExit(ExitCode.CHECK_FAILED)
-    click.echo(f"obs-lint: {len(files)} file(s), no findings.", err=True)
+    click.echo(f"obs-lint: {files} file(s), no findings.", err=True)
+
+
+def _print_notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        click.echo(f"obs-lint: note: {note}", err=True)
 
 
 def _usage_error(message: str) -> NoReturn:

@@ -9,6 +9,7 @@ import promql_parser
 
 from generator.conventions import slo_id
 from generator.lint import promql_ast as ast
+from generator.lint.external import STRICT, ExternalSeries
 from generator.lint.promql_ast import Node
 from generator.lint.rulefiles import Group, Rule
 from generator.model import Heartbeat, Spec
@@ -123,6 +124,8 @@ def _job_intervals(spec: Spec) -> dict[str, int]:
 class LintContext:
     facts: SpecFacts
     groups: list[Group]
+    external: ExternalSeries = STRICT
+    """series declared on the command line as served by exporters the spec does not know"""
     _parsed: dict[str, Node | None] = field(default_factory=dict)
 
     @cached_property

@@ -1,8 +1,9 @@
 """obs-lint: offline checks of Prometheus rule files against the spec model.
 
-`lint_files(paths, spec)` reads rule files (or directories of them), parses every expression
-with promql_parser and runs each check family over all of them together (duplicates and
-dropped labels look across files). Checks and their ids: `findings.CHECKS`.
+`lint_files(paths, spec)` reads rule files, PrometheusRule manifests and directories of them
+(rulefiles.read_rules), parses every expression with promql_parser and runs each check family
+over all of them together (unknown series, duplicate rules and dropped labels look across
+files). Checks and their ids: `findings.CHECKS`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 
 from generator.lint import alerts, heartbeats, labels, names, ratios, recording, series, syntax
 from generator.lint.context import LintContext, SpecFacts
+from generator.lint.external import STRICT, ExternalSeries
 from generator.lint.findings import CHECKS, Finding, render
-from generator.lint.rulefiles import Group, LintInputError, read_rule_file, rule_paths
+from generator.lint.rulefiles import Group, LintInputError, read_rules
 from generator.model import Spec
 
 Check = Callable[[LintContext], Iterable[Finding]]
@@ -36,16 +38,18 @@ CHECK_FUNCTIONS: tuple[Check, ...] = (
 )
 
 
-def lint_groups(groups: list[Group], spec: Spec) -> list[Finding]:
-    ctx = LintContext(SpecFacts.from_spec(spec), groups)
+def lint_groups(groups: Sequence[Group], spec: Spec, external: ExternalSeries = STRICT) -> list[Finding]:
+    ctx = LintContext(SpecFacts.from_spec(spec), list(groups), external)
     return sorted({finding for check in CHECK_FUNCTIONS for finding in check(ctx)})
 
 
-def lint_files(paths: Sequence[Path], spec: Spec) -> list[Finding]:
+def lint_files(paths: Sequence[Path], spec: Spec, external: ExternalSeries = STRICT) -> list[Finding]:
     """Every finding in the rule files under `paths`; raises LintInputError for an unreadable
-    path or a file that is not a rule file."""
-    groups = [group for path in rule_paths(list(paths)) for group in read_rule_file(path)]
-    return lint_groups(groups, spec)
+    path, a broken rule file, a named file that is not a rule file, or no rule file at all."""
+    rules = read_rules(paths)
+    if not rules.files:
+        raise LintInputError(f"no rule files in {', '.join(map(str, paths))}")
+    return lint_groups(rules.groups, spec, external)
 
 
-__all__ = ["CHECKS", "Finding", "LintInputError", "lint_files", "lint_groups", "render"]
+__all__ = ["CHECKS", "ExternalSeries", "Finding", "LintInputError", "lint_files", "lint_groups", "render"]

@@ -54,18 +54,18 @@ ANY = Shape()
 NO_LABELS = Shape(frozenset())
 
 
-def _is_scalar(node: ast.Node) -> bool:
+def is_scalar(node: ast.Node) -> bool:
     node = ast.unparen(node)
     if isinstance(node, pp.NumberLiteral | pp.StringLiteral):
         return True
     if isinstance(node, pp.Call):
         return str(node.func.return_type).endswith("Scalar")
     if isinstance(node, pp.UnaryExpr):
-        return _is_scalar(node.expr)
-    return isinstance(node, pp.BinaryExpr) and _is_scalar(node.lhs) and _is_scalar(node.rhs)
+        return is_scalar(node.expr)
+    return isinstance(node, pp.BinaryExpr) and is_scalar(node.lhs) and is_scalar(node.rhs)
 
 
-def _string(node: ast.Node) -> str | None:
+def string_literal(node: ast.Node) -> str | None:
     node = ast.unparen(node)
     return str(node.val) if isinstance(node, pp.StringLiteral) else None
 
@@ -96,13 +96,13 @@ def _aggregate(node: ast.Node) -> Shape:
         result = inner.without(frozenset(modifier.labels))
     else:
         result = inner.only(frozenset(modifier.labels))
-    added = _string(node.param) if ast.op(node) == "count_values" and node.param is not None else None
+    added = string_literal(node.param) if ast.op(node) == "count_values" and node.param is not None else None
     return result.plus(frozenset({added})) if added else result
 
 
 def _call(node: ast.Node) -> Shape:
     fn, args = ast.function(node), list(node.args)
-    if _is_scalar(node) or not args:
+    if is_scalar(node) or not args:
         return NO_LABELS
     if fn in ("absent", "absent_over_time"):
         selector = ast.unparen(args[0])
@@ -111,9 +111,9 @@ def _call(node: ast.Node) -> Shape:
         if isinstance(selector, pp.VectorSelector):
             return Shape(frozenset(ast.equalities(selector)) - {"__name__"})
         return NO_LABELS
-    vectors = [arg for arg in args if not _is_scalar(arg)]
+    vectors = [arg for arg in args if not is_scalar(arg)]
     inner = shape(vectors[0]) if vectors else NO_LABELS
-    if fn in ADDS_LABEL and len(args) > 1 and (target := _string(args[1])):
+    if fn in ADDS_LABEL and len(args) > 1 and (target := string_literal(args[1])):
         return inner.plus(frozenset({target}))
     if fn == "histogram_quantile":
         return inner.without(frozenset({"le"}))
@@ -122,11 +122,11 @@ def _call(node: ast.Node) -> Shape:
 
 def _binary(node: ast.Node) -> Shape:
     operator = ast.op(node)
-    if _is_scalar(node.lhs) and _is_scalar(node.rhs):
+    if is_scalar(node.lhs) and is_scalar(node.rhs):
         return NO_LABELS
-    if _is_scalar(node.rhs):
+    if is_scalar(node.rhs):
         return shape(node.lhs)
-    if _is_scalar(node.lhs):
+    if is_scalar(node.lhs):
         return shape(node.rhs)
     left, right = shape(node.lhs), shape(node.rhs)
     if operator == "or":

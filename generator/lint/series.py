@@ -20,14 +20,15 @@ def unknown_series(ctx: LintContext) -> Iterator[Finding]:
     known = ctx.facts.known | ctx.recorded
     for rule, root in ctx.parsed_rules():
         names = {ast.name(sel) for sel, _ in ast.selectors(root)}
-        for name in sorted(n for n in names if n and n not in known and not n.startswith(BUILTIN_PREFIXES)):
+        unknown = (n for n in names if n and n not in known and not n.startswith(BUILTIN_PREFIXES))
+        for name in sorted(n for n in unknown if not ctx.external.declares(n)):
             yield at_rule(
                 rule,
                 "unknown-series",
                 f"{name} is neither declared in a metrics catalog of the spec nor recorded by the spec "
                 "or a linted file",
                 f"declare {name} in its service's `metrics` (`external: true` if another exporter serves it) "
-                "or correct the name",
+                "or in a --catalog file, or correct the name",
                 rule.expr_line,
             )
 
