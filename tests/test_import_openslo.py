@@ -353,3 +353,326 @@ def test_infinite_thresholds_are_refused_not_crashed_on(tmp_path: Path) -> None:
     result = import_openslo(tmp_path / "spec", source)
     assert result.returncode == 2, result.stdout
     assert "Input should be a finite number" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- OpenSLO as written in the wild: the vendored examples of oslo, go-sdk and the spec ------------
+
+VENDORED = {name: FIXTURES / name for name in ("oslo", "go-sdk", "spec")}
+"""tests/fixtures/openslo/<name>/: verbatim copies of OpenSLO/oslo, OpenSLO/go-sdk, OpenSLO/OpenSLO"""
+
+REASONS = {
+    "calendar window": "calendar-aligned time windows cannot be imported",
+    "Timeslices over a ratio": "a ratioMetric SLO with budgetingMethod Timeslices cannot be imported",
+    "Timeslices over v1alpha ratioMetrics": "budgetingMethod Timeslices over ratioMetrics",
+    "RatioTimeslices": "RatioTimeslices (the mean of every slice's good/total ratio)",
+    "Occurrences over a threshold": "a thresholdMetric SLO with budgetingMethod Occurrences cannot be",
+    "v1alpha thresholdMetric": "a v1alpha thresholdMetric cannot be imported",
+    "source not Prometheus": "cannot be imported: obsgen's rules run in Prometheus",
+    "label with several values": "has several values",
+    "name obsgen cannot use": "cannot be an obsgen service name",
+    "notification targets": "notification targets cannot be imported",
+    "burn-rate condition op lte": "op lte cannot be imported",
+    "op on a ratio objective": "op and value apply to threshold metrics",
+    "period without alert windows": "no alert windows for a 28d SLO period",
+    # errors in the input rather than features (ERRORS_IN_INPUT)
+    "reference to an undefined object": " named '",
+    "Service without SLOs": "has no SLO in the imported files",
+    "threshold objective without value": "a threshold objective needs a numeric `value`",
+}
+"""What the vendored files are refused for: a short name → words of the reason"""
+ERRORS_IN_INPUT = {
+    "reference to an undefined object",
+    "Service without SLOs",
+    "threshold objective without value",
+    "period without alert windows",
+}
+"""Not features obsgen cannot express but errors (or a missing --windows): the whole import is refused"""
+
+IMPORTS = {
+    "go-sdk/pkg/openslosdk/test_data/decode/v1_slos.yaml": ("foo", ["foo-slo"]),
+    "go-sdk/pkg/openslosdk/test_data/encode/v1_slo.yaml": ("foo", ["foo-slo"]),
+}
+"""vendored file → (service, its SLOs): an Occurrences SLO over Prometheus counters, no time window"""
+
+REFUSALS: dict[str, list[tuple[int, str]]] = {
+    # vendored file → every (line, reason) it is refused with, read from the file
+    "oslo/test/inputs/validate/v1.yaml": [
+        (9, "label with several values"),
+        (19, "Timeslices over a ratio"),
+        (34, "calendar window"),
+        (40, "op on a ratio objective"),
+        (44, "Service without SLOs"),
+        (50, "label with several values"),
+        (56, "Service without SLOs"),
+        (59, "name obsgen cannot use"),
+    ],
+    "oslo/test/inputs/validate/v1alpha.yaml": [
+        (4, "name obsgen cannot use"),
+        (19, "Timeslices over v1alpha ratioMetrics"),
+        (36, "period without alert windows"),
+        (48, "v1alpha thresholdMetric"),
+        (60, "calendar window"),
+    ],
+    "go-sdk/pkg/openslo/v1/examples/slos.yaml": [
+        (9, "label with several values"),
+        (19, "Timeslices over a ratio"),
+        (34, "calendar window"),
+        (40, "op on a ratio objective"),
+    ],
+    "go-sdk/pkg/openslo/v1alpha/examples/slos.yaml": [
+        (9, "v1alpha thresholdMetric"),
+        (18, "calendar window"),
+        (39, "calendar window"),
+        (42, "Timeslices over v1alpha ratioMetrics"),
+        (51, "source not Prometheus"),
+        (55, "source not Prometheus"),
+    ],
+    "go-sdk/pkg/openslosdk/test_data/export/inputs/v1_slo.yaml": [
+        (21, "calendar window"),
+        (39, "reference to an undefined object"),
+        (40, "notification targets"),
+        (59, "notification targets"),
+        (65, "notification targets"),
+    ],
+    "go-sdk/pkg/openslosdk/test_data/export/inputs/custom_config.yaml": [
+        (21, "calendar window"),
+        (39, "reference to an undefined object"),
+        (40, "notification targets"),
+        (59, "notification targets"),
+    ],
+    "go-sdk/pkg/openslosdk/test_data/inline/inputs/v1_slo.yaml": [
+        (21, "calendar window"),
+        (42, "calendar window"),
+        (61, "notification targets"),
+        (80, "notification targets"),
+        (106, "burn-rate condition op lte"),
+        (110, "notification targets"),
+    ],
+    "go-sdk/pkg/openslosdk/test_data/inline/inputs/custom_config.yaml": [
+        (17, "reference to an undefined object"),
+        (18, "reference to an undefined object"),
+        (20, "reference to an undefined object"),
+        (29, "calendar window"),
+    ],
+    "go-sdk/pkg/openslosdk/test_data/inline/inputs/v1_slo_invalid_policy.yaml": [
+        (9, "reference to an undefined object"),
+        (13, "calendar window"),
+        (18, "threshold objective without value"),
+    ],
+    "go-sdk/pkg/openslosdk/test_data/inline/inputs/v1_slo_invalid_sli.yaml": [
+        (7, "reference to an undefined object"),
+        (11, "calendar window"),
+    ],
+    "go-sdk/pkg/openslosdk/test_data/inline/inputs/v1_slo_invalid_target.yaml": [
+        (26, "notification targets"),
+        (36, "calendar window"),
+        (41, "threshold objective without value"),
+    ],
+    "spec/examples/budgeting-method/occurences-slo.yaml": [
+        (15, "Occurrences over a threshold"),
+        (17, "source not Prometheus"),
+    ],
+    "spec/examples/budgeting-method/ratio-timeslices.yaml": [
+        (18, "source not Prometheus"),
+        (23, "source not Prometheus"),
+        (29, "RatioTimeslices"),
+    ],
+    "spec/examples/budgeting-method/timeslices-slo.yaml": [
+        (15, "Timeslices over a ratio"),
+        (18, "source not Prometheus"),
+        (23, "source not Prometheus"),
+        (29, "calendar window"),
+        (35, "op on a ratio objective"),
+    ],
+    "spec/examples/treat-low-traffic-as-equally-important/timeslices-slo.yaml": [
+        (13, "Timeslices over a ratio"),
+        (16, "source not Prometheus"),
+        (21, "source not Prometheus"),
+        (27, "calendar window"),
+        (33, "op on a ratio objective"),
+    ],
+}
+NOTHING_IMPORTED = "nothing in this file can be imported"
+"""the refusal of a file whose every object obsgen cannot express (no error in it)"""
+
+
+def vendored_files() -> list[str]:
+    return sorted(
+        path.relative_to(FIXTURES).as_posix() for root in VENDORED.values() for path in root.rglob("*.yaml")
+    )
+
+
+@pytest.fixture(scope="module")
+def vendored_imports(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[Path, subprocess.CompletedProcess[str]]]:
+    """Every vendored file imported on its own: its output directory and the command's result."""
+    runs = {}
+    for name in vendored_files():
+        out = tmp_path_factory.mktemp("vendored") / "spec"
+        runs[name] = (out, import_openslo(out, FIXTURES / name))
+    return runs
+
+
+def test_every_vendored_file_has_an_expected_outcome_and_its_source_is_told() -> None:
+    assert set(vendored_files()) == set(IMPORTS) | set(REFUSALS)
+    assert not set(IMPORTS) & set(REFUSALS)
+    for root in VENDORED.values():
+        assert (root / "LICENSE").read_text().lstrip().startswith("Apache License")
+        readme = (root / "README.md").read_text()
+        assert re.search(r"commit\s+`[0-9a-f]{40}`", readme), root
+        assert all(name.split("/", 1)[1] in readme for name in vendored_files() if name.startswith(root.name))
+
+
+@pytest.mark.parametrize("name", sorted(IMPORTS))
+def test_vendored_files_obsgen_can_express_import_generate_and_pass_promtool(
+    name: str,
+    vendored_imports: dict[str, tuple[Path, subprocess.CompletedProcess[str]]],
+    promtool: str,
+    tmp_path: Path,
+) -> None:
+    out, result = vendored_imports[name]
+    assert result.returncode == 0, result.stderr
+    service, slos = IMPORTS[name]
+    assert [slo["name"] for slo in service_file(out, service)["slos"]] == slos
+    generated = tmp_path / "generated"
+    generate(out, generated)
+    tests = promtool_tests_pass(promtool, generated)
+    assert {t.stem for t in tests} >= {f"{service}.{slo}" for slo in slos}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_vendored_files_are_refused_with_every_reason_at_its_line(
+    name: str, vendored_imports: dict[str, tuple[Path, subprocess.CompletedProcess[str]]]
+) -> None:
+    out, result = vendored_imports[name]
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
+    errors = [row.removeprefix("error: ") for row in result.stderr.splitlines() if row.startswith("error: ")]
+    source = str(FIXTURES / name)
+    located = [row for row in errors if not row.startswith(f"{source}: {NOTHING_IMPORTED}")]
+    expected = [(f"{source}:{line}: ", REASONS[reason]) for line, reason in REFUSALS[name]]
+    # every problem of the file at once: each expected reason at its line, and no other
+    assert len(located) == len(expected), "\n".join(errors)
+    for (where, words), row in zip(expected, located, strict=True):
+        assert row.startswith(where) and words in row, (where, words, row)
+    features_only = not {reason for _, reason in REFUSALS[name]} & ERRORS_IN_INPUT
+    # with no error in it, the file is refused only because nothing of it can be imported
+    assert (len(errors) == len(located) + 1) == features_only, "\n".join(errors)
+
+
+def test_vendored_counts(vendored_imports: dict[str, tuple[Path, subprocess.CompletedProcess[str]]]) -> None:
+    """Prints what imports and what is refused, and why (pytest -s shows it)."""
+    imported = [name for name, (_, result) in vendored_imports.items() if result.returncode == 0]
+    refused = [name for name, (_, result) in vendored_imports.items() if result.returncode == 2]
+    assert sorted(imported) == sorted(IMPORTS) and sorted(refused) == sorted(REFUSALS)
+    files_per_reason: dict[str, int] = {}
+    for reasons in REFUSALS.values():
+        for reason in dict.fromkeys(reason for _, reason in reasons):
+            files_per_reason[reason] = files_per_reason.get(reason, 0) + 1
+    print(
+        f"\nvendored OpenSLO files: {len(vendored_imports)}; imported {len(imported)}, refused {len(refused)}"
+    )
+    for reason, count in sorted(files_per_reason.items(), key=lambda item: (-item[1], item[0])):
+        print(f"  refused for {reason}: {count} files")
+
+
+# --- a list of objects, imported object by object --------------------------------------------------
+
+
+def test_a_list_of_objects_imports_what_obsgen_can_express_and_notes_each_object_left_out(
+    tmp_path: Path,
+) -> None:
+    source = FIXTURES / "partial.yaml"
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, source)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in spec.iterdir()) == ["checkout.yaml", "obsgen.yaml"]
+    data = service_file(spec, "checkout")
+    assert data["labels"] == {"team": "payments"}  # `team: [payments]`
+    assert [slo["name"] for slo in data["slos"]] == ["availability"]
+    assert data["slos"][0]["labels"] == {"env": "prod"}
+    assert data["slos"][0]["sli"]["ratio"]["errors"] == {"metric": "checkout_requests_failed_total"}
+    # Each object left out is noted at the line of each reason, and in the written file's header.
+    left_out = {
+        39: "SLO 'monthly' is not imported: calendar-aligned time windows cannot be imported",
+        67: "Service 'search' is not imported: label 'team' has several values (web, mobile)",
+        73: f"SLO 'hits' is not imported: Service 'search' cannot be imported (the reasons are given at "
+        f"{source}:62)",
+        82: "SLO 'hits' is not imported: metric source with type Datadog cannot be imported",
+        87: "SLO 'hits' is not imported: metric source with type Datadog cannot be imported",
+        93: "AlertNotificationTarget 'oncall' is not imported: notification targets cannot be imported",
+    }
+    notes = [row for row in result.stderr.splitlines() if "is not imported" in row]
+    assert len(notes) == len(left_out), result.stderr
+    for row, (line, words) in zip(notes, left_out.items(), strict=True):
+        assert row.startswith(f"note: {source}:{line}: ") and words in row, (row, words)
+    text = (spec / "checkout.yaml").read_text()
+    assert text.count("# Not imported: ") == len(left_out)
+    assert "# Not imported: SLO 'monthly' (" in text
+    assert "team: payments  # one value in a list: the label's value" in text
+    generate(spec, tmp_path / "generated")
+
+
+def test_a_file_nothing_is_imported_from_is_noted_when_others_import(tmp_path: Path) -> None:
+    calendar = FIXTURES / "refused" / "calendar-window.yaml"
+    result = import_openslo(tmp_path / "spec", FIXTURES / "partial.yaml", calendar)
+    assert result.returncode == 0, result.stderr
+    assert f"note: {calendar}:1: nothing in this file is imported" in result.stderr
+    assert f"note: {calendar}:26: spec.timeWindow[0].calendar: SLO 'monthly' is not imported" in result.stderr
+
+
+# --- v1alpha as the spec writes it -----------------------------------------------------------------
+
+V1ALPHA_INCREMENTAL = """\
+apiVersion: openslo/v1alpha
+kind: SLO
+metadata:
+  name: logins
+spec:
+  service: auth
+  budgetingMethod: Occurrences
+  timeWindows:
+    - count: 30
+      unit: Day
+      isRolling: true
+  objectives:
+    - target: 0.99
+      ratioMetrics:
+        incremental: {incremental}
+        good:
+          source: prometheus
+          queryType: promql
+          query: auth_logins_total{{outcome="ok"}}
+        total:
+          source: prometheus
+          queryType: promql
+          query: auth_logins_total
+"""
+
+
+def test_v1alpha_incremental_counters_import_as_events(tmp_path: Path) -> None:
+    """v1alpha's `ratioMetrics.incremental` is v1's `counter` (OpenSLO renamed it): with plain
+    selectors, `incremental: true` makes the events SLI v1's `counter: true` makes."""
+    source = tmp_path / "logins.yaml"
+    source.write_text(V1ALPHA_INCREMENTAL.format(incremental="true"))
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, source)
+    assert result.returncode == 0, result.stderr
+    slo = service_file(spec, "auth")["slos"][0]
+    assert slo["name"] == "logins-0"
+    assert slo["sli"] == {
+        "ratio": {
+            "good": {"metric": "auth_logins_total", "matchers": {"outcome": "ok"}},
+            "total": {"metric": "auth_logins_total"},
+        }
+    }
+    generate(spec, tmp_path / "generated")
+
+    source.write_text(V1ALPHA_INCREMENTAL.format(incremental="false"))
+    result = import_openslo(tmp_path / "refused", source)
+    assert result.returncode == 2
+    assert f"{source}:15: spec.objectives[0].ratioMetrics.incremental: queries without {{{{.window}}}}" in (
+        result.stderr
+    )
+    assert "needs `incremental: true`" in result.stderr

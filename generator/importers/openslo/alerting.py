@@ -127,7 +127,7 @@ def _windows_of_policy(imp: Import, policy: Cursor) -> list[Window]:
     for key, wanted, reason in POLICY_FLAGS:
         flag = spec.get(key)
         if flag is not None and truthy(flag.value) != wanted:
-            imp.refuse(flag, f"{key}: {str(flag.value).lower()} cannot be imported: {reason}")
+            imp.unsupported(flag, f"{key}: {str(flag.value).lower()} cannot be imported: {reason}")
     notes = _described("AlertPolicy", metadata, spec)
     conditions = spec.get("conditions")
     if conditions is None or not conditions.items():
@@ -194,11 +194,15 @@ def _burn_rate(imp: Import, body: Cursor) -> tuple[int, int, list[str]] | None:
     imp.check_keys(body, ("kind", "op", "threshold", "lookbackWindow", "alertAfter"))
     kind, op = body.get("kind"), body.get("op")
     if kind is not None and kind.value != "burnrate":
-        imp.refuse(kind, f"condition kind {kind.value!r} cannot be imported: only burnrate")
+        imp.unsupported(kind, f"condition kind {kind.value!r} cannot be imported: only burnrate")
         return None
     notes: list[str] = []
     if op is not None and op.value not in ("gt", "gte"):
-        imp.refuse(op, "a burn-rate condition fires above its threshold: op must be gt or gte")
+        imp.unsupported(
+            op,
+            f"op {op.value} cannot be imported: obsgen's burn-rate alerts fire when the burn rate is "
+            "above the threshold (op gt or gte)",
+        )
         return None
     if op is not None and op.value == "gte":
         notes.append("op gte: obsgen fires when the burn rate is above the factor (>)")

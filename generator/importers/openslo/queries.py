@@ -50,23 +50,14 @@ def metric_query(imp: Import, metric: Cursor) -> Query | None:
     notes: list[str] = []
     source_type = str(kind.value) if kind is not None else None
     if ref is not None:
-        data_source = imp.referenced("DataSource", ref)
-        if data_source is None:
+        referred = _referred_type(imp, ref, kind)
+        if referred is None:
             return None
-        ds_type = _data_source_type(imp, data_source)
-        if ds_type is None:
-            return None
-        if kind is not None and str(kind.value).lower() != ds_type.lower():
-            imp.refuse(kind, f"type {kind.value} differs from DataSource {ref.value}'s {ds_type}")
-            return None
-        source_type = ds_type
-        notes.append(
-            f"metric source {ref.value}: obsgen's rules run in the Prometheus that loads them; the "
-            "DataSource's connection details are not used"
-        )
+        source_type, note_text = referred
+        notes.append(note_text)
     if source_type is None or source_type.lower() != "prometheus":
         shown = "no type" if source_type is None else f"type {source_type}"
-        imp.refuse(
+        imp.unsupported(
             kind or ref or source,
             f"metric source with {shown} cannot be imported: obsgen's rules run in Prometheus, so "
             "the source must be type: Prometheus with a PromQL `query`",
@@ -75,14 +66,64 @@ def metric_query(imp: Import, metric: Cursor) -> Query | None:
     if spec is None or not spec.is_map():
         imp.refuse(source, "a Prometheus metric source needs spec: {query: <PromQL>}")
         return None
-    imp.check_keys(spec, ("query",))
     query = spec.get("query")
     if query is None or not isinstance(query.value, str) or not query.value.strip():
         imp.refuse(query or spec, "a PromQL `query` is required")
         return None
     found = window_query(query)
-    found.notes += notes
+    found.notes += notes + _unread_settings(spec)
     return found
+
+
+def _referred_type(imp: Import, ref: Cursor, kind: Cursor | None) -> tuple[str, str] | None:
+    """(type, a note) of a metric source naming a DataSource: the DataSource's type, or the type
+    the source gives itself when no imported file defines that DataSource."""
+    data_source = imp.defined("DataSource", ref)
+    if data_source is None and kind is not None:
+        return str(kind.value), (
+            f"metric source {ref.value}: no DataSource of that name is imported, and none is needed: "
+            f"the source says its type ({kind.value}), and obsgen's rules run in the Prometheus that "
+            "loads them"
+        )
+    if data_source is None:
+        imp.referenced("DataSource", ref)  # refused: without its DataSource the type is unknown
+        return None
+    ds_type = _data_source_type(imp, data_source)
+    if ds_type is None:
+        return None
+    if kind is not None and str(kind.value).lower() != ds_type.lower():
+        imp.refuse(kind, f"type {kind.value} differs from DataSource {ref.value}'s {ds_type}")
+        return None
+    return ds_type, (
+        f"metric source {ref.value}: obsgen's rules run in the Prometheus that loads them; the "
+        "DataSource's connection details are not used"
+    )
+
+
+def _unread_settings(spec: Cursor) -> list[str]:
+    """Notes on the fields of a Prometheus source's `spec` besides `query`, which obsgen does not read:
+    OpenSLO passes them to the tool that queries the source."""
+    return [
+        f"metric source field {key!r} is not read: obsgen reads a Prometheus source's `query` "
+        "(the other fields of a metric source's spec are settings of the tool that queries it)"
+        for key in spec.fields()
+        if key != "query"
+    ]
+
+
+def check_metric_sources(imp: Import, sli: Cursor) -> None:
+    """Refuse what obsgen cannot read in the SLI's metric sources (while its SLO is refused for
+    something else: every problem is reported at once)."""
+    for metric in _metrics(sli):
+        metric_query(imp, metric)
+
+
+def _metrics(sli: Cursor) -> list[Cursor]:
+    ratio, threshold = sli.get("ratioMetric"), sli.get("thresholdMetric")
+    if threshold is not None:
+        return [threshold]
+    parts = [ratio.get(part) for part in ("good", "bad", "total", "raw")] if ratio is not None else []
+    return [part for part in parts if part is not None]
 
 
 def _data_source_type(imp: Import, root: Cursor) -> str | None:
@@ -115,7 +156,7 @@ def set_error_ratio(out: OutFile, base: PathKey, good: Query, total: Query) -> N
 def parsed(imp: Import, query: Query) -> Any:
     """The query's PromQL syntax tree; None (refused) for a `{{.window}}` query or bad PromQL."""
     if WINDOW in query.text:
-        imp.refuse(query.cursor, f"{WINDOW} only applies to ratio queries read over every window")
+        imp.unsupported(query.cursor, f"{WINDOW} only applies to ratio queries read over every window")
         return None
     try:
         return promql.parse(query.text)
@@ -141,7 +182,7 @@ def plain_selector(imp: Import, query: Query, what: str) -> tuple[str, dict[str,
         return None
     node = unparenthesized(node)
     if not isinstance(node, promql_parser.VectorSelector):
-        imp.refuse(
+        imp.unsupported(
             query.cursor,
             f"{what} needs the query to be one series selector such as "
             f'http_requests_total{{code="500"}}, or each query written over {WINDOW}; '
@@ -156,17 +197,17 @@ def selector_parts(imp: Import, node: Any, query: Query) -> tuple[str, dict[str,
     import promql_parser
 
     if not node.name:
-        imp.refuse(query.cursor, f"the selector needs a metric name: {query.text!r}")
+        imp.unsupported(query.cursor, f"the selector needs a metric name: {query.text!r}")
         return None
     if node.offset is not None or node.at is not None:
-        imp.refuse(query.cursor, f"offset and @ modifiers cannot be imported: {query.text!r}")
+        imp.unsupported(query.cursor, f"offset and @ modifiers cannot be imported: {query.text!r}")
         return None
     matchers: dict[str, str] = {}
     for matcher in [*node.matchers.matchers, *[m for group in node.matchers.or_matchers for m in group]]:
         if matcher.name == "__name__":
             continue
         if matcher.op != promql_parser.MatchOp.Equal or node.matchers.or_matchers:
-            imp.refuse(
+            imp.unsupported(
                 query.cursor,
                 f"the OpenSLO importer keeps equality matchers only (for now); "
                 f"{matcher.name}{promql.match_op(matcher.op)}{promql.quote(matcher.value)} cannot be "

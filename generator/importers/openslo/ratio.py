@@ -1,4 +1,5 @@
-"""A v1 ratioMetric → the native `sli.query` (queries over `{{.window}}`) or `sli.ratio` (counters)."""
+"""An OpenSLO ratio (v1 ratioMetric, v1alpha ratioMetrics) → the native `sli.query` (queries over
+`{{.window}}`) or `sli.ratio` (counters)."""
 
 from __future__ import annotations
 
@@ -36,10 +37,18 @@ def convert_ratio(imp: Import, ratio: Cursor, at: PathKey, out: OutFile) -> None
     if any(q is None for q in queries.values()):
         return
     found = {k: q for k, q in queries.items() if q is not None}
+    set_ratio_sli(imp, ratio, found, at, out, ratio.get("counter"))
+
+
+def set_ratio_sli(
+    imp: Import, ratio: Cursor, found: dict[str, Query], at: PathKey, out: OutFile, counter: Cursor | None
+) -> None:
+    """The SLI of a ratio's queries: over `{{.window}}` verbatim, else plain counter selectors as
+    events (`counter`: the flag saying they are counters, v1's `counter` or v1alpha's `incremental`)."""
     windowed = [k for k, q in found.items() if WINDOW in q.text]
     if windowed and len(windowed) != len(found):
         plain = next(k for k in found if k not in windowed)
-        imp.refuse(
+        imp.unsupported(
             found[plain].cursor,
             f"the {' and '.join(windowed)} query reads {WINDOW} but this one does not; give every "
             f"query of the ratio over {WINDOW}, or every one as a plain counter selector",
@@ -49,7 +58,7 @@ def convert_ratio(imp: Import, ratio: Cursor, at: PathKey, out: OutFile) -> None
     if windowed:
         _set_queries(imp, ratio, found, at, out)
     else:
-        _set_events(imp, ratio, found, at, out)
+        _set_events(imp, ratio, found, at, out, counter)
 
 
 def _set_queries(imp: Import, ratio: Cursor, found: dict[str, Query], at: PathKey, out: OutFile) -> None:
@@ -72,19 +81,21 @@ def _set_queries(imp: Import, ratio: Cursor, found: dict[str, Query], at: PathKe
         set_error_ratio(out, base, found["good"], found["total"])
 
 
-def _set_events(imp: Import, ratio: Cursor, found: dict[str, Query], at: PathKey, out: OutFile) -> None:
+def _set_events(
+    imp: Import, ratio: Cursor, found: dict[str, Query], at: PathKey, out: OutFile, counter: Cursor | None
+) -> None:
     """Plain counter selectors → `sli.ratio` events, the counters added to the file's metrics."""
-    counter = ratio.get("counter")
     if counter is None or not truthy(counter.value):
-        imp.refuse(
+        flag = "incremental" if counter is not None and counter.path[-1] == "incremental" else "counter"
+        imp.unsupported(
             counter or ratio,
-            "queries without {{.window}} are read as counters, which needs `counter: true`; for "
+            f"queries without {{{{.window}}}} are read as counters, which needs `{flag}: true`; for "
             "gauges or other shapes write each query over {{.window}}, e.g. "
             "sum(rate(x[{{.window}}])), and they are imported verbatim",
         )
         return
     if "raw" in found:
-        imp.refuse(
+        imp.unsupported(
             found["raw"].cursor,
             f"a raw ratio must be read over {WINDOW} (e.g. avg_over_time(x[{WINDOW}])) to be imported",
         )

@@ -35,13 +35,18 @@ def written_data(out: OutFile) -> dict[str, Any]:
     return {key: out.data[key] for key in SERVICE_KEYS if out.data.get(key) not in (None, [])}
 
 
-def convert_service(imp: Import, root: Cursor) -> None:
-    """A Service object → its file's `service`, `description` and `labels`."""
+def convert_service(imp: Import, root: Cursor) -> str | None:
+    """A Service object → its file's `service`, `description` and `labels`; its name."""
     name, metadata, spec = imp.named_parts(root)
     if name is None or metadata is None:
-        return
+        return None
     name_cursor = metadata.get("name")
     assert name_cursor is not None
+    if name in imp.services:
+        imp.refuse(root, f"Service {name!r} is defined twice (first at {imp.services[name].location()})")
+        return None
+    imp.services[name] = root
+    imp.check_obsgen_name(name_cursor, "service")
     out = service_file(imp, name_cursor, root)
     imp.check_keys(metadata, METADATA_KEYS, refused={"annotations": ANNOTATIONS})
     display = metadata.get("displayName")
@@ -58,6 +63,7 @@ def convert_service(imp: Import, root: Cursor) -> None:
     labels = metadata.get("labels")
     if labels is not None:
         set_labels(imp, out, ("labels",), labels, {})
+    return name
 
 
 def note(out: OutFile, path: PathKey, text: str) -> None:
@@ -75,22 +81,50 @@ def set_labels(imp: Import, out: OutFile, at: PathKey, labels: Cursor, inherited
     for key in labels.fields():
         child = labels.get(key)
         assert child is not None
-        if isinstance(child.value, list | dict):
-            imp.refuse(child, f"label {key!r} has several values; a Prometheus label has one value")
+        value = label_value(imp, key, child)
+        if value is None:
             continue
         if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key) or key.startswith("__"):
-            imp.refuse(
+            imp.unsupported(
                 child,
                 f"{key!r} is not a Prometheus label name (letters, digits and _, not starting with a "
                 "digit or __); rename it",
             )
             continue
-        found[key] = child.text() or ""
+        found[key] = value
     out.set(at, found, labels)
     for key in labels.fields():
         child = labels.get(key)
         assert child is not None
         out.mark((*at, key), child)
+
+
+def label_value(imp: Import, key: str, label: Cursor) -> str | None:
+    """The one value of an OpenSLO label: a scalar, or a list of one (`env: [prod]`); None, refused,
+    for several values or a mapping."""
+    items = label.items() if isinstance(label.value, list) else [label]
+    value = items[0] if len(items) == 1 else label
+    if isinstance(value.value, list | dict):
+        imp.unsupported(
+            label,
+            f"label {key!r} has {_values_shown(label.value)}; an obsgen label, as a Prometheus label, "
+            "has exactly one value: keep one, or join them into one value",
+        )
+        return None
+    if value is not label and value.line == label.line and not isinstance(value.value, str):
+        # a flow list (`[1]`): the line holds the key, not the item's own text
+        return str(value.value).lower() if isinstance(value.value, bool) else str(value.value)
+    return value.text() or ""
+
+
+def _values_shown(values: list[Any] | dict[str, Any]) -> str:
+    if isinstance(values, dict):
+        return "a mapping for its value"
+    if not values:
+        return "no value (an empty list)"
+    if len(values) == 1:
+        return "a list or mapping for its one value"
+    return f"several values ({', '.join(str(v) for v in values)})"
 
 
 def add_metric(imp: Import, out: OutFile, name: str, kind: str, origin: Cursor) -> None:

@@ -27,15 +27,30 @@ def parts(imp: Import, root: Cursor) -> tuple[str, Cursor, Cursor] | None:
         return None
     if name is None or metadata is None:
         return None
+    name_cursor = metadata.get("name")
+    assert name_cursor is not None
+    imp.check_obsgen_name(name_cursor, "SLO")
     return name, metadata, spec
 
 
 def service(imp: Import, spec: Cursor) -> Cursor | None:
-    """The SLO's `spec.service` (its name a non-empty string)."""
+    """The SLO's `spec.service` (its name a non-empty string), refused with its Service object."""
     name = spec.get("service")
     if name is None or not isinstance(name.value, str) or not name.value:
         imp.refuse(name or spec, "spec.service is required: the service the SLO belongs to")
         return None
+    if imp.owner is not None:
+        imp.slo_services[imp.owner] = name.value
+    if name.value in imp.refused_services:
+        service = imp.services[name.value]
+        where = f"{service.source.name}:{service.line}"
+        imp.unsupported(
+            name,
+            f"Service {name.value!r} cannot be imported (the reasons are given at {where}), so neither "
+            "can its SLOs: they would be written without what the Service declares",
+        )
+    elif name.value not in imp.services:
+        imp.check_obsgen_name(name, "service")
     return name
 
 

@@ -113,7 +113,7 @@ def _signal(
     elif isinstance(node, promql_parser.Call) and node.func.name in OVER_TIME:
         reading = _over_time(imp, node, query, slice_target)
     else:
-        imp.refuse(
+        imp.unsupported(
             query.cursor,
             "cannot import this threshold query: obsgen records a series selector, "
             "<fn>_over_time(<series>[<range>]) with fn avg, max, min, stddev or quantile, optionally "
@@ -155,7 +155,7 @@ def _aggregation(imp: Import, node: Any, query: Query) -> tuple[Any, str | None,
     if not isinstance(node, promql_parser.AggregateExpr) or str(node.op) not in AGGREGATES:
         return node, None, []
     if node.modifier is not None and node.modifier.type != promql_parser.AggModifierType.By:
-        imp.refuse(query.cursor, f"`without` cannot be imported; use `by`: {query.text!r}")
+        imp.unsupported(query.cursor, f"`without` cannot be imported; use `by`: {query.text!r}")
         return None
     by = list(node.modifier.labels if node.modifier else [])
     return unparenthesized(node.expr), AGGREGATES[str(node.op)], by
@@ -166,7 +166,7 @@ def _plain_series(
 ) -> _Reading | None:
     """A plain series: its worst sample over each time slice (every sample of the slice good)."""
     if slice_target != 1:
-        imp.refuse(
+        imp.unsupported(
             target,
             f"timeSliceTarget {target.value} over a plain series cannot be imported: obsgen's "
             "slice is good when one derived value meets the objective, not a share of the "
@@ -192,13 +192,13 @@ def _over_time(imp: Import, node: Any, query: Query, slice_target: float) -> _Re
     quantile = None
     if function == "quantile":
         if len(args) != 2 or not isinstance(args[0], promql_parser.NumberLiteral):
-            imp.refuse(query.cursor, f"expected quantile_over_time(<q>, …): {query.text!r}")
+            imp.unsupported(query.cursor, f"expected quantile_over_time(<q>, …): {query.text!r}")
             return None
         quantile = float(args[0].val)
         args = args[1:]
     matrix = args[0] if len(args) == 1 else None
     if not isinstance(matrix, promql_parser.MatrixSelector):
-        imp.refuse(query.cursor, f"expected {node.func.name}(<series>[<range>]): {query.text!r}")
+        imp.unsupported(query.cursor, f"expected {node.func.name}(<series>[<range>]): {query.text!r}")
         return None
     notes = []
     if slice_target != 1:

@@ -6,6 +6,7 @@ from generator.importers.document import OutFile
 from generator.importers.openslo import slo
 from generator.importers.openslo.alerting import policy_windows, set_alerting
 from generator.importers.openslo.objects import ANNOTATIONS, METADATA_KEYS, Import
+from generator.importers.openslo.queries import check_metric_sources
 from generator.importers.openslo.ratio import convert_ratio
 from generator.importers.openslo.service import note, service_file, set_labels
 from generator.importers.openslo.threshold import convert_threshold
@@ -23,6 +24,7 @@ SLO_KEYS = (
     "alertPolicies",
 )
 SLI_KEYS = ("description", "thresholdMetric", "ratioMetric")
+RATIO_OBJECTIVE_KEYS = ("displayName", "target", "targetPercent")
 RATIO_OBJECTIVE_REFUSED = {
     "op": "op and value apply to threshold metrics; a ratio SLO's objective is its target",
     "value": "op and value apply to threshold metrics; a ratio SLO's objective is its target",
@@ -53,10 +55,13 @@ def convert_v1_slo(imp: Import, root: Cursor) -> None:
     method = _budgeting_method(imp, spec)
     period = _period(imp, spec)
     policies = policy_windows(imp, spec)
-    if service is None or objectives is None or indicator is None or method is None:
+    if service is None or objectives is None or indicator is None:
+        return
+    sli_spec, sli_meta, sli_root = indicator
+    if method is None:
+        check_metric_sources(imp, sli_spec)  # every problem at once
         return
     out = service_file(imp, service, root)
-    sli_spec, sli_meta, sli_root = indicator
     if sli_spec.get("thresholdMetric") is not None and len(objectives) != 1:
         imp.refuse(objectives[1], "an SLO over a thresholdMetric has exactly one objective (OpenSLO)")
         return
@@ -120,7 +125,7 @@ def _budgeting_method(imp: Import, spec: Cursor) -> str | None:
         imp.refuse(method or spec, "budgetingMethod must be Occurrences, Timeslices or RatioTimeslices")
         return None
     if method.value == "RatioTimeslices":
-        imp.refuse(
+        imp.unsupported(
             method,
             "RatioTimeslices (the mean of every slice's good/total ratio) has no obsgen equivalent: "
             "obsgen counts events (Occurrences over a ratio) or good slices (Timeslices over a "
@@ -145,7 +150,7 @@ def _period(imp: Import, spec: Cursor) -> slo.Period | bool | None:
     if window.get("calendar") is not None:
         return False
     if rolling is not None and not truthy(rolling.value):
-        imp.refuse(rolling, slo.CALENDAR)
+        imp.unsupported(rolling, slo.CALENDAR)
         return False
     duration = window.get("duration")
     if duration is None:
@@ -175,26 +180,31 @@ def _convert_sli(
         note(out, (*at, "sli"), f"OpenSLO SLI displayName: {display.value}")
     ratio, threshold = sli.get("ratioMetric"), sli.get("thresholdMetric")
     if ratio is not None:
-        imp.check_keys(objective, ("displayName", "target", "targetPercent"), refused=RATIO_OBJECTIVE_REFUSED)
         if method != "Occurrences":
-            imp.refuse(
+            slices = ("timeSliceTarget", "timeSliceWindow")  # the method's refusal says it all
+            refused = {k: v for k, v in RATIO_OBJECTIVE_REFUSED.items() if k not in slices}
+            imp.check_keys(objective, (*RATIO_OBJECTIVE_KEYS, *slices), refused=refused)
+            imp.unsupported(
                 ratio,
                 f"a ratioMetric SLO with budgetingMethod {method} cannot be imported: obsgen counts "
                 "a ratio's events over the period (Occurrences), not good slices; use "
                 "Occurrences, or a thresholdMetric for a time-slice SLO",
             )
+            check_metric_sources(imp, sli)
             return
+        imp.check_keys(objective, RATIO_OBJECTIVE_KEYS, refused=RATIO_OBJECTIVE_REFUSED)
         _note_objective_name(objective, at, out)
         convert_ratio(imp, ratio, at, out)
     elif threshold is not None:
         imp.check_keys(objective, THRESHOLD_OBJECTIVE_KEYS)
         if method != "Timeslices":
-            imp.refuse(
+            imp.unsupported(
                 threshold,
                 f"a thresholdMetric SLO with budgetingMethod {method} cannot be imported: a "
                 "threshold has no events to count; obsgen counts good time slices "
                 "(budgetingMethod: Timeslices)",
             )
+            check_metric_sources(imp, sli)
             return
         _note_objective_name(objective, at, out)
         convert_threshold(imp, objective, threshold, at, out, service)

@@ -33,7 +33,7 @@ def duration_seconds(imp: Import, node: Cursor, what: str, minutes_if_number: bo
         return int(value) * 60
     text = str(value)
     if re.fullmatch(r"\d+[MQY]", text):
-        imp.refuse(
+        imp.unsupported(
             node,
             f"{what} {text}: months, quarters and years vary in length and cannot be a Prometheus "
             "range; give days or weeks, e.g. 30d or 4w",
