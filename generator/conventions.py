@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from generator.durations import format_duration
+from generator.durations import format_duration, prometheus_duration
 
 if TYPE_CHECKING:
     from generator.model import SLO, Service
@@ -85,8 +85,18 @@ SLO_SERIES = (
 """Every SLO series but the per-window ratios."""
 
 
-def sli_error_ratio(window: int) -> str:
-    return f"slo:sli_error:ratio_rate{format_duration(window)}"
+def window_name(window: int, service: Service | None = None) -> str:
+    """A window as SLO series name it: `5m`, `30d`; for a service with Sloth's label names as Sloth
+    spells it (`prometheus_duration`: 28d is `4w`, 7d `1w`), so Sloth's dashboards keep matching.
+    The rules name the period window so; alert windows are never whole weeks in Sloth's shipped
+    windows, and the generated tests and dashboards name them with format_duration."""
+    if service is not None and service.slo_label_names == "sloth":
+        return prometheus_duration(window)
+    return format_duration(window)
+
+
+def sli_error_ratio(window: int, service: Service | None = None) -> str:
+    return f"slo:sli_error:ratio_rate{window_name(window, service)}"
 
 
 # --- canary gate series ----------------------------------------------------------------------

@@ -44,6 +44,15 @@ def format_duration(seconds: int) -> str:
     return out
 
 
+def prometheus_duration(seconds: int) -> str:
+    """As Prometheus's own `model.Duration` spells it, and so Sloth in its window names: years and
+    weeks only when exact (`1y`, `4w` for 28d, `1w` for 7d), else as format_duration (`30d`)."""
+    for unit, size in (("y", 365 * UNITS["d"]), ("w", UNITS["w"])):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return format_duration(seconds)
+
+
 def human_duration(seconds: float) -> str:
     """A reading for people, e.g. 518.4 → `8m38s`."""
     whole = round(seconds)

@@ -55,7 +55,8 @@ def explain(service: Service, slo: SLO) -> str:
     ]
     base = [TIME_SLICE_ERROR] if slo.sli.threshold else [] if slo.sli.query else [SLI_ERRORS, SLI_TOTAL]
     lines += [f"  {name}" for name in base]
-    lines += [f"  {sli_error_ratio(w)}" for w in sli_windows(slo)]
+    lines += [f"  {sli_error_ratio(w)}" for w in sli_windows(slo)[:-1]]
+    lines.append(f"  {sli_error_ratio(slo.period, service)}")
     lines += [
         "  slo:objective:ratio, slo:error_budget:ratio, slo:time_period:days",
         "  slo:current_burn_rate:ratio, slo:period_burn_rate:ratio, slo:period_error_budget_remaining:ratio",

@@ -40,6 +40,7 @@ from generator.conventions import (
     sli_error_ratio,
     slo_id,
     slo_labels,
+    window_name,
 )
 from generator.durations import format_duration
 from generator.gate_rules import gate_file, gate_group, gate_rules
@@ -262,7 +263,7 @@ def slo_fast_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
 
 def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
     labels = slo_labels(service, slo)
-    period = format_duration(slo.period)
+    period = window_name(slo.period, service)
 
     def constant(value: Fraction | int) -> str:
         return promql.call("vector", promql.number(float(value)))
@@ -281,12 +282,12 @@ def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
         parts.record(ERROR_BUDGET, constant(error_budget(slo)), labels),
         parts.record(PERIOD_DAYS, constant(Fraction(slo.period, 86400)), labels),
         parts.record(
-            sli_error_ratio(slo.period),
+            sli_error_ratio(slo.period, service),
             window_ratio_expr(service, slo, slo.period),
             {**labels, identity_labels(service).window: period},
         ),
         parts.record(CURRENT_BURN, over_budget(sli_error_ratio(sli_windows(slo)[0])), labels),
-        parts.record(PERIOD_BURN, over_budget(sli_error_ratio(slo.period)), labels),
+        parts.record(PERIOD_BURN, over_budget(sli_error_ratio(slo.period, service)), labels),
         parts.record(
             BUDGET_REMAINING,
             f"1 - {slo_selector(PERIOD_BURN, service, slo)}",

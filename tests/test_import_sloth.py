@@ -8,10 +8,21 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import obsgen, tree_bytes
-from sloth_peers import PLUGIN_FREE, SHARED, SLOTH, files
+from conftest import obsgen, promtool_test, tree_bytes
+from sloth_peers import PLUGIN_FREE, SHARED, SHIPPED, SLOTH, files
+
+from generator.importers.catalog import HELP
 
 SLOTH_EXAMPLES = [name for name in PLUGIN_FREE if not name.startswith("openslo-")]
+NATIVE_AND_RAW = {
+    "getting-started": (1, 0),
+    "home-wifi": (0, 2),  # sum_over_time of a gauge subquery
+    "kubernetes-apiserver": (2, 0),  # latency: errors = total − good, so `good` is the bucket
+    "multifile": (2, 0),
+    "no-alerts": (1, 0),
+    "raw-home-wifi": (0, 1),  # 1 − the mean of a gauge
+}
+"""SLOs each example imports as native `ratio` SLIs and as raw `sli.query`."""
 GOOD = sorted(p for p in (SLOTH / "validate" / "good").glob("*.yaml") if "openslo" not in p.name)
 BAD = sorted(p for p in (SLOTH / "validate" / "bad").glob("*.yaml") if "openslo" not in p.name)
 
@@ -57,8 +68,22 @@ def test_every_sloth_example_imports_and_generates(name: str, tmp_path: Path) ->
     services = {doc["service"] for doc in yaml.safe_load_all((SLOTH / f"{name}.in.yml").read_text())}
     written = {p.name for p in (tmp_path / "spec").iterdir()}
     assert written == {f"{s}.yaml" for s in services} | {"obsgen.yaml"}
+    slos = [slo for s in services for slo in load(tmp_path / "spec" / f"{s}.yaml")["slos"]]
+    native = [slo for slo in slos if "ratio" in slo["sli"]]
+    assert (len(native), len(slos) - len(native)) == NATIVE_AND_RAW[name]
+    # one note per service with raw SLOs, naming each and why
+    raw_notes = [line for line in result.stderr.splitlines() if "kept as raw PromQL" in line]
+    assert len(raw_notes) == (1 if len(native) < len(slos) else 0)
+    assert all(f"[{slo['name']}] " in raw_notes[0] for slo in slos if slo not in native)
     gen = obsgen("gen", "--spec", tmp_path / "spec", "--out", tmp_path / "out")
     assert gen.returncode == 0, gen.stderr
+    tests = {p.name for p in (tmp_path / "out" / "prometheus" / "tests").glob("*.yml")}
+    assert tests - {"_watchdog.yml"} == {
+        f"{s}.{slo['name']}.yml"
+        for s in services
+        for slo in load(tmp_path / "spec" / f"{s}.yaml")["slos"]
+        if "ratio" in slo["sli"]
+    }
     sloth_records = {
         rule["record"]
         for doc in yaml.safe_load_all((SLOTH / f"{name}.out.yml").read_text())
@@ -111,11 +136,18 @@ def test_import_keeps_everything_sloth_says(tmp_path: Path) -> None:
         "repo": "myorg/myservice",
         "tier": "2",
     }
+    # sum(rate(counter[{{.window}}])) queries become a native ratio SLI over the same series,
+    # and the job they match becomes the catalog metric's (the generated tests' series carry it)
     counter = "http_request_duration_seconds_count"
-    assert slo["sli"]["query"] == {
-        "errors": f'sum(rate({counter}{{job="myservice",code=~"(5..|429)"}}[{{{{.window}}}}]))',
-        "total": f'sum(rate({counter}{{job="myservice"}}[{{{{.window}}}}]))',
+    assert slo["sli"] == {
+        "ratio": {
+            "errors": f'{counter}{{job="myservice", code=~"(5..|429)"}}',
+            "total": f'{counter}{{job="myservice"}}',
+        }
     }
+    assert service["metrics"] == [
+        {"name": counter, "type": "counter", "help": HELP, "external": True, "job": "myservice"}
+    ]
     assert slo["alerting"] == {
         "name": "MyServiceHighErrorRate",
         "labels": {"category": "availability"},
@@ -311,7 +343,7 @@ spec:
 
 
 def test_sloths_kubernetes_spelling_and_values_as_written(tmp_path: Path) -> None:
-    result = import_sloth(write(tmp_path / "crd.yml", CRD), "--out", tmp_path / "spec")
+    result = import_sloth(write(tmp_path / "crd.yml", CRD), "--out", tmp_path / "spec", "--raw-queries")
     assert result.returncode == 0, result.stderr
     (slo,) = load(tmp_path / "spec" / "shop.yaml")["slos"]
     assert slo["sli"]["query"] == {
@@ -394,3 +426,339 @@ def test_sloth_label_names_group_alerts_by_sloth_id(tmp_path: Path) -> None:
     assert config["route"]["group_by"] == ["alertname", "service", "slo_id", "sloth_id"]
     matchers = [rule["source_matchers"] for rule in config["inhibit_rules"]]
     assert any('sloth_severity="page"' in m for m in matchers)
+
+
+# --- Sloth as Sloth does it (issue 16, item 2) --------------------------------------------------
+
+
+def test_sloths_shipped_windows_are_the_importers() -> None:
+    """windows.py holds Sloth's google-28d/30d AlertWindows as data; they are the vendored files."""
+    from generator.importers.source import load_documents
+    from generator.importers.windows import SLOTH_SHIPPED, alert_windows
+
+    found = {}
+    for path in sorted(SHIPPED.glob("google-*.yaml")):
+        issues: list[Any] = []
+        (root,) = load_documents(path)
+        read = alert_windows(root, issues)
+        assert read is not None and not issues, issues
+        found[read[0]] = read[1]
+    assert found == SLOTH_SHIPPED
+    assert (SHIPPED / "LICENSE").read_text() == (SLOTH / "LICENSE").read_text()
+
+
+@pytest.mark.parametrize(
+    ("period", "label_names", "windows", "period_name"),
+    [
+        ("28d", "sloth", None, "4w"),
+        ("28d", "obsgen", None, "28d"),
+        ("7d", "sloth", SLOTH / "windows" / "7d.yaml", "1w"),
+        ("30d", "sloth", None, "30d"),
+    ],
+)
+def test_period_windows_are_named_as_sloth_names_them(
+    period: str, label_names: str, windows: Path | None, period_name: str, tmp_path: Path
+) -> None:
+    """28d and 30d need no --windows (Sloth ships them); under Sloth's label names the period
+    ratio is Sloth's `ratio_rate4w` / `sloth_window="4w"`, obsgen's spelling otherwise."""
+    source = write(tmp_path / "slos.yml", MINIMAL)
+    extra = ["--windows", windows] if windows else []
+    spec, out = tmp_path / "spec", tmp_path / "out"
+    result = import_sloth(
+        source, "--out", spec, "--default-slo-period", period, "--label-names", label_names, *extra
+    )
+    assert result.returncode == 0, result.stderr
+    (slo,) = load(spec / "shop.yaml")["slos"]
+    assert slo.get("period", "30d") == period
+    assert ("windows" in slo.get("alerting", {})) == (windows is not None)  # 28d: obsgen's defaults
+    assert obsgen("gen", "--spec", spec, "--out", out).returncode == 0
+    rules = load(out / "prometheus" / "rules" / "shop.checkout.yml")
+    records = {r["record"]: r for g in rules["groups"] for r in g["rules"] if "record" in r}
+    window_label = "sloth_window" if label_names == "sloth" else "slo_window"
+    period_ratio = records[f"slo:sli_error:ratio_rate{period_name}"]
+    assert period_ratio["labels"][window_label] == period_name
+    assert f"ratio_rate{period_name}" in records["slo:period_burn_rate:ratio"]["expr"]
+    assert records["slo:sli_error:ratio_rate5m"]["labels"][window_label] == "5m"
+    explained = obsgen("explain", "--spec", spec, "shop-checkout")
+    assert f"slo:sli_error:ratio_rate{period_name}\n" in explained.stdout
+    if period == "28d":
+        # Sloth's google-28d page quick window: 2 % of 28 days' budget in 1h = 13.44 × 0.005
+        (alert,) = [
+            r
+            for g in rules["groups"]
+            for r in g["rules"]
+            if r.get("labels", {}).get("sloth_severity" if label_names == "sloth" else "slo_severity")
+            == "page"
+        ]
+        assert "> 0.0672)" in alert["expr"]
+
+
+def test_keep_alert_names_keeps_sloths_names_and_only_for_specs_that_ask(tmp_path: Path) -> None:
+    source = SLOTH / "validate" / "good" / "good-aa.yaml"
+    spec, out = tmp_path / "spec", tmp_path / "out"
+    result = import_sloth(source, "--out", spec, "--keep-alert-names")
+    assert result.returncode == 0, result.stderr
+    assert "myServiceAlert" not in result.stderr  # nothing renamed, nothing to say
+    service_file = spec / "svc01.yaml"
+    alerting = load(service_file)["slos"][0]["alerting"]
+    assert (alerting["name"], alerting["name_as_written"]) == ("myServiceAlert", True)
+    assert obsgen("gen", "--spec", spec, "--out", out).returncode == 0
+    rules = load(out / "prometheus" / "rules" / "svc01.slo1.yml")
+    assert {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r} == {"myServiceAlert"}
+    # without name_as_written the name must be CamelCase, as for every spec
+    text = service_file.read_text()
+    service_file.write_text(text.replace("      name_as_written: true\n", ""))
+    refused = obsgen("gen", "--spec", spec, "--out", tmp_path / "again")
+    assert refused.returncode == 2
+    line = next(i for i, t in enumerate(service_file.read_text().splitlines(), 1) if "myServiceAlert" in t)
+    assert f"{service_file}:{line}: slos[0].alerting.name: alert names are CamelCase" in refused.stderr
+    assert "add name_as_written: true" in refused.stderr
+    # a name no route could match safely is still made CamelCase, and the note says why
+    odd = write(tmp_path / "odd.yml", MINIMAL + '    alerting:\n      name: "my alert"\n')
+    renamed = import_sloth(odd, "--out", tmp_path / "odd", "--keep-alert-names")
+    assert renamed.returncode == 0, renamed.stderr
+    assert load(tmp_path / "odd" / "shop.yaml")["slos"][0]["alerting"] == {"name": "MyAlert"}
+    assert "--keep-alert-names keeps only names of letters, digits" in renamed.stderr
+
+
+PLUGIN_CHAIN = "obsgen does not run Sloth plugins"
+
+
+@pytest.mark.parametrize(
+    ("edit", "line"),
+    [
+        (("slos:\n", "slo_plugins:\n  chain:\n    - id: sloth.dev/contrib/info_labels/v1\nslos:\n"), 3),
+        (("    objective: 99.5\n", "    objective: 99.5\n    plugins:\n      overridePrevious: true\n"), 6),
+        (
+            (
+                "    objective: 99.5\n",
+                "    objective: 99.5\n    plugins:\n      chain: [{id: a/b/v1, priority: -10}]\n",
+            ),
+            6,
+        ),
+    ],
+    ids=["spec-wide", "override", "per-slo"],
+)
+def test_plugin_chains_are_refused_with_the_reason(edit: tuple[str, str], line: int, tmp_path: Path) -> None:
+    source = write(tmp_path / "slos.yml", MINIMAL.replace(*edit, 1))
+    result = import_sloth(source, "--out", tmp_path / "spec")
+    assert result.returncode == 2
+    assert f"{source}:{line}:" in result.stderr and PLUGIN_CHAIN in result.stderr, result.stderr
+    assert "Sloth would ignore it" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "spec").exists()
+
+
+def test_plugin_chains_of_the_crd_and_empty_chains(tmp_path: Path) -> None:
+    crd = CRD.replace("  slos:\n", "  sloPlugins:\n    chain:\n      - id: sloth.dev/x/v1\n  slos:\n")
+    refused = import_sloth(write(tmp_path / "crd.yml", crd), "--out", tmp_path / "a")
+    assert refused.returncode == 2
+    assert (
+        f"{tmp_path / 'crd.yml'}:10: spec.sloPlugins: Sloth runs this SLO plugin chain (sloth.dev/x/v1)"
+        in (refused.stderr)
+    )
+    # a chain with no plugin that overrides nothing changes nothing in Sloth either
+    empty = MINIMAL.replace("slos:\n", "slo_plugins: {chain: []}\nslos:\n")
+    assert import_sloth(write(tmp_path / "empty.yml", empty), "--out", tmp_path / "b").returncode == 0
+
+
+def test_windows_that_can_never_fire_are_left_out(tmp_path: Path) -> None:
+    """Sloth writes a burn condition above an error ratio of 1; obsgen leaves that window out
+    (the alert fires exactly as Sloth's) and disables a tier left without windows."""
+    source = write(tmp_path / "slos.yml", MINIMAL.replace("99.5", "90"))
+    spec = tmp_path / "spec"
+    result = import_sloth(source, "--out", spec)
+    assert result.returncode == 0, result.stderr
+    (slo,) = load(spec / "shop.yaml")["slos"]
+    # 14.4 × 10 % = 1.44 ≥ 1: never; 6 × 10 % = 0.6 still pages
+    assert [(w["severity"], w["long"]) for w in slo["alerting"]["windows"]] == [
+        ("page", "6h"),
+        ("ticket", "1d"),
+        ("ticket", "3d"),
+    ]
+    assert "page" not in slo["alerting"]
+    assert f"{source}:4: slos[0]: Sloth's page alert over 1h/5m can never fire" in result.stderr
+    assert "= 1.44 ≥ 1" in result.stderr
+    assert obsgen("gen", "--spec", spec, "--out", tmp_path / "out").returncode == 0
+
+    source = write(tmp_path / "low.yml", MINIMAL.replace("99.5", "80"))
+    result = import_sloth(source, "--out", tmp_path / "low")
+    assert result.returncode == 0, result.stderr
+    (slo,) = load(tmp_path / "low" / "shop.yaml")["slos"]
+    assert slo["alerting"]["page"] == {"disabled": True}
+    assert {w["severity"] for w in slo["alerting"]["windows"]} == {"ticket"}
+    assert "the page alert is disabled" in result.stderr
+    assert obsgen("gen", "--spec", tmp_path / "low", "--out", tmp_path / "low-out").returncode == 0
+
+
+# --- imported SLOs are proven (issue 16, item 3) -----------------------------------------------
+
+
+def test_imported_getting_started_gets_promtool_tests_that_pass(tmp_path: Path, promtool: str) -> None:
+    spec, out = tmp_path / "spec", tmp_path / "out"
+    assert import_sloth(SLOTH / "getting-started.in.yml", "--out", spec).returncode == 0
+    assert obsgen("gen", "--spec", spec, "--out", out).returncode == 0
+    tests = sorted(p for p in (out / "prometheus" / "tests").glob("*.yml") if p.name != "_watchdog.yml")
+    assert [p.name for p in tests] == ["myservice.requests-availability.yml"]
+    result = promtool_test(promtool, *tests)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_raw_queries_keeps_sloths_queries(tmp_path: Path) -> None:
+    spec, out = tmp_path / "spec", tmp_path / "out"
+    result = import_sloth(SLOTH / "kubernetes-apiserver.in.yml", "--out", spec, "--raw-queries")
+    assert result.returncode == 0, result.stderr
+    assert "kept as raw PromQL" not in result.stderr  # asked for, so nothing to explain
+    slos = load(spec / "k8s-apiserver.yaml")["slos"]
+    assert [set(slo["sli"]) for slo in slos] == [{"query"}, {"query"}]
+    assert (
+        slos[0]["sli"]["query"]["errors"]
+        == 'sum(rate(apiserver_request_total{code=~"(5..|429)"}[{{.window}}]))'
+    )
+    assert obsgen("gen", "--spec", spec, "--out", out).returncode == 0
+    assert [p.name for p in (out / "prometheus" / "tests").glob("*.yml")] == ["_watchdog.yml"]
+
+
+TWO_JOBS = """\
+version: prometheus/v1
+service: shop
+slos:
+  - name: checkout
+    objective: 99.5
+    sli:
+      events:
+        error_query: sum by (handler) (rate(http_total{job="api",code=~"5.."}[{{.window}}]))
+        total_query: sum by (handler) (rate(http_total{job="api"}[{{.window}}]))
+  - name: refund
+    objective: 99.5
+    sli:
+      events:
+        error_query: sum(increase(http_total{job="shop",code=~"5.."}[{{.window}}]))
+        total_query: sum(increase(http_total{job="shop"}[{{.window}}]))
+  - name: search
+    objective: 99.5
+    sli:
+      raw:
+        error_ratio_query: |
+          1 - sum(rate(search_total{ok="true"}[{{.window}}])) / sum(rate(search_total[{{.window}}]))
+"""
+
+
+def test_native_slis_keep_grouping_and_jobs_the_tests_can_feed(tmp_path: Path) -> None:
+    spec = tmp_path / "spec"
+    result = import_sloth(write(tmp_path / "slos.yml", TWO_JOBS), "--out", spec)
+    assert result.returncode == 0, result.stderr
+    service = load(spec / "shop.yaml")
+    checkout, refund, search = service["slos"]
+    # http_total is read from job "api" and from job "shop" (the service's): one catalog metric has
+    # one job, the one the generated tests give its series, so "api" stays raw, "shop" is native
+    assert set(checkout["sli"]) == {"query"} and "by" not in checkout
+    assert refund["sli"] == {
+        "ratio": {"errors": 'http_total{job="shop", code=~"5.."}', "total": 'http_total{job="shop"}'}
+    }
+    assert search["sli"] == {"ratio": {"good": 'search_total{ok="true"}', "total": "search_total"}}
+    (note,) = [line for line in result.stderr.splitlines() if "kept as raw PromQL" in line]
+    assert note.startswith(f"note: {tmp_path / 'slos.yml'}:3: slos: ")
+    assert '[checkout] http_total{job="api", code=~"5.."} matches a `job` the generated tests' in note
+    assert obsgen("gen", "--spec", spec, "--out", tmp_path / "out").returncode == 0
+    # alone, the grouped SLO is native, grouped by handler, and http_total declares job "api"
+    alone = TWO_JOBS.split("  - name: refund")[0]
+    assert import_sloth(write(tmp_path / "alone.yml", alone), "--out", tmp_path / "alone").returncode == 0
+    service = load(tmp_path / "alone" / "shop.yaml")
+    (slo,) = service["slos"]
+    assert (slo["by"], set(slo["sli"])) == (["handler"], {"ratio"})
+    assert service["metrics"][0]["job"] == "api"
+
+
+W = "[{{.window}}]"
+
+
+@pytest.mark.parametrize(
+    ("errors", "total", "native"),
+    [
+        (f'sum(rate(x{{code=~"5.."}}{W}))', f"sum(rate(x{W}))", {"errors": 'x{code=~"5.."}', "total": "x"}),
+        (  # Sloth's spacing of the placeholder, increase, parentheses, `or on() vector(0)`
+            '(sum(increase(x{code=~"5.."}[{{ .window }}]))) or on() vector(0)',
+            f"sum(increase(x{W}))",
+            {"errors": 'x{code=~"5.."}', "total": "x"},
+        ),
+        (  # errors written total − good
+            f'sum(rate(h_count{{a="b"}}{W})) - sum(rate(h_bucket{{le="0.4", a="b"}}{W}))',
+            f'sum(rate(h_count{{a="b"}}{W}))',
+            {"good": 'h_bucket{le="0.4", a="b"}', "total": 'h_count{a="b"}'},
+        ),
+        (
+            f'sum by (handler) (rate(x{{code=~"5.."}}{W}))',
+            f"sum(rate(x{W})) by (handler)",
+            {"errors": 'x{code=~"5.."}', "total": "x", "by": ("handler",)},
+        ),
+    ],
+)
+def test_queries_of_the_standard_shape_become_native(errors: str, total: str, native: dict[str, Any]) -> None:
+    from generator.importers.native_query import NativeRatio, ratio_from_errors
+
+    assert ratio_from_errors(errors, total) == NativeRatio(
+        native["total"], native.get("errors"), native.get("good"), native.get("by", ())
+    )
+
+
+@pytest.mark.parametrize(
+    ("errors", "total", "reason"),
+    [
+        (f'sum(irate(x{{code=~"5.."}}{W}))', f"sum(rate(x{W}))", "errors: it sums irate(…)"),
+        ('sum(rate(x{code=~"5.."}[5m]))', f"sum(rate(x{W}))", "errors: it does not read its series over"),
+        (f'sum(rate(x{{code=~"5.."}}{W} offset 1h))', f"sum(rate(x{W}))", "with `offset` or `@`"),
+        (f'sum without (pod) (rate(x{{c="5"}}{W}))', f"sum(rate(x{W}))", "only `sum by (…)` maps"),
+        (f'count(rate(x{{code=~"5.."}}{W}))', f"sum(rate(x{W}))", "errors: it is count(…)"),
+        (
+            f'sum(increase(x{{code=~"5.."}}{W}))',
+            f"sum(rate(x{W}))",
+            "read with increase() and total with rate()",
+        ),
+        (f'sum by (a) (rate(x{{code=~"5.."}}{W}))', f"sum(rate(x{W}))", "summed by different labels"),
+        (f'sum(rate(y{W})) - sum(rate(x{{c="1"}}{W}))', f"sum(rate(x{W}))", "other than the total query"),
+        (
+            "sum_over_time((count(g < 0.75))[{{.window}}:]) OR on() vector(0)",
+            "sum_over_time((count(g))[{{.window}}:])",
+            "errors: it is sum_over_time(…) over a subquery",
+        ),
+        (f'sum(rate(x{{code=~"5.."}}{W})', f"sum(rate(x{W}))", "errors: it does not parse as PromQL"),
+        (f'sum(rate(x{{w="{{{{.window}}}}"}}{W}))', f"sum(rate(x{W}))", "its matchers hold {{.window}}"),
+        (
+            f'sum by (h) (rate(x{{c="5"}}{W})) or on() vector(0)',
+            f"sum by (h) (rate(x{W}))",
+            "`or vector(0)` after a grouped sum",
+        ),
+    ],
+)
+def test_other_queries_stay_raw_with_the_reason(errors: str, total: str, reason: str) -> None:
+    from generator.importers.native_query import NotNative, ratio_from_errors
+
+    found = ratio_from_errors(errors, total)
+    assert isinstance(found, NotNative) and reason in found.reason, found
+
+
+def test_native_shapes_of_good_and_error_ratio_queries() -> None:
+    from generator.importers.native_query import (
+        CounterRead,
+        NativeRatio,
+        NotNative,
+        native_problems,
+        ratio_from_error_ratio,
+        ratio_from_good,
+        read_counter,
+    )
+
+    assert read_counter(f'sum by (h) (increase(x{{a=~"b|c"}}{W}))') == CounterRead(
+        "increase", 'x{a=~"b|c"}', ("h",)
+    )
+    assert ratio_from_good(f'sum(rate(x{{code!~"5.."}}{W}))', f"sum(rate(x{W}))") == NativeRatio(
+        "x", good='x{code!~"5.."}'
+    )
+    errors_over_total = f'sum(rate(x{{code=~"5.."}}{W})) / sum(rate(x{W}))'
+    assert ratio_from_error_ratio(errors_over_total) == NativeRatio("x", errors='x{code=~"5.."}')
+    gauge_mean = f"1 - (sum(sum_over_time(g{W})) / sum(count_over_time(g{W})))"
+    assert isinstance(ratio_from_error_ratio(gauge_mean), NotNative)
+    # obsgen's own checks of events SLIs decide too: errors must select a part of total's series
+    unprovable = NativeRatio('x{job="a"}', errors='x{code=~"5.."}')
+    assert "repeat total's matchers" in native_problems(unprovable, 15)[0]
+    assert native_problems(NativeRatio("x", errors='x{code=~"5.."}'), 15) == []

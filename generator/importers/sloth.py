@@ -1,25 +1,37 @@
 """Sloth `prometheus/v1` specs (and Sloth's PrometheusServiceLevel CRD) → native service files.
 
-Sloth's `events` and `raw` SLIs become `sli.query` (its `{{.window}}` queries verbatim), its
-spec-wide labels and `--extra-labels` go on every SLO as Sloth puts them on every series, and
-its page/ticket alert labels and annotations carry over. Anything without a native home — SLI
-plugins, `info_labels`, a key Sloth itself would ignore — is refused with its line.
+Sloth's `events` and `raw` SLIs of the standard shape, `sum(rate(counter[{{.window}}]))`, become
+native `ratio` SLIs (native_query.py), so the imported SLOs get generated promtool tests; the
+others, and all of them with `raw_queries`, become `sli.query` (the `{{.window}}` queries
+verbatim), one note per service saying which and why. Spec-wide labels and `--extra-labels` go
+on every SLO as Sloth puts them on every series, page/ticket alert labels and annotations carry
+over, and Sloth's shipped alert windows (30d and 28d periods) apply as Sloth applies them.
+Anything without a native home — SLI plugins, SLO plugin chains, `info_labels`, a key Sloth
+itself would ignore — is refused with its line.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from generator.durations import format_duration
 from generator.errors import SpecIssue
+from generator.importers import native_query
+from generator.importers.catalog import CATALOG_JOB, series_jobs
 from generator.importers.document import OutFile
 from generator.importers.source import Cursor, PathKey, imported_header
-from generator.importers.windows import SLOTH_DEFAULT_PERIOD, WindowSets
+from generator.importers.windows import SLOTH_DEFAULT_PERIOD, WindowSets, fireable, workbook_windows
+from generator.model.common import KEPT_ALERT_NAME_PATTERN
+from generator.model.selectors import parse_selector
 from generator.model.slo import WINDOW_PLACEHOLDER, WINDOW_SPELLINGS
 
-ROOT_KEYS = ("version", "service", "labels", "slos")
-SLO_KEYS = ("name", "objective", "description", "labels", "sli", "alerting")
+ROOT_KEYS = ("version", "service", "labels", "slos", "slo_plugins")
+CRD_SPEC_KEYS = ("service", "labels", "slos", "sloPlugins")
+SLO_KEYS = ("name", "objective", "description", "labels", "plugins", "sli", "alerting")
+PLUGIN_CHAINS = ("slo_plugins", "sloPlugins", "plugins")
+"""Sloth's SLO plugin chains: spec-wide (prometheus/v1, CRD) and per SLO."""
 ALERTING_KEYS = ("name", "labels", "annotations", "page_alert", "ticket_alert")
 TIER_KEYS = ("disable", "labels", "annotations")
 CAMEL_ALIASES = {
@@ -39,6 +51,14 @@ REFUSED = {
     "generates as `events` (error_query/total_query) or `raw` (error_ratio_query)",
 }
 ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+KEPT_ALERT_NAME = re.compile(KEPT_ALERT_NAME_PATTERN)
+SCRAPE_INTERVAL = 15
+"""obsgen's default scrape interval, which the native SLIs are checked against"""
+QUERY_FIELDS = {
+    "events": {"error_query": "errors", "total_query": "total"},
+    "raw": {"error_ratio_query": "error_ratio"},
+}
+"""Sloth's SLI kinds → their query fields → the `sli.query` fields they become."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,10 @@ class SlothOptions:
     windows: WindowSets = field(default_factory=WindowSets)
     label_names: str = "obsgen"
     """`sloth` keeps Sloth's sloth_id/sloth_service/sloth_slo/sloth_window label names"""
+    raw_queries: bool = False
+    """keep every SLI as raw `sli.query`, computed exactly as Sloth computes it"""
+    keep_alert_names: bool = False
+    """keep alert names as written (`name_as_written`) instead of making them CamelCase"""
 
 
 def is_sloth(root: Cursor) -> bool:
@@ -62,13 +86,87 @@ def is_sloth(root: Cursor) -> bool:
 
 def convert(roots: list[Cursor], options: SlothOptions) -> tuple[dict[str, OutFile], list[SpecIssue]]:
     """One native file per service (documents of the same service merge), and the issues found."""
+    options = replace(options, windows=options.windows.with_sloth_shipped())
     files: dict[str, OutFile] = {}
+    slis: dict[str, list[WrittenSli]] = {}
     issues: list[SpecIssue] = []
     for root in roots:
         body = _body(root, issues)
         if body is not None:
-            _convert_service(body, root, options, files, issues)
+            _convert_service(body, root, options, files, issues, slis)
+    for name, written in slis.items():
+        reasons = [f"[{w.slo}] {w.reason}" for w in _settle_targets(files[name], written) if w.reason]
+        if reasons:
+            files[name].note(("slos",), _raw_note(reasons))
     return files, issues
+
+
+@dataclass
+class WrittenSli:
+    """An SLI as the import wrote it: native (`ratio`) or raw PromQL, then `reason` says why."""
+
+    slo: str
+    at: PathKey
+    kind: Cursor
+    queries: dict[str, Cursor]
+    """the source queries by the `sli.query` field they become"""
+    texts: dict[str, str]
+    ratio: native_query.NativeRatio | None
+    reason: str | None = None
+
+    def write(self, out: OutFile) -> None:
+        if self.ratio is not None:
+            _set_ratio(self.ratio, self.at, self.kind, self.queries, out)
+            return
+        out.mark((*self.at, "query"), self.kind)
+        for native, query in self.queries.items():
+            out.set((*self.at, "query", native), self.texts[native], query)
+
+    def back_to_raw(self, out: OutFile, reason: str) -> None:
+        """Undo the native SLI: `sli.query` in its place, no `by`."""
+        out.data["slos"][self.at[1]]["sli"].clear()
+        out.data["slos"][self.at[1]].pop("by", None)
+        self.ratio, self.reason = None, reason
+        self.write(out)
+
+
+def _settle_targets(out: OutFile, slis: list[WrittenSli]) -> list[WrittenSli]:
+    """The service's SLIs, each native one whose generated tests could not feed its selectors back
+    to raw PromQL. The test series carry one job per metric (the catalog's `job`, set when every
+    native selector of it matches one job, else the service's name) and obsgen's instances."""
+    jobs = series_jobs(out.data)
+    for written in slis:
+        problem = written.ratio and _target_problem(written.ratio, jobs, out.data["service"])
+        if problem:
+            written.back_to_raw(out, problem)
+    return slis
+
+
+def _target_problem(ratio: native_query.NativeRatio, jobs: dict[str, str], service: str) -> str | None:
+    for selector in ratio.selectors():
+        name, matchers = parse_selector(selector)
+        job = jobs.get(name or "", service)
+        equal = [m.value for m in matchers if m.label == "job" and m.op == "="]
+        if any(m.label == "instance" for m in matchers):
+            return f"{selector} matches `instance`, which the generated tests cannot give its series"
+        if equal and not CATALOG_JOB.match(equal[0]):
+            return (
+                f"{selector} matches job {equal[0]!r}, which a catalog metric cannot name as its job "
+                "(lowercase letters, digits and dashes)"
+            )
+        if not all(m.selects(job) for m in matchers if m.label == "job"):
+            return (
+                f"{selector} matches a `job` the generated tests cannot give its series: they carry one "
+                f'job per catalog metric, and {name} is read from other jobs too (or not by job="…")'
+            )
+    return None
+
+
+def _raw_note(reasons: list[str]) -> str:
+    return (
+        "kept as raw PromQL (sli.query), read over each window as Sloth reads it, so `obsgen gen` "
+        f"writes no promtool tests for it: {' '.join(reasons)}"
+    )
 
 
 def _body(root: Cursor, issues: list[SpecIssue]) -> Cursor | None:
@@ -98,9 +196,19 @@ def _body(root: Cursor, issues: list[SpecIssue]) -> Cursor | None:
 
 
 def _convert_service(
-    body: Cursor, root: Cursor, options: SlothOptions, files: dict[str, OutFile], issues: list[SpecIssue]
+    body: Cursor,
+    root: Cursor,
+    options: SlothOptions,
+    files: dict[str, OutFile],
+    issues: list[SpecIssue],
+    slis: dict[str, list[WrittenSli]],
 ) -> None:
-    _unknown_keys(body, ROOT_KEYS if body is root else ROOT_KEYS[1:], issues)
+    """`slis` collects each service's SLIs as written, to settle once every document is read."""
+    _unknown_keys(body, ROOT_KEYS if body is root else CRD_SPEC_KEYS, issues)
+    for key in PLUGIN_CHAINS[:2]:
+        chain = body.get(key)
+        if chain is not None:
+            _refuse_plugin_chain(chain, issues)
     service = body.get("service")
     slos = body.get("slos")
     if service is None or not isinstance(service.value, str) or not service.value:
@@ -122,7 +230,10 @@ def _convert_service(
     spec_labels = _labels(body.get("labels"), issues)
     for slo in slos.items():
         index = len(out.data["slos"])
-        _convert_slo(slo, ("slos", index), {**options.extra_labels, **spec_labels}, options, out, issues)
+        labels = {**options.extra_labels, **spec_labels}
+        written = _convert_slo(slo, ("slos", index), labels, options, out, issues)
+        if written is not None:
+            slis.setdefault(name, []).append(written)
 
 
 def _convert_slo(
@@ -132,13 +243,15 @@ def _convert_slo(
     options: SlothOptions,
     out: OutFile,
     issues: list[SpecIssue],
-) -> None:
+) -> WrittenSli | None:
+    """The SLO into `out` at `at`, and its SLI as written (None when refused)."""
     if not slo.is_map():
         issues.append(slo.issue("expected an SLO mapping (name, objective, sli, alerting)"))
-        return
+        return None
     _unknown_keys(slo, SLO_KEYS, issues)
     out.set(at, {}, slo)
     labels = {**inherited, **_labels(slo.get("labels"), issues)}
+    written = None
     for key in slo.fields():
         child = slo.get(key)
         assert child is not None
@@ -150,52 +263,129 @@ def _convert_slo(
             out.set((*at, key), child.value, child)
         elif key == "labels" and labels:
             _set_labels(out, (*at, "labels"), child, issues, inherited)
+        elif key == "plugins":
+            _refuse_plugin_chain(child, issues)
         elif key == "sli":
             if labels and "labels" not in slo.fields():
                 out.set((*at, "labels"), labels)
-            _convert_sli(child, (*at, "sli"), out, issues)
+            named = slo.get("name")
+            name = (named.text() if named else None) or f"slos[{at[-1]}]"
+            written = _convert_sli(child, name, (*at, "sli"), options, out, issues)
         elif key == "alerting":
-            _convert_alerting(child, (*at, "alerting"), out, issues)
+            _convert_alerting(child, (*at, "alerting"), options, out, issues)
     if labels and "labels" not in out.data["slos"][at[-1]]:
         out.set((*at, "labels"), labels)
+    _period_and_windows(slo, at, options, out, issues)
+    return written
+
+
+def _period_and_windows(
+    slo: Cursor, at: PathKey, options: SlothOptions, out: OutFile, issues: list[SpecIssue]
+) -> None:
+    """Sloth's `--default-slo-period` and the alert windows Sloth uses for it."""
     if options.period != SLOTH_DEFAULT_PERIOD:
         out.set((*at, "period"), format_duration(options.period), slo)
     windows = options.windows.for_period(options.period)
     if windows is None:
         issues.append(slo.issue(options.windows.missing(options.period)))
-    elif windows:
-        out.set((*at, "alerting", "windows"), windows, slo)
+    else:
+        _set_windows(slo, at, windows or workbook_windows(options.period), bool(windows), out)
 
 
-def _convert_sli(sli: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]) -> None:
+def _set_windows(
+    slo: Cursor, at: PathKey, windows: list[dict[str, Any]], written: bool, out: OutFile
+) -> None:
+    """The SLO's alert windows (written out when not obsgen's defaults, or when one never fires:
+    then it is left out, and a tier left without windows is disabled, with a note)."""
+    objective = slo.get("objective")
+    number = objective.value if objective is not None else None
+    if isinstance(number, bool) or not isinstance(number, int | float) or not 0 < number < 100:
+        kept, dropped = windows, []  # the objective's own issue is reported
+    else:
+        kept, dropped = fireable(windows, number)
+    if not written and not dropped:
+        return
+    path = (*at, "alerting", "windows")
+    out.set(path, kept, slo)
+    for text in dropped:
+        out.note(path, text)
+    alerting = out.data["slos"][at[-1]]["alerting"]
+    for tier in ("page", "ticket"):
+        disabled = alerting.get(tier, {}).get("disabled") is True
+        if not disabled and not any(w["severity"] == tier for w in kept):
+            out.set((*at, "alerting", tier, "disabled"), True)
+            out.note(path, f"with none of its windows left, the {tier} alert is disabled")
+
+
+def _convert_sli(
+    sli: Cursor, slo: str, at: PathKey, options: SlothOptions, out: OutFile, issues: list[SpecIssue]
+) -> WrittenSli | None:
+    """A native `ratio` SLI when the queries are of the standard shape, else `sli.query` (with
+    the reason unless `raw_queries` asked for it); None when refused."""
     kinds = [k for k in sli.fields() if k in ("events", "raw", "plugin")]
     _unknown_keys(sli, ("events", "raw", "plugin"), issues)
     if len(kinds) != 1:
         issues.append(sli.issue("an SLI needs exactly one of `events`, `raw` or `plugin`"))
-        return
+        return None
     kind = sli.get(kinds[0])
     assert kind is not None
     if kinds[0] == "plugin":
         issues.append(kind.issue(REFUSED["plugin"]))
-        return
-    fields = {"error_query": "errors", "total_query": "total"} if kinds[0] == "events" else {}
-    fields = fields or {"error_ratio_query": "error_ratio"}
+        return None
+    fields = QUERY_FIELDS[kinds[0]]
     _unknown_keys(kind, (*fields, *(CAMEL_SPELLING[f] for f in fields)), issues)
     _refuse_both_spellings(kind, issues)
-    queries = {f: _field(kind, f) for f in fields}
-    missing = [k for k, query in queries.items() if query is None]
-    if missing:
-        issues.append(kind.issue(f"`{kinds[0]}` needs {' and '.join(fields)}; missing {', '.join(missing)}"))
-        return
+    queries = _queries(kind, fields, issues)
+    if queries is None:
+        return None
     out.mark(at, sli)
-    out.mark((*at, "query"), kind)
-    for source_key, native in fields.items():
-        query = queries[source_key]
-        assert query is not None
-        if not isinstance(query.value, str):
-            issues.append(query.issue("expected a PromQL query (text)"))
-            continue
-        out.set((*at, "query", native), WINDOW_SPELLINGS.sub(WINDOW_PLACEHOLDER, query.value), query)
+    texts = {native: WINDOW_SPELLINGS.sub(WINDOW_PLACEHOLDER, str(q.value)) for native, q in queries.items()}
+    found = None if options.raw_queries else _native_ratio(texts)
+    ratio = found if isinstance(found, native_query.NativeRatio) else None
+    reason = found.reason if isinstance(found, native_query.NotNative) else None
+    written = WrittenSli(slo, at, kind, queries, texts, ratio, reason)
+    written.write(out)
+    return written
+
+
+def _queries(kind: Cursor, fields: dict[str, str], issues: list[SpecIssue]) -> dict[str, Cursor] | None:
+    """The SLI's query cursors by the native field they become; None (and `issues`) if any is
+    missing or not text."""
+    found = {native: _field(kind, source) for source, native in fields.items()}
+    missing = [source for source, native in fields.items() if found[native] is None]
+    if missing:
+        issues.append(
+            kind.issue(f"`{kind.path[-1]}` needs {' and '.join(fields)}; missing {', '.join(missing)}")
+        )
+        return None
+    texts = {native: q for native, q in found.items() if q is not None}
+    bad = [q for q in texts.values() if not isinstance(q.value, str)]
+    issues += [q.issue("expected a PromQL query (text)") for q in bad]
+    return None if bad else texts
+
+
+def _native_ratio(texts: dict[str, str]) -> native_query.NativeRatio | native_query.NotNative:
+    """The queries as a native ratio SLI that obsgen takes, or why they stay raw."""
+    if "error_ratio" in texts:
+        ratio = native_query.ratio_from_error_ratio(texts["error_ratio"])
+    else:
+        ratio = native_query.ratio_from_errors(texts["errors"], texts["total"])
+    if isinstance(ratio, native_query.NotNative):
+        return ratio
+    problems = native_query.native_problems(ratio, SCRAPE_INTERVAL)
+    return native_query.NotNative(f"as a native ratio SLI: {problems[0]}") if problems else ratio
+
+
+def _set_ratio(
+    ratio: native_query.NativeRatio, at: PathKey, kind: Cursor, queries: dict[str, Cursor], out: OutFile
+) -> None:
+    """`sli.ratio` (and the SLO's `by`), each selector remembering the query it came from."""
+    out.mark((*at, "ratio"), kind)
+    for part, selector in ratio.sli().items():
+        origin = queries.get(part) or queries.get("errors") or queries["error_ratio"]
+        out.set((*at, "ratio", part), selector, origin)
+    if ratio.by:
+        out.set((*at[:-1], "by"), list(ratio.by), kind)
 
 
 def _field(node: Cursor, name: str) -> Cursor | None:
@@ -203,7 +393,9 @@ def _field(node: Cursor, name: str) -> Cursor | None:
     return node.get(name) or node.get(CAMEL_SPELLING.get(name, name))
 
 
-def _convert_alerting(alerting: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]) -> None:
+def _convert_alerting(
+    alerting: Cursor, at: PathKey, options: SlothOptions, out: OutFile, issues: list[SpecIssue]
+) -> None:
     if not alerting.is_map():
         issues.append(alerting.issue("expected a mapping (name, labels, annotations, page/ticket_alert)"))
         return
@@ -214,7 +406,7 @@ def _convert_alerting(alerting: Cursor, at: PathKey, out: OutFile, issues: list[
         child = alerting.get(key)
         assert child is not None
         if key == "name":
-            _alert_name(child, (*at, "name"), out, issues)
+            _alert_name(child, at, options.keep_alert_names, out, issues)
         elif key in ("labels", "annotations"):
             _set_labels(out, (*at, key), child, issues)
         elif CAMEL_ALIASES.get(key, key) in ("page_alert", "ticket_alert"):
@@ -237,6 +429,24 @@ def _convert_tier(tier: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssu
             _set_labels(out, (*at, key), child, issues)
 
 
+def _refuse_plugin_chain(chain: Cursor, issues: list[SpecIssue]) -> None:
+    """Sloth runs an SLO plugin chain while generating the rules; obsgen runs no Sloth plugin. An
+    empty chain (no plugins, not overriding the defaults) changes nothing and passes."""
+    spec = chain.value if chain.is_map() else {}
+    if chain.value is None or (chain.is_map() and not spec.get("chain") and not spec.get("overridePrevious")):
+        return
+    ids = [str(p.get("id")) for p in spec.get("chain") or [] if isinstance(p, dict) and p.get("id")]
+    which = f" ({', '.join(ids)})" if ids else ""
+    issues.append(
+        chain.issue(
+            f"Sloth runs this SLO plugin chain{which} inside Sloth while generating the rules, and obsgen "
+            "does not run Sloth plugins, so it cannot reproduce what they add or change; remove the chain "
+            "to import the SLOs with the rules Sloth's default plugins generate (obsgen's own), and write "
+            "what the plugins add in the native spec"
+        )
+    )
+
+
 def _slug_or_refuse(name: Cursor, what: str, issues: list[SpecIssue]) -> bool:
     """obsgen names are lowercase slugs; renaming would change the SLO's id, so it is the user's call."""
     text = name.text() or ""
@@ -252,8 +462,10 @@ def _slug_or_refuse(name: Cursor, what: str, issues: list[SpecIssue]) -> bool:
     return False
 
 
-def _alert_name(name: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]) -> None:
-    """obsgen alert names are CamelCase (kubernetes-mixin); Sloth's are free. Say when it changes."""
+def _alert_name(name: Cursor, alerting: PathKey, keep: bool, out: OutFile, issues: list[SpecIssue]) -> None:
+    """obsgen alert names are CamelCase (kubernetes-mixin); Sloth's are free. `keep` keeps them as
+    written (`name_as_written`) when they are safe in URLs and matchers; say when one changes."""
+    at = (*alerting, "name")
     if not isinstance(name.value, str):
         issues.append(name.issue("expected an alert name (text)"))
         return
@@ -261,10 +473,19 @@ def _alert_name(name: Cursor, at: PathKey, out: OutFile, issues: list[SpecIssue]
     if ALERT_NAME.match(text):
         out.set(at, text, name)
         return
+    if keep and KEPT_ALERT_NAME.match(text):
+        out.set(at, text, name)
+        out.set((*alerting, "name_as_written"), True, name)
+        return
     words = re.split(r"[^A-Za-z0-9]+", text)
     camel = "".join(w[:1].upper() + w[1:] for w in words if w)
     out.set(at, camel, name)
-    out.note(at, f"Sloth's alert name was {text!r}; obsgen alert names are CamelCase")
+    why = (
+        "--keep-alert-names keeps only names of letters, digits and _ . : -, starting with a letter or _"
+        if keep
+        else "--keep-alert-names keeps it, so routes and silences that match it still do"
+    )
+    out.note(at, f"Sloth's alert name was {text!r}; obsgen alert names are CamelCase ({why})")
 
 
 def _set_labels(

@@ -68,9 +68,10 @@ LabelName = Annotated[
         description="a Prometheus label name; names starting with __ are reserved",
     ),
 ]
-AlertName = Annotated[
-    str, Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="CamelCase, as in kubernetes-mixin")
-]
+ALERT_NAME_PATTERN = r"^[A-Z][A-Za-z0-9]*$"
+AlertName = Annotated[str, Field(pattern=ALERT_NAME_PATTERN, description="CamelCase, as in kubernetes-mixin")]
+KEPT_ALERT_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.:-]*$"
+"""An alert name kept as another tool wrote it (Sloth's `myServiceAlert`): safe in URLs and matchers."""
 Labels = dict[LabelName, str]
 Annotations = dict[LabelName, str]
 Severity = Literal["page", "ticket", "info"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from generator.model.common import (
-    AlertName,
+    ALERT_NAME_PATTERN,
+    KEPT_ALERT_NAME_PATTERN,
     Annotations,
     Duration,
     LabelName,
@@ -149,8 +150,27 @@ class BurnWindow(StrictModel):
     factor: float = Field(gt=0)
 
 
+def _camel_name_unless_as_written(schema: dict[str, Any]) -> None:
+    """Editors check `name` as CamelCase unless `name_as_written: true`, as the model does."""
+    schema["if"] = {"properties": {"name_as_written": {"const": True}}, "required": ["name_as_written"]}
+    schema["else"] = {"properties": {"name": {"pattern": ALERT_NAME_PATTERN}}}
+
+
 class SLOAlerting(StrictModel):
-    name: AlertName | None = Field(None, description="default: <Service><Slo>ErrorBudgetBurn")
+    model_config = ConfigDict(**StrictModel.model_config, json_schema_extra=_camel_name_unless_as_written)
+
+    name_as_written: bool = Field(
+        False,
+        description="keep `name` as written (letters, digits and _ . : -, e.g. Sloth's myServiceAlert) "
+        "instead of CamelCase, so routes and silences that match it keep matching; "
+        "`obsgen import sloth --keep-alert-names` sets it",
+    )
+    name: str | None = Field(
+        None,
+        pattern=KEPT_ALERT_NAME_PATTERN,
+        description="CamelCase, as in kubernetes-mixin (unless name_as_written); "
+        "default: <Service><Slo>ErrorBudgetBurn",
+    )
     labels: Labels = Field(default_factory=dict)
     annotations: Annotations = Field(default_factory=dict)
     page: AlertTier = Field(default_factory=AlertTier)
@@ -158,6 +178,20 @@ class SLOAlerting(StrictModel):
     windows: list[BurnWindow] | None = Field(
         None, description="default: the SRE workbook's four window pairs scaled to the period"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _camel_case(cls, name: str | None, info: ValidationInfo) -> str | None:
+        if name is None or info.data.get("name_as_written") or re.match(ALERT_NAME_PATTERN, name):
+            return name
+        raise ValueError(
+            f"alert names are CamelCase, as in kubernetes-mixin (e.g. {_camel(name)!r}); to keep "
+            f"{name!r} as written (routes and silences match it), add name_as_written: true"
+        )
+
+
+def _camel(name: str) -> str:
+    return "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", name) if word)
 
 
 class SLO(StrictModel):
