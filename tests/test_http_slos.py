@@ -300,8 +300,9 @@ VARIATIONS = ROOT / "tests" / "fixtures" / "specs" / "variations"
 def test_slo_shapes_real_services_write_generate_tests_that_pass(tmp_path: Path, promtool: str) -> None:
     """Regex classes and POSIX classes, two `by` labels, `good` with `!~`, errors and total on
     different counters, a grouped latency SLO, a bound Go writes `1e+06`, an external counter of
-    another job, external gauges behind signals, custom windows, 28d and 30s slices: accepted,
-    and every generated test passes (two promtool processes, one per core)."""
+    another job (named by the catalog, or only by the selectors), errors repeating total's
+    equality matcher, external gauges behind signals, custom windows, 28d and 30s slices:
+    accepted, and every generated test passes (two promtool processes, one per core)."""
     out = tmp_path / "generated"
     result = obsgen("gen", "--spec", VARIATIONS, "--out", out)
     assert result.returncode == 0, result.stderr
@@ -309,7 +310,7 @@ def test_slo_shapes_real_services_write_generate_tests_that_pass(tmp_path: Path,
     assert 'nginx_http_requests_total{job="nginx", metric_realm="eu", status=~"5.."}' in rules
     assert 'le="1e+06"' in rules
     files = sorted((out / "prometheus/tests").glob("*.yml"))
-    assert len(files) == 10
+    assert len(files) == 12
     halves = [files[0::2], files[1::2]]
     runs = [
         subprocess.Popen([promtool, "test", "rules", *map(str, half)], stdout=subprocess.PIPE, text=True)

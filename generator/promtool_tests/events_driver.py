@@ -46,6 +46,11 @@ class EventsDriver:
         self.samples_in_window = max(2, EVENTS_BASE_WINDOW // self.interval)
         self.spelling = spelling
         self.groups = group_values(service, slo)
+        every = [m for selector in self.events.selectors() for m in selector.matchers]
+        if slo.sli.latency is not None:
+            every = list(slo.sli.latency.selector)
+        self.pinned = {k: v for k, v in example_labels(every).items() if k in ("job", "instance")}
+        """target labels the SLI's own matchers fix (`job="edge"` on an external counter)"""
 
     def key(self) -> tuple[Any, ...]:
         return ("ratio", self.samples_in_window, self.interval)
@@ -60,6 +65,11 @@ class EventsDriver:
             return None
         return EventsDriver(self.service, self.slo, 1 - self.spelling)
 
+    def target(self) -> Labels:
+        """The scraped target's labels, as the SLI's own `job`/`instance` matchers want them."""
+        labels = target_labels(self.service, f"{self.service.service}-1", metric=self.events.total.metric)
+        return {**labels, **self.pinned}
+
     @property
     def group(self) -> Labels:
         """The group the scenarios run in (labels of `by`)."""
@@ -70,7 +80,7 @@ class EventsDriver:
 
     def inputs(self, badness: Badness) -> list[dict[str, str]]:
         """The scenario's stream, a healthy second group when grouped, and the decoys."""
-        target = target_labels(self.service, f"{self.service.service}-1", metric=self.events.total.metric)
+        target = self.target()
         out = self.stream({**target, **self.group}, self.error_increments(badness))
         steps = len(badness) - 1
         for other in self.groups[1:]:
@@ -81,7 +91,7 @@ class EventsDriver:
 
     def group_inputs(self, badness_by_group: list[Badness]) -> list[dict[str, str]]:
         """One stream per group, each with its own badness (groups must not mix)."""
-        target = target_labels(self.service, f"{self.service.service}-1", metric=self.events.total.metric)
+        target = self.target()
         out = []
         for group, badness in zip(self.groups, badness_by_group, strict=True):
             out += self.stream({**target, **group}, self.error_increments(badness))
@@ -90,7 +100,7 @@ class EventsDriver:
     def traffic_only(self, samples: int) -> list[dict[str, str]]:
         """Traffic, but no series of the errors (or good) counter at all."""
         target = {
-            **target_labels(self.service, f"{self.service.service}-1", metric=self.events.total.metric),
+            **self.target(),
             **self.group,
         }
         steps = [self.RATE] * (samples - 1)
@@ -168,6 +178,8 @@ class EventsDriver:
         counter: `code="200"` next to `code=~"5.."`)."""
         labels = example_labels(self.events.total.matchers)
         for matcher in self.events.part.matchers:
+            if matcher in self.events.total.matchers:
+                continue  # the total selects only what this matcher selects: the rest must too
             on_label = [m for m in self.events.total.matchers if m.label == matcher.label]
             refused = value_refused(matcher, [*on_label, matcher])
             if refused is not None:

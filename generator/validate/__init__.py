@@ -54,7 +54,8 @@ def known_series(spec: Spec) -> set[str]:
         for heartbeat in service.heartbeats:
             names.update((heartbeat.metric, heartbeat.changes_record(), heartbeat.ok_record()))
         for slo in service.slos:
-            names.update(sli_error_ratio(w) for w in sli_windows(slo))
+            names.update(sli_error_ratio(w) for w in sli_windows(slo)[:-1])
+            names.add(sli_error_ratio(slo.period, service))  # as the rules name it (4w under sloth)
     names.update(SLO_SERIES)
     names.update(GATE_SERIES)
     return names
