@@ -1,7 +1,8 @@
-"""`obsgen import sloth|openslo`: the click commands; converters load only when one runs."""
+"""`obsgen import sloth|openslo|pyrra`: the click commands; converters load only when one runs."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -48,13 +49,14 @@ WINDOWS = click.option(
     type=click.Path(path_type=Path, exists=True),
     metavar="PATH",
     help="Sloth AlertWindows spec file, or a directory of them (Sloth's --slo-period-windows-path); "
-    "needed for SLO periods other than 30d.",
+    "needed for periods other than 30d (for Sloth specs: other than 30d and 28d, whose windows "
+    "Sloth ships).",
 )
 
 
 @click.group("import", context_settings={"help_option_names": ["-h", "--help"]})
 def import_group() -> None:
-    """Turn Sloth or OpenSLO specs into native obsgen spec files.
+    """Turn Sloth, OpenSLO or Pyrra specs into native obsgen spec files.
 
     \b
     The result is ready for `obsgen gen --spec DIR`. Comments and order of the source are
@@ -78,6 +80,18 @@ def import_group() -> None:
 )
 @WINDOWS
 @LABEL_NAMES
+@click.option(
+    "--raw-queries",
+    is_flag=True,
+    help="Keep every SLI as raw {{.window}} PromQL (sli.query), computed exactly as Sloth computes "
+    "it, instead of native ratio SLIs where the queries are sum(rate(counter[{{.window}}])).",
+)
+@click.option(
+    "--keep-alert-names",
+    is_flag=True,
+    help="Keep alert names as written (e.g. myServiceAlert, marked name_as_written) instead of "
+    "making them CamelCase, so routes and silences that match them still do.",
+)
 @FORCE
 def sloth_command(
     files: tuple[Path, ...],
@@ -86,11 +100,16 @@ def sloth_command(
     period: str,
     windows: tuple[Path, ...],
     label_names: str,
+    raw_queries: bool,
+    keep_alert_names: bool,
     force: bool,
 ) -> None:
     """Import Sloth specs (version: prometheus/v1, multi-document files, or Sloth's
-    PrometheusServiceLevel CRD): `events` and `raw` SLIs become `sli.query` with their
-    {{.window}} queries verbatim; labels, page/ticket alert labels and annotations carry over.
+    PrometheusServiceLevel CRD). `events` and `raw` SLIs of the standard shape,
+    sum(rate(counter[{{.window}}])), become native ratio SLIs with generated promtool tests;
+    the others become `sli.query` with their {{.window}} queries verbatim (a note says which
+    and why). Labels, page/ticket alert labels and annotations carry over; 30d and 28d periods
+    use Sloth's shipped alert windows, others need --windows.
 
     \b
     Example:
@@ -103,7 +122,14 @@ def sloth_command(
         seconds = parse_duration(period)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--default-slo-period") from None
-    options = sloth.SlothOptions(_labels(extra_labels), seconds, _window_sets(windows), label_names)
+    options = sloth.SlothOptions(
+        _labels(extra_labels),
+        seconds,
+        _window_sets(windows),
+        label_names,
+        raw_queries=raw_queries,
+        keep_alert_names=keep_alert_names,
+    )
     _run(list(files), out_dir, lambda roots: sloth.convert(roots, options), force)
 
 
@@ -123,7 +149,15 @@ def openslo_command(
     force: bool,
 ) -> None:
     """Import OpenSLO specs: v1 (SLO, SLI, AlertPolicy, AlertCondition; ratio and threshold
-    metrics; Occurrences and Timeslices budgeting) and Sloth's v1alpha dialect.
+    metrics; Occurrences and Timeslices budgeting) and v1alpha (as Sloth reads it, and
+    ratioMetrics.incremental). A file holds documents, or one YAML list of objects.
+
+    Each SLO imports, or is left out with every reason obsgen cannot express it (a calendar
+    window, a non-Prometheus source, Timeslices over a ratio, …; also in an object it uses):
+    the rest is written and each object left out is a note (file:line: field: reason) and a
+    line in the written file's header. An error in the input (a malformed or unknown field, a
+    reference to nothing, an unused object) or nothing to import refuses it all: exit 2, every
+    problem listed, nothing written.
 
     \b
     Example:
@@ -133,6 +167,41 @@ def openslo_command(
 
     options = openslo.OpenSLOOptions(_labels(extra_labels), _window_sets(windows), label_names)
     _run(list(files), out_dir, lambda roots: openslo.convert(roots, options), force)
+
+
+@import_group.command("pyrra")
+@FILES
+@OUT
+@click.option(
+    "--service",
+    metavar="NAME",
+    help="Put every SLO in service NAME. Default: each SLO's metadata.namespace is its service "
+    "(one file each), `default` for an SLO without one, as kubectl would place it.",
+)
+@FORCE
+def pyrra_command(files: tuple[Path, ...], out_dir: Path, service: str | None, force: bool) -> None:
+    """Import Pyrra ServiceLevelObjectives (pyrra.dev/v1alpha1; multi-document files and
+    `kubectl get -o yaml` Lists): ratio and latency indicators become events SLIs with their
+    selectors verbatim, an ungrouped bool_gauge the same sample-count queries as Pyrra's, grouping
+    becomes `by`, Pyrra's burn-rate windows for the SLO window become alerting.windows, and
+    `pyrra.dev/` labels and annotations go on the SLO's series and alerts. An SLO's id is
+    <service>-<name>. Refused: latencyNative (native histograms), a grouped bool_gauge,
+    ruleOutput. Not kept (said in each file's header): the alerts' `for:` delays and Pyrra's
+    SLOMetricAbsent alerts.
+
+    \b
+    Example:
+      obsgen import pyrra slos/*.yaml --out spec/ && obsgen gen
+    """
+    from generator.importers import pyrra
+
+    if service is not None and not re.fullmatch(r"[a-z][a-z0-9-]{0,61}[a-z0-9]", service):
+        raise click.BadParameter(
+            "a service name is lowercase letters, digits and dashes, starting with a letter",
+            param_hint="--service",
+        )
+    options = pyrra.PyrraOptions(service)
+    _run(list(files), out_dir, lambda roots: pyrra.convert(roots, options), force)
 
 
 def _labels(pairs: tuple[str, ...]) -> dict[str, str]:
