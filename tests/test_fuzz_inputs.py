@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT, SPEC, obsgen
 
 from generator.errors import SpecError
-from generator.importers import openslo, sloth
+from generator.importers import openslo, pyrra, sloth
 from generator.importers.run import import_files
 from generator.loader import MAX_ALIAS_VALUES, MAX_DEPTH
 from generator.pipeline import load
@@ -31,6 +31,7 @@ SLOTH_EXAMPLES = sorted((ROOT / "tests" / "fixtures" / "sloth").glob("*.in.yml")
     (ROOT / "tests" / "fixtures" / "sloth" / "validate").rglob("*.yaml")
 )
 OPENSLO_EXAMPLES = sorted((ROOT / "tests" / "fixtures" / "openslo").rglob("*.yaml"))
+PYRRA_EXAMPLES = sorted((ROOT / "tests" / "fixtures" / "pyrra").rglob("*.yaml"))
 OPENSLO_EXAMPLES = [p for p in OPENSLO_EXAMPLES if "native" not in p.parts]  # those are native specs
 SPEC_FILES = sorted(SPEC.glob("*.yaml"))
 
@@ -171,7 +172,16 @@ def _openslo(path: Path) -> None:
     )
 
 
-LOADERS: dict[str, Callable[[Path], None]] = {"spec": _spec, "sloth": _sloth, "openslo": _openslo}
+def _pyrra(path: Path) -> None:
+    import_files([path], path.parent / "out", lambda roots: pyrra.convert(roots, pyrra.PyrraOptions()), False)
+
+
+LOADERS: dict[str, Callable[[Path], None]] = {
+    "spec": _spec,
+    "sloth": _sloth,
+    "openslo": _openslo,
+    "pyrra": _pyrra,
+}
 
 
 @pytest.mark.parametrize("loader", sorted(LOADERS))
@@ -287,11 +297,16 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
 def _fuzz(family: str, runs: int) -> list[tuple[str, bytes]]:
     """Inputs of `family` as the fuzz feeds them, `runs` of them, each with what it was made from."""
     rng = random.Random(SEED)
-    corpus = {"spec": SPEC_FILES, "sloth": SLOTH_EXAMPLES, "openslo": OPENSLO_EXAMPLES}[family]
+    corpus = {
+        "spec": SPEC_FILES,
+        "sloth": SLOTH_EXAMPLES,
+        "openslo": OPENSLO_EXAMPLES,
+        "pyrra": PYRRA_EXAMPLES,
+    }[family]
     return [(source.name, mutate(rng, source.read_bytes())) for source in rng.choices(corpus, k=runs)]
 
 
-@pytest.mark.parametrize("family", ["spec", "sloth", "openslo"])
+@pytest.mark.parametrize("family", ["spec", "sloth", "openslo", "pyrra"])
 def test_fuzzed_inputs_load_or_are_spec_errors(family: str, tmp_path: Path) -> None:
     """Only SpecError may leave a loader, whatever the bytes; a spec file is fuzzed among the real
     spec's other files, so what survives the reader meets the model and its cross-checks, and an
@@ -321,7 +336,7 @@ def test_fuzzed_inputs_load_or_are_spec_errors(family: str, tmp_path: Path) -> N
     assert not crashes, "\n".join(crashes[:5])
 
 
-@pytest.mark.parametrize("family", ["spec", "sloth", "openslo"])
+@pytest.mark.parametrize("family", ["spec", "sloth", "openslo", "pyrra"])
 def test_fuzzed_inputs_through_the_command_line(family: str, tmp_path: Path) -> None:
     """A few fuzzed inputs through the real CLI: exit 0 or 2, never a traceback."""
     for i, (name, data) in enumerate(_fuzz(family, RUNS + 3)[-3:]):
