@@ -2,9 +2,11 @@
 
 The acceptance case: an OpenSLO v1 Timeslices SLO over a threshold metric imports into a spec
 whose generated rules and promtool tests are the very ones a hand-written native spec of the
-same SLO generates, and those tests pass on the real promtool. Ratio SLOs import as events or
-as `{{.window}}` queries; Sloth's own OpenSLO examples import with Sloth's ids and queries; what
-obsgen cannot express is refused with its file and line, and nothing is written.
+same SLO generates, and those tests pass on the real promtool. Ratio SLOs import as events, as
+native ratio SLIs when their `{{.window}}` queries read counters of the standard shape (with
+generated promtool tests), else as raw `{{.window}}` queries with a note saying why;
+`--raw-queries` keeps them all raw, and so Sloth's own OpenSLO examples import with Sloth's ids
+and queries. What obsgen cannot express is refused with its file and line, and nothing is written.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "openslo"
 PEERS = SLOTH  # Sloth's examples, vendored (tests/sloth_peers.py)
 
 
-def import_openslo(out: Path, *files: Path | str) -> subprocess.CompletedProcess[str]:
-    return obsgen("import", "openslo", *files, "--out", out)
+def import_openslo(out: Path, *args: Path | str) -> subprocess.CompletedProcess[str]:
+    """`obsgen import openslo` of the files (and options) in `args` into `out`."""
+    return obsgen("import", "openslo", *args, "--out", out)
 
 
 def generate(spec: Path, out: Path) -> None:
@@ -166,7 +169,7 @@ spec:
 # --- ratio metrics ------------------------------------------------------------------------------
 
 
-def test_ratio_slos_import_as_events_or_window_queries_and_their_tests_pass(
+def test_ratio_slos_import_as_events_or_native_window_queries_and_their_tests_pass(
     promtool: str, tmp_path: Path
 ) -> None:
     spec = tmp_path / "spec"
@@ -193,11 +196,48 @@ def test_ratio_slos_import_as_events_or_window_queries_and_their_tests_pass(
     assert [(m["name"], m["type"], m["external"]) for m in data["metrics"]] == [
         ("checkout_requests_failed_total", "counter", True),
         ("checkout_requests_total", "counter", True),
-        # what the {{.window}} queries below read, declared for obs-lint
+        # the counters the native SLIs below read, joined to the catalog
         ("checkout_refunds_total", "counter", True),
         ("checkout_request_duration_seconds", "histogram", True),
     ]
-    # {{.window}} queries → sli.query: good/total as Sloth's error ratio, bad/total as errors/total
+    # {{.window}} queries of the standard shape, sum(rate(counter[{{.window}}])) → native ratio
+    # SLIs over the same series: good/total, bad/total as errors/total
+    assert slos["latency"]["sli"] == {
+        "ratio": {
+            "good": 'checkout_request_duration_seconds_bucket{le="0.3"}',
+            "total": "checkout_request_duration_seconds_count",
+        }
+    }
+    assert slos["refunds"]["sli"] == {
+        "ratio": {
+            "errors": 'checkout_refunds_total{outcome=~"error|timeout"}',
+            "total": "checkout_refunds_total",
+        }
+    }
+    assert "period" not in slos["refunds"]  # 30d is obsgen's default
+    assert "kept as raw PromQL" not in result.stderr
+    text = (spec / "checkout.yaml").read_text()
+    assert "metric: checkout_requests_failed_total  # 5xx answers" in text
+    assert "# the contract\n  - name: availability-1" in text
+
+    generated = tmp_path / "generated"
+    generate(spec, generated)
+    tests = promtool_tests_pass(promtool, generated)
+    assert {t.stem for t in tests} == {
+        "_watchdog",
+        "checkout.availability-0",
+        "checkout.availability-1",
+        "checkout.latency",
+        "checkout.refunds",
+    }
+
+
+def test_raw_queries_keeps_window_queries_as_written(tmp_path: Path) -> None:
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, FIXTURES / "ratio.yaml", "--raw-queries")
+    assert result.returncode == 0, result.stderr
+    slos = {slo["name"]: slo for slo in service_file(spec, "checkout")["slos"]}
+    # good/total as Sloth's error ratio, bad/total as errors/total, and no note: it was asked for
     good = 'sum(rate(checkout_request_duration_seconds_bucket{le="0.3"}[{{.window}}]))'
     total = "sum(rate(checkout_request_duration_seconds_count[{{.window}}]))"
     assert slos["latency"]["sli"]["query"]["error_ratio"] == (
@@ -207,15 +247,157 @@ def test_ratio_slos_import_as_events_or_window_queries_and_their_tests_pass(
         "errors": 'sum(rate(checkout_refunds_total{outcome=~"error|timeout"}[{{.window}}]))',
         "total": "sum(rate(checkout_refunds_total[{{.window}}]))",
     }
-    assert "period" not in slos["refunds"]  # 30d is obsgen's default
-    text = (spec / "checkout.yaml").read_text()
-    assert "metric: checkout_requests_failed_total  # 5xx answers" in text
-    assert "# the contract\n  - name: availability-1" in text
+    assert "ratio" in slos["availability-0"]["sli"]  # counters without {{.window}} are events still
+    assert "kept as raw PromQL" not in result.stderr
+    generate(spec, tmp_path / "generated")
+
+
+def window_slo(name: str, ratio: dict[str, str], raw_type: str | None = None) -> str:
+    """An openslo/v1 SLO of service `shop` over a ratioMetric of `{{.window}}` queries: part → query."""
+    parts = {
+        part: {"metricSource": {"type": "Prometheus", "spec": {"query": query}}}
+        for part, query in ratio.items()
+    }
+    metric: dict[str, Any] = {**({"rawType": raw_type} if raw_type else {}), **parts}
+    slo = {
+        "apiVersion": "openslo/v1",
+        "kind": "SLO",
+        "metadata": {"name": name},
+        "spec": {
+            "service": "shop",
+            "indicator": {"metadata": {"name": name}, "spec": {"ratioMetric": metric}},
+            "budgetingMethod": "Occurrences",
+            "objectives": [{"target": 0.99}],
+        },
+    }
+    return yaml.safe_dump(slo, sort_keys=False)
+
+
+LOGIN_SUCCESS = 'sum(rate(login_total{outcome="ok"}[{{.window}}])) / sum(rate(login_total[{{.window}}]))'
+WINDOW_SLOS = [
+    # grouped, read from one job: native, `by` the group, and the counter's catalog job is "api"
+    window_slo(
+        "pay",
+        {
+            "bad": 'sum by (route) (rate(http_total{job="api", code=~"5.."}[{{.window}}]))',
+            "total": 'sum by (route) (rate(http_total{job="api"}[{{.window}}]))',
+        },
+    ),
+    # a good ratio (rawType success), and the error ratio 1 - good / total (rawType failure): native
+    window_slo("login", {"raw": LOGIN_SUCCESS}, "success"),
+    window_slo("login-errors", {"raw": f"1 - {LOGIN_SUCCESS}"}, "failure"),
+    # not the standard shape: raw, and the note says why
+    window_slo(
+        "search",
+        {
+            "good": 'sum(irate(search_total{code!~"5.."}[{{.window}}]))',
+            "total": "sum(irate(search_total[{{.window}}]))",
+        },
+    ),
+    window_slo("queue", {"raw": "avg_over_time(queue_errors_ratio[{{.window}}])"}, "failure"),
+]
+
+
+def test_window_queries_of_the_standard_shape_become_native_and_others_stay_raw_with_a_note(
+    promtool: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "shop.yaml"
+    source.write_text("---\n".join(WINDOW_SLOS))
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, source)
+    assert result.returncode == 0, result.stderr
+    data = service_file(spec, "shop")
+    slos = {slo["name"]: slo for slo in data["slos"]}
+    assert slos["pay"]["sli"] == {
+        "ratio": {"errors": 'http_total{job="api", code=~"5.."}', "total": 'http_total{job="api"}'}
+    }
+    assert slos["pay"]["by"] == ["route"]
+    login = {"ratio": {"good": 'login_total{outcome="ok"}', "total": "login_total"}}
+    assert slos["login"]["sli"] == slos["login-errors"]["sli"] == login
+    assert slos["search"]["sli"]["query"]["error_ratio"].count("irate(") == 2
+    assert slos["queue"]["sli"] == {
+        "query": {"error_ratio": "avg_over_time(queue_errors_ratio[{{.window}}])"}
+    }
+    assert {m["name"]: m.get("job") for m in data["metrics"]} == {
+        "http_total": "api",
+        "login_total": None,
+        "queue_errors_ratio": None,
+        "search_total": None,
+    }
+    # one note for the service, at its line, naming each raw SLO and why
+    (note,) = [row for row in result.stderr.splitlines() if "kept as raw PromQL" in row]
+    assert note.startswith(f"note: {source}:6: spec.service: kept as raw PromQL (sli.query)")
+    assert "[search] good: it sums irate(…), not rate() or increase() of a counter" in note
+    assert "[queue] it is avg_over_time(…), not errors / total" in note
+    assert not re.search(r"\[(pay|login|login-errors)\]", note)
+    assert "# kept as raw PromQL (sli.query)" in (spec / "shop.yaml").read_text()
 
     generated = tmp_path / "generated"
     generate(spec, generated)
     tests = promtool_tests_pass(promtool, generated)
-    assert {t.stem for t in tests} == {"_watchdog", "checkout.availability-0", "checkout.availability-1"}
+    assert {t.stem for t in tests} == {"_watchdog", "shop.pay", "shop.login", "shop.login-errors"}
+
+    # --raw-queries keeps every one raw, and says nothing of it
+    raw = tmp_path / "raw"
+    result = import_openslo(raw, source, "--raw-queries")
+    assert result.returncode == 0, result.stderr
+    assert all("query" in slo["sli"] for slo in service_file(raw, "shop")["slos"])
+    assert "kept as raw PromQL" not in result.stderr
+
+
+V1_EVENTS = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: {name}
+spec:
+  service: shop
+  indicator:
+    metadata: {{name: {name}}}
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: {bad}
+        total:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: {total}
+  budgetingMethod: Occurrences
+  objectives:
+    - target: 0.99
+"""
+
+
+def test_a_native_selector_the_generated_tests_could_not_feed_stays_raw(tmp_path: Path) -> None:
+    """The catalog gives a metric one job, which the generated tests give its series: a counter
+    the events SLI declares without a job cannot be read by job="api" natively, nor any series by
+    `instance`."""
+    events = V1_EVENTS.format(name="events", bad='http_total{code="500"}', total="http_total")
+    window = {
+        "bad": 'sum(rate(http_total{job="api", code=~"5.."}[{{.window}}]))',
+        "total": 'sum(rate(http_total{job="api"}[{{.window}}]))',
+    }
+    pinned = {
+        "bad": 'sum(rate(node_total{instance="a", code=~"5.."}[{{.window}}]))',
+        "total": 'sum(rate(node_total{instance="a"}[{{.window}}]))',
+    }
+    source = tmp_path / "shop.yaml"
+    source.write_text("---\n".join([events, window_slo("by-job", window), window_slo("pinned", pinned)]))
+    spec = tmp_path / "spec"
+    result = import_openslo(spec, source)
+    assert result.returncode == 0, result.stderr
+    slos = {slo["name"]: slo for slo in service_file(spec, "shop")["slos"]}
+    assert "ratio" in slos["events"]["sli"]
+    assert "query" in slos["by-job"]["sli"] and "query" in slos["pinned"]["sli"]
+    (note,) = [row for row in result.stderr.splitlines() if "kept as raw PromQL" in row]
+    assert '[by-job] http_total{job="api", code=~"5.."} matches a `job` the generated tests' in note
+    assert '[pinned] node_total{instance="a", code=~"5.."} matches `instance`' in note
+    generate(spec, tmp_path / "generated")
 
 
 # --- Sloth's v1alpha dialect --------------------------------------------------------------------
@@ -248,15 +430,11 @@ def squeezed(expr: str) -> str:
 
 @pytest.mark.parametrize("example", ["openslo-getting-started", "openslo-kubernetes-apiserver"])
 def test_sloth_openslo_examples_import_with_sloths_ids_and_queries(example: str, tmp_path: Path) -> None:
+    """With --raw-queries the SLIs are Sloth's queries (by default, queries of this shape import
+    as native ratio SLIs: the next test)."""
     spec, generated = tmp_path / "spec", tmp_path / "generated"
-    result = obsgen(
-        "import",
-        "openslo",
-        PEERS / f"{example}.in.yml",
-        "--out",
-        spec,
-        "--extra-labels",
-        "cmd=examplesgen.sh",
+    result = import_openslo(
+        spec, PEERS / f"{example}.in.yml", "--extra-labels", "cmd=examplesgen.sh", "--raw-queries"
     )
     assert result.returncode == 0, result.stderr
     generate(spec, generated)
@@ -278,6 +456,15 @@ def test_sloth_validation_cases_good_imports_and_bad_is_refused_at_its_line(tmp_
     data = service_file(good, "svc01")
     assert [s["name"] for s in data["slos"]] == ["slo1-0"]
     assert data["slos"][0]["objective"] == 99.9
+    # Sloth's good/total {{.window}} queries of the standard shape: a native ratio SLI whose
+    # counter's catalog job is the one the queries match
+    assert data["slos"][0]["sli"] == {
+        "ratio": {
+            "good": 'http_request_duration_seconds_count{job="myservice", code!~"(5..|429)"}',
+            "total": 'http_request_duration_seconds_count{job="myservice"}',
+        }
+    }
+    assert data["metrics"][0]["job"] == "myservice"
     generate(good, tmp_path / "generated")
 
     bad = tmp_path / "bad"

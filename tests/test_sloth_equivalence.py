@@ -8,12 +8,13 @@ series, and a compare group that checks every slo:* series and every alert at ev
 the comparison works: tests/sloth_equivalence.py. The input and what it exercises:
 tests/fixtures/sloth_equivalence/<example>.series.yml.
 
-`obsgen import sloth` makes queries of the shape sum(rate(counter[{{.window}}])) native ratio
-SLIs by default, which read the counters once over 5m and sum those rates over longer windows
-(and weigh the 30-day ratio by traffic): close to Sloth's values, not equal at every tick. The
-equivalence is the claim of `--raw-queries`, which keeps Sloth's queries over every window, so
-the Sloth specs are imported with it here; the native import is proven by its own generated
-promtool tests (test_import_sloth.py). The OpenSLO examples import as the OpenSLO importer does.
+`obsgen import sloth` and `obsgen import openslo` make queries of the shape
+sum(rate(counter[{{.window}}])) native ratio SLIs by default, which read the counters once over
+5m and sum those rates over longer windows (and weigh the 30-day ratio by traffic): close to
+Sloth's values, not equal at every tick. The equivalence is the claim of `--raw-queries`, which
+keeps Sloth's queries over every window, so the Sloth specs and Sloth's OpenSLO examples are
+imported with it here; the native import is proven by its own generated promtool tests
+(test_import_sloth.py, test_import_openslo.py).
 
 Documented differences that are mapped, not hidden: Sloth's identity labels `sloth_*` are ours
 `slo_*` (`sloth_slo` is `slo_name`); Sloth's current/period burn rate and budget remaining keep
@@ -50,13 +51,12 @@ EXAMPLES = list(PLUGIN_FREE)
 
 
 def import_and_generate(example: str, work: Path) -> list[Path]:
-    """`obsgen import` Sloth's spec, `obsgen gen` it: our rule files. Sloth specs import with
+    """`obsgen import` Sloth's spec, `obsgen gen` it: our rule files. Both importers run with
     `--raw-queries`, the import that computes what Sloth computes (see the module docstring)."""
     kind = "openslo" if example.startswith("openslo-") else "sloth"
     spec, out = work / "spec", work / "generated"
     source = SLOTH / f"{example}.in.yml"
-    raw = ["--raw-queries"] if kind == "sloth" else []
-    imported = obsgen("import", kind, source, "--out", spec, "--extra-labels", EXTRA_LABELS, *raw)
+    imported = obsgen("import", kind, source, "--out", spec, "--extra-labels", EXTRA_LABELS, "--raw-queries")
     assert imported.returncode == 0, f"obsgen import {kind} {source}:\n{imported.stdout}{imported.stderr}"
     generated = obsgen("gen", "--spec", spec, "--out", out)
     assert generated.returncode == 0, f"obsgen gen --spec {spec}:\n{generated.stdout}{generated.stderr}"

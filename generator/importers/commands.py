@@ -139,6 +139,13 @@ def sloth_command(
 @EXTRA_LABELS
 @WINDOWS
 @LABEL_NAMES
+@click.option(
+    "--raw-queries",
+    is_flag=True,
+    help="Keep every ratio written over {{.window}} as raw PromQL (sli.query), computed exactly as "
+    "Sloth computes it, instead of native ratio SLIs where the queries are "
+    "sum(rate(counter[{{.window}}])).",
+)
 @FORCE
 def openslo_command(
     files: tuple[Path, ...],
@@ -146,11 +153,15 @@ def openslo_command(
     extra_labels: tuple[str, ...],
     windows: tuple[Path, ...],
     label_names: str,
+    raw_queries: bool,
     force: bool,
 ) -> None:
     """Import OpenSLO specs: v1 (SLO, SLI, AlertPolicy, AlertCondition; ratio and threshold
     metrics; Occurrences and Timeslices budgeting) and v1alpha (as Sloth reads it, and
-    ratioMetrics.incremental). A file holds documents, or one YAML list of objects.
+    ratioMetrics.incremental). A file holds documents, or one YAML list of objects. Ratios
+    whose {{.window}} queries are of the standard shape, sum(rate(counter[{{.window}}])),
+    become native ratio SLIs with generated promtool tests; other {{.window}} queries become
+    `sli.query` verbatim (a note says which and why).
 
     Each SLO imports, or is left out with every reason obsgen cannot express it (a calendar
     window, a non-Prometheus source, Timeslices over a ratio, …; also in an object it uses):
@@ -165,7 +176,9 @@ def openslo_command(
     """
     from generator.importers import openslo
 
-    options = openslo.OpenSLOOptions(_labels(extra_labels), _window_sets(windows), label_names)
+    options = openslo.OpenSLOOptions(
+        _labels(extra_labels), _window_sets(windows), label_names, raw_queries=raw_queries
+    )
     _run(list(files), out_dir, lambda roots: openslo.convert(roots, options), force)
 
 

@@ -2,19 +2,22 @@
 
 The standard shape reads one counter per part, summed over the window:
 `sum [by (…)] (rate|increase(metric{…}[{{.window}}]))`. Sloth's events SLI (error_query,
-total_query), its raw error_ratio_query written as errors/total, and OpenSLO's good/total
-ratioMetrics are mostly of that shape; a native `ratio` SLI reads the same counters once over
-5m, gets generated promtool tests and cheaper rules. Anything else stays raw, with the reason.
+total_query), its raw error_ratio_query written as errors/total, and OpenSLO's bad/total,
+good/total and raw ratio metrics are mostly of that shape; a native `ratio` SLI reads the same
+counters once over 5m, gets generated promtool tests and cheaper rules. Anything else stays raw,
+with the reason.
 
-Pure functions over promql_parser's AST (no files, no model state); `native_problems` asks the
-model and its checks whether obsgen takes the result as it would take a hand-written one.
+Pure functions over promql_parser's AST (no files, no model state); `native_problems` (and
+`accepted_ratio`) ask the model and its checks whether obsgen takes the result as it would take a
+hand-written one. Writing the result into a service file, and falling back to raw PromQL when
+the generated tests could not feed it: catalog.py (`WrittenSli`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import promql_parser as pp
 
@@ -28,6 +31,8 @@ WINDOW = timedelta(seconds=99_999_999)
 """What `{{.window}}` is read as while parsing: a range no query writes by hand (3 years, 61 days)."""
 _WINDOW_TEXT = f"{int(WINDOW.total_seconds())}s"
 COUNTING = ("rate", "increase")
+SCRAPE_INTERVAL = 15
+"""obsgen's default scrape interval, which the native SLIs are checked against"""
 
 
 @dataclass(frozen=True)
@@ -95,21 +100,23 @@ def ratio_from_good(good: str, total: str) -> Recognised:
 
 
 def ratio_from_error_ratio(query: str) -> Recognised:
-    """Sloth's raw SLI when it is a ratio of counters: `errors / total` or `1 − good / total`."""
-    node = _parsed(query)
-    if isinstance(node, NotNative):
-        return node
-    node = _unparen(node)
-    good_share = _one_minus(node)
-    division = _unparen(good_share if good_share is not None else node)
-    if not _plain_binary(division, "/"):
-        return NotNative(
-            f"it is {_describe(division)}, not errors / total (or 1 − good / total) of counters "
-            "summed over {{.window}}"
-        )
-    if good_share is None:
-        return _errors_over_total(division.lhs, division.rhs)
-    return _good_over_total(division.lhs, division.rhs)
+    """Sloth's raw SLI (and OpenSLO's raw ratio of rawType failure) when it is a ratio of
+    counters: `errors / total` or `1 − good / total`."""
+    return _ratio_of_counters(query, share="errors")
+
+
+def ratio_from_success_ratio(query: str) -> Recognised:
+    """OpenSLO's raw ratio of rawType success when it is a ratio of counters: `good / total` or
+    `1 − errors / total`."""
+    return _ratio_of_counters(query, share="good")
+
+
+def accepted_ratio(found: Recognised, scrape_interval: int = SCRAPE_INTERVAL) -> Recognised:
+    """`found` if obsgen takes it as it would take the SLI written by hand, else why not."""
+    if isinstance(found, NotNative):
+        return found
+    problems = native_problems(found, scrape_interval)
+    return NotNative(f"as a native ratio SLI: {problems[0]}") if problems else found
 
 
 def native_problems(ratio: NativeRatio, scrape_interval: int) -> list[str]:
@@ -144,6 +151,24 @@ def _parsed(query: str) -> Node | NotNative:
         return promql.parse(WINDOW_SPELLINGS.sub(_WINDOW_TEXT, query))
     except promql.PromQLError:
         return NotNative("it does not parse as PromQL")
+
+
+def _ratio_of_counters(query: str, share: Literal["errors", "good"]) -> Recognised:
+    """`share / total`, or `1 − other / total`, of counters: a ratio of errors or of good events."""
+    node = _parsed(query)
+    if isinstance(node, NotNative):
+        return node
+    node = _unparen(node)
+    complement = _one_minus(node)
+    division = _unparen(complement if complement is not None else node)
+    other = "good" if share == "errors" else "errors"
+    if not _plain_binary(division, "/"):
+        return NotNative(
+            f"it is {_describe(division)}, not {share} / total (or 1 − {other} / total) of counters "
+            "summed over {{.window}}"
+        )
+    over_total = _errors_over_total if (share == "errors") == (complement is None) else _good_over_total
+    return over_total(division.lhs, division.rhs)
 
 
 def _errors_over_total(errors: Node, total: Node) -> Recognised:

@@ -19,12 +19,11 @@ from typing import Any
 from generator.durations import format_duration
 from generator.errors import SpecIssue
 from generator.importers import native_query
-from generator.importers.catalog import CATALOG_JOB, series_jobs
+from generator.importers.catalog import RawQueries, WrittenSli, raw_note, settle_native_slis
 from generator.importers.document import OutFile
 from generator.importers.source import Cursor, PathKey, imported_header
 from generator.importers.windows import SLOTH_DEFAULT_PERIOD, WindowSets, fireable, workbook_windows
 from generator.model.common import KEPT_ALERT_NAME_PATTERN
-from generator.model.selectors import parse_selector
 from generator.model.slo import WINDOW_PLACEHOLDER, WINDOW_SPELLINGS
 
 ROOT_KEYS = ("version", "service", "labels", "slos", "slo_plugins")
@@ -52,8 +51,6 @@ REFUSED = {
 }
 ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 KEPT_ALERT_NAME = re.compile(KEPT_ALERT_NAME_PATTERN)
-SCRAPE_INTERVAL = 15
-"""obsgen's default scrape interval, which the native SLIs are checked against"""
 QUERY_FIELDS = {
     "events": {"error_query": "errors", "total_query": "total"},
     "raw": {"error_ratio_query": "error_ratio"},
@@ -95,78 +92,10 @@ def convert(roots: list[Cursor], options: SlothOptions) -> tuple[dict[str, OutFi
         if body is not None:
             _convert_service(body, root, options, files, issues, slis)
     for name, written in slis.items():
-        reasons = [f"[{w.slo}] {w.reason}" for w in _settle_targets(files[name], written) if w.reason]
+        reasons = settle_native_slis(files[name], written)
         if reasons:
-            files[name].note(("slos",), _raw_note(reasons))
+            files[name].note(("slos",), raw_note(reasons, "as Sloth reads it"))
     return files, issues
-
-
-@dataclass
-class WrittenSli:
-    """An SLI as the import wrote it: native (`ratio`) or raw PromQL, then `reason` says why."""
-
-    slo: str
-    at: PathKey
-    kind: Cursor
-    queries: dict[str, Cursor]
-    """the source queries by the `sli.query` field they become"""
-    texts: dict[str, str]
-    ratio: native_query.NativeRatio | None
-    reason: str | None = None
-
-    def write(self, out: OutFile) -> None:
-        if self.ratio is not None:
-            _set_ratio(self.ratio, self.at, self.kind, self.queries, out)
-            return
-        out.mark((*self.at, "query"), self.kind)
-        for native, query in self.queries.items():
-            out.set((*self.at, "query", native), self.texts[native], query)
-
-    def back_to_raw(self, out: OutFile, reason: str) -> None:
-        """Undo the native SLI: `sli.query` in its place, no `by`."""
-        out.data["slos"][self.at[1]]["sli"].clear()
-        out.data["slos"][self.at[1]].pop("by", None)
-        self.ratio, self.reason = None, reason
-        self.write(out)
-
-
-def _settle_targets(out: OutFile, slis: list[WrittenSli]) -> list[WrittenSli]:
-    """The service's SLIs, each native one whose generated tests could not feed its selectors back
-    to raw PromQL. The test series carry one job per metric (the catalog's `job`, set when every
-    native selector of it matches one job, else the service's name) and obsgen's instances."""
-    jobs = series_jobs(out.data)
-    for written in slis:
-        problem = written.ratio and _target_problem(written.ratio, jobs, out.data["service"])
-        if problem:
-            written.back_to_raw(out, problem)
-    return slis
-
-
-def _target_problem(ratio: native_query.NativeRatio, jobs: dict[str, str], service: str) -> str | None:
-    for selector in ratio.selectors():
-        name, matchers = parse_selector(selector)
-        job = jobs.get(name or "", service)
-        equal = [m.value for m in matchers if m.label == "job" and m.op == "="]
-        if any(m.label == "instance" for m in matchers):
-            return f"{selector} matches `instance`, which the generated tests cannot give its series"
-        if equal and not CATALOG_JOB.match(equal[0]):
-            return (
-                f"{selector} matches job {equal[0]!r}, which a catalog metric cannot name as its job "
-                "(lowercase letters, digits and dashes)"
-            )
-        if not all(m.selects(job) for m in matchers if m.label == "job"):
-            return (
-                f"{selector} matches a `job` the generated tests cannot give its series: they carry one "
-                f'job per catalog metric, and {name} is read from other jobs too (or not by job="…")'
-            )
-    return None
-
-
-def _raw_note(reasons: list[str]) -> str:
-    return (
-        "kept as raw PromQL (sli.query), read over each window as Sloth reads it, so `obsgen gen` "
-        f"writes no promtool tests for it: {' '.join(reasons)}"
-    )
 
 
 def _body(root: Cursor, issues: list[SpecIssue]) -> Cursor | None:
@@ -343,7 +272,8 @@ def _convert_sli(
     found = None if options.raw_queries else _native_ratio(texts)
     ratio = found if isinstance(found, native_query.NativeRatio) else None
     reason = found.reason if isinstance(found, native_query.NotNative) else None
-    written = WrittenSli(slo, at, kind, queries, texts, ratio, reason)
+    raw = RawQueries({native: (texts[native], query) for native, query in queries.items()}, kind)
+    written = WrittenSli(slo, at, kind, queries, raw, ratio, reason)
     written.write(out)
     return written
 
@@ -370,22 +300,7 @@ def _native_ratio(texts: dict[str, str]) -> native_query.NativeRatio | native_qu
         ratio = native_query.ratio_from_error_ratio(texts["error_ratio"])
     else:
         ratio = native_query.ratio_from_errors(texts["errors"], texts["total"])
-    if isinstance(ratio, native_query.NotNative):
-        return ratio
-    problems = native_query.native_problems(ratio, SCRAPE_INTERVAL)
-    return native_query.NotNative(f"as a native ratio SLI: {problems[0]}") if problems else ratio
-
-
-def _set_ratio(
-    ratio: native_query.NativeRatio, at: PathKey, kind: Cursor, queries: dict[str, Cursor], out: OutFile
-) -> None:
-    """`sli.ratio` (and the SLO's `by`), each selector remembering the query it came from."""
-    out.mark((*at, "ratio"), kind)
-    for part, selector in ratio.sli().items():
-        origin = queries.get(part) or queries.get("errors") or queries["error_ratio"]
-        out.set((*at, "ratio", part), selector, origin)
-    if ratio.by:
-        out.set((*at[:-1], "by"), list(ratio.by), kind)
+    return native_query.accepted_ratio(ratio)
 
 
 def _field(node: Cursor, name: str) -> Cursor | None:

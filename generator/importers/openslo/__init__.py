@@ -3,13 +3,15 @@
 Objects are read from every document of every file, and a document that is a YAML list (as
 oslo's and the go-sdk's examples are written) holds one object per item.
 
-**v1alpha** is read exactly as Sloth reads it: every objective becomes one SLO named
+**v1alpha** is read as Sloth reads it: every objective becomes one SLO named
 `<metadata.name>-<index>` (so its id is Sloth's `<service>-<name>-<index>`), its good/total
-`{{.window}}` queries become Sloth's raw error ratio `1 - (good / total)` (`sli.query.error_ratio`,
-same text as Sloth's template), and both alert tiers are disabled, as Sloth writes no alerts for
-OpenSLO. The period is the one time window's `count` days; a period other than 30d needs its
-alert windows from `--windows`, as in Sloth. Beyond Sloth: `ratioMetrics.incremental: true`
-(v1alpha's name for v1's `counter`) over plain counter selectors becomes an events SLI.
+`{{.window}}` queries become a native ratio SLI when they are of the standard shape (as v1's,
+below), else (and always with `raw_queries`) Sloth's raw error ratio `1 - (good / total)`
+(`sli.query.error_ratio`, same text as Sloth's template), and both alert tiers are disabled, as
+Sloth writes no alerts for OpenSLO. The period is the one time window's `count` days; a period
+other than 30d needs its alert windows from `--windows`, as in Sloth. Beyond Sloth:
+`ratioMetrics.incremental: true` (v1alpha's name for v1's `counter`) over plain counter selectors
+becomes an events SLI.
 
 **v1** objects reference each other by name across every document of every file given: an SLO's
 `indicatorRef` names an SLI, `alertPolicies` name AlertPolicies (or inline them), a policy's
@@ -27,8 +29,11 @@ Prometheus DataSource. What each becomes:
 |                                                   | that value                                         |
 | `timeWindow: [{duration, isRolling: true}]`       | `period` (30d is the default and is left out)      |
 | objective `target` × 100 or `targetPercent`       | `objective`                                        |
-| ratio, Occurrences, queries with `{{.window}}`    | `sli.query`: bad → `errors`/`total`; good →        |
-|                                                   | `error_ratio` `1 - (good / total)`; raw → ratio    |
+| ratio, Occurrences, queries with `{{.window}}`    | `sli.ratio` selectors (and `by`), counters added   |
+| `sum [by] (rate(counter{…}[{{.window}}]))`        | to `metrics`: bad → `errors`, good → `good`; raw   |
+| (native_query.py)                                 | `E / T`, `1 - G / T` (rawType success: `G / T`)    |
+| ratio, Occurrences, other `{{.window}}` queries   | `sli.query` (noted): bad → `errors`/`total`; good  |
+| (or all of them with `raw_queries`)               | → `error_ratio` `1 - (good / total)`; raw → ratio  |
 | ratio, Occurrences, `counter: true`, plain        | `sli.ratio` events ({errors or good, total}:       |
 | selectors `name{label="value"}`                   | metric + matchers), counters added to `metrics`    |
 | threshold, Timeslices: `op`, `value`              | `sli.threshold` (lt <, lte <=, gt >, gte >=)       |
@@ -73,6 +78,7 @@ alerting.py turns AlertPolicies into alert windows.
 from __future__ import annotations
 
 from generator.errors import Location, SpecIssue
+from generator.importers.catalog import WrittenSli, raw_note, settle_native_slis
 from generator.importers.document import OutFile
 from generator.importers.openslo.objects import (
     ROUTING,
@@ -111,9 +117,18 @@ def convert(roots: list[Cursor], options: OpenSLOOptions) -> tuple[dict[str, Out
         return {}, _issues(found.problems) + _nothing_imported(roots, objects)
     _note_left_out(imp, found, objects, left_out)
     _note_files_left_out(imp, objects)
-    for out in imp.files.values():
+    for name, out in imp.files.items():
+        _settle_window_slis(out, imp.written_slis.get(name, []))
         out.data = written_data(out)
     return imp.files, []
+
+
+def _settle_window_slis(out: OutFile, slis: list[WrittenSli]) -> None:
+    """The service's `{{.window}}` ratio SLIs settled (catalog.py), and one note, at the service,
+    naming those kept as raw PromQL and why."""
+    reasons = settle_native_slis(out, slis)
+    if reasons:
+        note(out, ("service",), raw_note(reasons, "as written"))
 
 
 def openslo_objects(roots: list[Cursor]) -> list[Cursor]:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from generator.errors import SpecIssue
+from generator.importers.catalog import WrittenSli
 from generator.importers.document import OutFile
 from generator.importers.source import Cursor, PathKey, document_header
 from generator.importers.windows import WindowSets
@@ -48,6 +49,8 @@ class OpenSLOOptions:
     """alert windows of SLO periods other than 30d (`--windows`)"""
     label_names: str = "obsgen"
     """`sloth` keeps Sloth's sloth_id/sloth_service/sloth_slo/sloth_window label names"""
+    raw_queries: bool = False
+    """keep every `{{.window}}` ratio as raw `sli.query`, computed exactly as Sloth computes it"""
 
 
 ObjectKey = tuple[str, int, PathKey]
@@ -106,6 +109,8 @@ class Import:
         """Services refused for what obsgen cannot express: their SLOs are refused with them"""
         self.slo_services: dict[ObjectKey, str] = {}
         """SLO object → the name of its service"""
+        self.written_slis: dict[str, list[WrittenSli]] = {}
+        """service name → its `{{.window}}` ratio SLIs as written, settled once every SLO is read"""
 
     def refuse(self, where: Cursor, message: str) -> None:
         """An error in the input: the whole import is refused."""

@@ -147,10 +147,9 @@ def note_queries(out: OutFile, at: PathKey, queries: Iterable[Query]) -> None:
             note(out, (*at, "sli"), text)
 
 
-def set_error_ratio(out: OutFile, base: PathKey, good: Query, total: Query) -> None:
-    """Sloth's error ratio `1 - (good / total)` as the `error_ratio` of the sli.query at `base`."""
-    out.set((*base, "error_ratio"), SLOTH_ERROR_RATIO.format(good=good.text, total=total.text), good.cursor)
-    out.mark(base, total.cursor)  # the total query's comments go above `query:`
+def sloth_error_ratio(good: Query, total: Query) -> str:
+    """Sloth's error ratio `1 - (good / total)`, spelled as Sloth's template spells it."""
+    return SLOTH_ERROR_RATIO.format(good=good.text, total=total.text)
 
 
 def parsed(imp: Import, query: Query) -> Any:

@@ -1,10 +1,18 @@
-"""An OpenSLO ratio (v1 ratioMetric, v1alpha ratioMetrics) → the native `sli.query` (queries over
-`{{.window}}`) or `sli.ratio` (counters)."""
+"""An OpenSLO ratio (v1 ratioMetric, v1alpha ratioMetrics) → the native `sli.ratio` (counters, or
+queries over `{{.window}}` of the standard shape) or `sli.query` (other `{{.window}}` queries).
+
+Queries over `{{.window}}` of the shape `sum [by (…)] (rate|increase(counter{…}[{{.window}}]))`
+(native_query.py) become `sli.ratio` selectors, whose counters join the file's catalog with their
+job (catalog.py), as Sloth's do; the others stay `sli.query` verbatim, and one note per service
+says which and why. `raw_queries` keeps them all raw, computed exactly as Sloth computes them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from generator.importers import native_query
+from generator.importers.catalog import RawQueries, WrittenSli
 from generator.importers.document import OutFile
 from generator.importers.openslo.objects import Import
 from generator.importers.openslo.queries import (
@@ -13,7 +21,7 @@ from generator.importers.openslo.queries import (
     metric_query,
     note_queries,
     plain_selector,
-    set_error_ratio,
+    sloth_error_ratio,
 )
 from generator.importers.openslo.service import add_metric
 from generator.importers.openslo.values import truthy
@@ -21,6 +29,7 @@ from generator.importers.source import Cursor, PathKey
 
 NATIVE_EVENTS = {"bad": "errors", "good": "good", "total": "total"}
 """OpenSLO's ratio parts → the events of a native sli.ratio"""
+RAW_TYPES = ("success", "failure")
 
 
 def convert_ratio(imp: Import, ratio: Cursor, at: PathKey, out: OutFile) -> None:
@@ -62,23 +71,58 @@ def set_ratio_sli(
 
 
 def _set_queries(imp: Import, ratio: Cursor, found: dict[str, Query], at: PathKey, out: OutFile) -> None:
-    """Queries over `{{.window}}` → `sli.query`: errors/total, or an error ratio."""
-    base = (*at, "sli", "query")
-    if "raw" in found:
-        raw_type = ratio.get("rawType")
-        if raw_type is None or raw_type.value not in ("success", "failure"):
-            imp.refuse(raw_type or ratio, "rawType must be success or failure with raw")
-            return
-        raw = found["raw"]
-        if raw_type.value == "failure":
-            out.set((*base, "error_ratio"), raw.text, raw.cursor)
-        else:
-            out.set((*base, "error_ratio"), f"\n  1 - (\n    {raw.text}\n  )\n", raw.cursor)
+    """Queries over `{{.window}}` → `sli.ratio` when they are counters of the standard shape (and
+    not `raw_queries`), else `sli.query`: errors/total, or an error ratio. The SLI is settled, and
+    may go back to `sli.query`, once the file holds every SLO (convert)."""
+    raw_type = _raw_type(imp, ratio) if "raw" in found else None
+    if "raw" in found and raw_type is None:
+        return
+    recognised = None if imp.options.raw_queries else _recognised(found, raw_type)
+    native = recognised if isinstance(recognised, native_query.NativeRatio) else None
+    reason = recognised.reason if isinstance(recognised, native_query.NotNative) else None
+    queries = {NATIVE_EVENTS.get(part, part): query.cursor for part, query in found.items()}
+    slo = str(out.data["slos"][at[-1]]["name"])
+    written = WrittenSli(slo, (*at, "sli"), ratio, queries, _raw_queries(found, raw_type), native, reason)
+    written.write(out)
+    imp.written_slis.setdefault(str(out.data["service"]), []).append(written)
+
+
+def _raw_type(imp: Import, ratio: Cursor) -> str | None:
+    """A raw ratio's rawType: success (a good ratio) or failure (an error ratio); else refused."""
+    raw_type = ratio.get("rawType")
+    if raw_type is None or raw_type.value not in RAW_TYPES:
+        imp.refuse(raw_type or ratio, "rawType must be success or failure with raw")
+        return None
+    return str(raw_type.value)
+
+
+def _recognised(found: dict[str, Query], raw_type: str | None) -> native_query.Recognised:
+    """The queries as a native ratio SLI obsgen takes, or why they stay raw."""
+    if raw_type == "failure":
+        ratio = native_query.ratio_from_error_ratio(found["raw"].text)
+    elif raw_type == "success":
+        ratio = native_query.ratio_from_success_ratio(found["raw"].text)
     elif "bad" in found:
-        out.set((*base, "errors"), found["bad"].text, found["bad"].cursor)
-        out.set((*base, "total"), found["total"].text, found["total"].cursor)
+        ratio = native_query.ratio_from_errors(found["bad"].text, found["total"].text)
     else:
-        set_error_ratio(out, base, found["good"], found["total"])
+        ratio = native_query.ratio_from_good(found["good"].text, found["total"].text)
+    return native_query.accepted_ratio(ratio)
+
+
+def _raw_queries(found: dict[str, Query], raw_type: str | None) -> RawQueries:
+    """The `sli.query` of the queries: errors/total, or an error ratio (a good one as `1 - (…)`,
+    good/total as Sloth's `1 - (good / total)`)."""
+    if raw_type is not None:
+        raw = found["raw"]
+        text = raw.text if raw_type == "failure" else f"\n  1 - (\n    {raw.text}\n  )\n"
+        return RawQueries({"error_ratio": (text, raw.cursor)})
+    total = found["total"]
+    if "bad" in found:
+        bad = found["bad"]
+        return RawQueries({"errors": (bad.text, bad.cursor), "total": (total.text, total.cursor)})
+    good = found["good"]
+    # the total query's comments go above `query:`
+    return RawQueries({"error_ratio": (sloth_error_ratio(good, total), good.cursor)}, total.cursor)
 
 
 def _set_events(

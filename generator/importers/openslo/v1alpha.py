@@ -1,7 +1,8 @@
 """`openslo/v1alpha`, read exactly as Sloth reads it where Sloth reads it.
 
 Every objective becomes one SLO `<metadata.name>-<index>` whose good/total `{{.window}}` queries
-become Sloth's raw error ratio; both alert tiers are disabled, as Sloth writes no alerts for
+become a native ratio SLI when they are of the standard shape, else (and with `raw_queries`)
+Sloth's raw error ratio (ratio.py); both alert tiers are disabled, as Sloth writes no alerts for
 OpenSLO. Beyond Sloth's dialect, v1alpha's `ratioMetrics.incremental: true` (the v1alpha name of
 v1's `counter`: the queries return counters) with plain counter selectors becomes an events SLI.
 """
