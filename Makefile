@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test ci error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench-reads rollout.preview targets.verify grafana.import.min alert.test reload up down sandbox.smoke clean help
+.PHONY: gen test ci error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench.bridge autotune.bridge bench-reads rollout.preview targets.verify e2e.probe grafana.import.min alert.test reload up down sandbox.smoke clean help release release.tag
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -29,12 +29,17 @@ help:
 	@echo "make alert.test   real Alertmanager + local sink: each route delivers, grouped, ticket inhibited"
 	@echo "make bench        generation (bundled spec, 1,000 SLOs), exporter scrape latency, tick jitter"
 	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
+	@echo "make bench.bridge [SECONDS=900]  bridge tick jitter under 8 scrapers -> out/bench_bridge.log"
+	@echo "make autotune.bridge  gain/tick/guard from the last bench into configs/bridge.yaml (then bench again)"
 	@echo "make rollout.preview  [GO]/[HOLD]/[ROLLBACK] of every canary gate (PROMETHEUS_URL=...)"
 	@echo "make targets.verify   every scrape job of the spec is up (PROMETHEUS_URL=...)"
+	@echo "make e2e.probe    scrape p95 <= 150 ms per target, tick jitter p95 <= 25 ms (PROMETHEUS_URL=...)"
 	@echo "make grafana.import.min  import lumen-min into Grafana (GRAFANA_URL, GRAFANA_TOKEN)"
 	@echo "make reload       safe reload of a running Prometheus (PROMETHEUS_URL=...)"
 	@echo "make up / down    the sandbox: runtime, Prometheus, Alertmanager, exporters on loopback"
 	@echo "make sandbox.smoke  the seed's sandbox-smoke-60s, and the init project end to end (part of make test)"
+	@echo "make release VERSION=x.y.z[-rcN]  set the version, build sdist+wheel into dist/, smoke-test the wheel, CHANGELOG.md"
+	@echo "make release.tag VERSION=...      annotated tag v<version> (clean tree, pyproject and changelog agree)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -126,6 +131,14 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out
 
+# The seed's flow: `make bench.bridge`, `make autotune.bridge`, then `make bench.bridge` again.
+SECONDS ?= 900
+bench.bridge: $(STAMP)
+	$(OBSGEN) bench bridge --seconds $(SECONDS) --out out/bench_bridge.log
+
+autotune.bridge: $(STAMP)
+	$(OBSGEN) autotune bridge --bench out/bench_bridge.log --config configs/bridge.yaml
+
 bench-reads: $(STAMP) debs
 	$(PY) benchmarks/sample_reads.py
 
@@ -134,6 +147,10 @@ rollout.preview: $(STAMP)
 
 targets.verify: $(STAMP)
 	$(OBSGEN) targets verify $(PROMETHEUS_FLAG)
+
+# The seed's §7 latency budgets, measured against the running stack.
+e2e.probe: $(STAMP)
+	$(OBSGEN) probe $(PROMETHEUS_FLAG)
 
 # GRAFANA_URL and GRAFANA_TOKEN (a service-account token) come from the environment.
 grafana.import.min: $(STAMP)
@@ -153,3 +170,13 @@ down: $(STAMP)
 # module's stack on its own worker, side by side (both mostly wait for the sped-up clock).
 sandbox.smoke: $(STAMP) debs
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(SANDBOX_TESTS)
+
+# make release VERSION=1.9.5-rc1 (PEP 440: 1.9.5rc1), then commit, then make release.tag VERSION=1.9.5-rc1.
+# The logic, and what each step checks, is in tools/release.py.
+release: $(STAMP) debs
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z[-rcN]"; exit 2; }
+	$(PY) tools/release.py build $(VERSION)
+
+release.tag: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release.tag VERSION=x.y.z[-rcN]"; exit 2; }
+	$(PY) tools/release.py tag $(VERSION)

@@ -7,7 +7,8 @@ and with 8 concurrent scrapers, and reads the bridge loop's tick lateness while 
 Seed budgets: scrape p95 ≤ 150 ms, tick jitter p95 ≤ 25 ms. Then the same 8 scrapers on the
 largest service a user spec might give the simulator (LARGE_APIS counters and histograms, an
 availability and a latency SLO each, grouped by handler). Prints a table and writes
-benchmarks/out/runtime.json.
+benchmarks/out/runtime.json. The measuring functions live in runtime/bench.py, shared with
+`obsgen bench bridge`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from runtime.ports import free_port
 
@@ -29,10 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from generator.pipeline import load  # noqa: E402
 from runtime.app import Options, Runtime  # noqa: E402
-from runtime.loop import ControlLoop  # noqa: E402
+from runtime.bench import measured_ticks, percentile, scrape_latencies  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
-T = TypeVar("T")
 SCRAPES = 400
 LOADED_SCRAPES = 3200
 WARM_UP = 2.0
@@ -92,40 +89,6 @@ def large_service_scrapes(directory: Path) -> tuple[list[float], int]:
         return scrape_latencies(url, 8, LOADED_SCRAPES // 8), size
     finally:
         runtime.stop()
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def scrape_latencies(url: str, scrapers: int, per_scraper: int) -> list[float]:
-    latencies: list[float] = []
-    lock = threading.Lock()
-
-    def scrape() -> None:
-        mine = []
-        for _ in range(per_scraper):
-            started = time.perf_counter()
-            with urllib.request.urlopen(url, timeout=5) as response:
-                response.read()
-            mine.append(time.perf_counter() - started)
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=scrape) for _ in range(scrapers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies
-
-
-def measured_ticks(loop: ControlLoop, during: Callable[[], T]) -> tuple[T, list[float]]:
-    """What `during` returns, and the lateness of every tick the loop made meanwhile."""
-    first = loop.ticks
-    result = during()
-    return result, loop.lateness_since(first)
 
 
 def main() -> None:

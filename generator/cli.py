@@ -14,7 +14,7 @@ from generator.compile_commands import explain, gen, init, schema, validate
 from generator.importers.commands import import_group
 from generator.lint.commands import lint
 from generator.live.grafana_commands import grafana
-from generator.prometheus_commands import budget, gate, reload_command, targets
+from generator.prometheus_commands import budget, gate, probe_command, reload_command, targets
 
 COMMANDS: tuple[click.Command, ...] = (
     gen,
@@ -24,6 +24,7 @@ COMMANDS: tuple[click.Command, ...] = (
     init,
     gate,
     targets,
+    probe_command,
     budget,
     reload_command,
     alert,

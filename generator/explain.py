@@ -23,6 +23,7 @@ from generator.slo_math import (
     burn_windows,
     enabled_windows,
     error_budget,
+    fire_time_base,
     objective_ratio,
     sli_windows,
     time_to_fire,
@@ -65,7 +66,7 @@ def explain(service: Service, slo: SLO) -> str:
         "  severity  long/short   factor  error ratio above   fires after (100% bad)   budget spent",
     ]
     enabled = enabled_windows(slo)
-    base = None if slo.sli.threshold or slo.sli.query else EVENTS_BASE_WINDOW
+    base = fire_time_base(slo)
     for window in burn_windows(slo):
         threshold = window.threshold(budget)
         fire = time_to_fire(window, budget, Fraction(1), base)

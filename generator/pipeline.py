@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.alertmanager import compile_alertmanager, compile_routing_tests
@@ -17,6 +17,7 @@ from generator.prometheus_config import compile_prometheus_config
 from generator.promtool_tests import compile_promtool_tests
 from generator.render import to_json, to_yaml
 from generator.rules import compile_rules
+from generator.runbooks import bundled_runbook_template, compile_runbooks, read_project_template
 from generator.schema import compile_schema
 from generator.validate import validate
 
@@ -25,7 +26,7 @@ def load(spec_dir: Path) -> Spec:
     """Read, type and cross-check the spec; raises SpecError with every problem found."""
     spec = build_spec(load_spec_dir(spec_dir))
     validate(spec)
-    return spec
+    return replace(spec, runbook_template=read_project_template(spec_dir))
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,12 @@ def render_outputs(spec: Spec) -> Rendered:
     if alertmanager is not None and routing_tests is not None:
         outputs["alertmanager/alertmanager.yml"] = to_yaml(alertmanager)
         outputs["alertmanager/routing-tests.yml"] = to_yaml(routing_tests)
-    for uid, dashboard in compile_dashboards(spec).items():
+    dashboards = compile_dashboards(spec)
+    for uid, dashboard in dashboards.items():
         outputs[f"grafana/dashboards/{uid}.json"] = to_json(dashboard)
+    runbook_template = spec.runbook_template or bundled_runbook_template()
+    for name, page in compile_runbooks(spec, rule_files, dashboards, runbook_template).items():
+        outputs[f"runbooks/{name}"] = page
     outputs["grafana/provisioning/dashboards.yaml"] = to_yaml(compile_provisioning())
     for gate, template in compile_argo(spec).items():
         outputs[f"argo/{gate}.yaml"] = to_yaml(template)

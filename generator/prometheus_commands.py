@@ -1,4 +1,4 @@
-"""`obsgen gate | targets | budget | reload`: the commands that read or reload a running Prometheus.
+"""`obsgen gate | targets | probe | budget | reload`: the commands that read or reload a running Prometheus.
 
 Their bodies live in generator/live/, imported only when a command runs. A SpecError they raise
 is printed by the `obsgen` group (obsgen/cli.py) and ends the command with ExitCode.USAGE.
@@ -254,3 +254,99 @@ def budget_check(spec_dir: Path, prometheus_url: str | None, timeout: float) -> 
 
     spec = load_spec(spec_dir)
     sys.exit(check_budgets(_prometheus(spec, prometheus_url, timeout), spec, click.echo))
+
+
+class _Budget(click.ParamType):
+    """A latency budget: `150ms`, `0.15s` or `150` (milliseconds); converted to milliseconds."""
+
+    name = "time"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from generator.live.probe import parse_budget_ms
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_budget_ms(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.command("probe")
+@spec_dir_option()
+@prometheus_option()
+@timeout_option("How long to wait for Prometheus to answer, and for each scrape of a target.")
+@click.option(
+    "--scrapes",
+    type=click.IntRange(1, 10000),
+    default=50,
+    show_default=True,
+    help="Scrapes of each target, one after the other, a new connection each.",
+)
+@click.option(
+    "--window",
+    type=Seconds(),
+    default="5m",
+    show_default=True,
+    help="The jitter histogram's rate window: seconds (300) or a duration (5m).",
+)
+@click.option(
+    "--scrape-budget",
+    type=_Budget(),
+    default="150ms",
+    show_default=True,
+    help="Largest scrape p95 per target (the seed's §7: 150 ms).",
+)
+@click.option(
+    "--jitter-budget",
+    type=_Budget(),
+    default="25ms",
+    show_default=True,
+    help="Largest tick-jitter p95 per loop (the seed's §7: 25 ms).",
+)
+def probe_command(
+    spec_dir: Path,
+    prometheus_url: str | None,
+    timeout: float,
+    scrapes: int,
+    window: float,
+    scrape_budget: float,
+    jitter_budget: float,
+) -> None:
+    """Measure the latency budgets end to end: scrape p95 per target, tick-jitter p95 per loop.
+
+    \b
+    scrape  every active target Prometheus has for the spec's service jobs (its scrapeUrl,
+            from /api/v1/targets, matched by job and realm) is scraped --scrapes times in a
+            row, a new connection each; the p95 (nearest rank) against --scrape-budget
+    jitter  every service with a `loop:`: histogram_quantile(0.95, sum by (le) (rate(
+            <jitter_metric>_bucket{<job and realm>}[--window]))) against --jitter-budget
+
+    The spec has no field for either budget; the defaults are the seed's (§7).
+    Prints a table (check, target or loop, p95, budget, ok / MISSED / NO DATA /
+    UNREACHABLE), then [OK], [MISSED], [NO DATA] or [UNREACHABLE] naming what failed.
+
+    \b
+    Exit codes:
+       0  every p95 within its budget
+       1  MISSED       a p95 above its budget (the target or loop is named)
+      12  NO DATA      a loop's jitter histogram has no observations in the window, or a
+                       service job has no active target
+      13  UNREACHABLE  Prometheus did not answer, or a target could not be scraped
+       2  bad URL or option, or invalid spec
+    """
+    from generator.live.commands import probe_budgets
+    from generator.loader import load_spec
+
+    spec = load_spec(spec_dir)
+    prometheus = _prometheus(spec, prometheus_url, timeout)
+    code = probe_budgets(
+        prometheus,
+        spec,
+        click.echo,
+        scrapes=scrapes,
+        window=window,
+        scrape_budget_ms=scrape_budget,
+        jitter_budget_ms=jitter_budget,
+    )
+    sys.exit(code)

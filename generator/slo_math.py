@@ -10,7 +10,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from generator.conventions import CONTRACT_WINDOWS
+from generator.conventions import CONTRACT_WINDOWS, EVENTS_BASE_WINDOW
 from generator.durations import format_duration
 from generator.model import SLO, Service
 
@@ -91,6 +91,12 @@ def camel(*parts: str) -> str:
 
 def burn_alert_name(service: Service, slo: SLO) -> str:
     return slo.alerting.name or camel(service.service, slo.name, "error-budget-burn")
+
+
+def fire_time_base(slo: SLO) -> int | None:
+    """The window `time_to_fire` ramps over: events SLIs read their counters once over the
+    events base window; time-slice and raw-query SLIs read every window themselves (None)."""
+    return None if slo.sli.threshold or slo.sli.query else EVENTS_BASE_WINDOW
 
 
 def time_to_fire(

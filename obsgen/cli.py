@@ -8,6 +8,9 @@ so `obsgen --help` stays fast.
 
 from __future__ import annotations
 
+import tomllib
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,10 +18,30 @@ import click
 from generator.cli import COMMANDS as GENERATOR_COMMANDS
 from generator.errors import SpecError
 from generator.exit_codes import ExitCode
-from runtime.cli import down, run, scenario, up
+from runtime.cli import autotune, bench, down, run, scenario, up
 from runtime.dr_commands import dr
 
-RUNTIME_COMMANDS: tuple[click.Command, ...] = (run, up, down, scenario, dr)
+RUNTIME_COMMANDS: tuple[click.Command, ...] = (run, up, down, scenario, dr, bench, autotune)
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def package_version() -> str:
+    """The installed package's version; in a source tree without metadata, pyproject.toml's."""
+    try:
+        return version("obsgen")
+    except PackageNotFoundError:
+        pass
+    try:
+        return tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["version"]
+    except (OSError, tomllib.TOMLDecodeError, KeyError):
+        return "unknown"
+
+
+def print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """--version: `obsgen <version>`, read only when asked (so --help stays fast)."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"obsgen {package_version()}")
+        ctx.exit(0)
 
 
 class ObsgenGroup(click.Group):
@@ -39,7 +62,14 @@ class ObsgenGroup(click.Group):
 
 
 @click.group(cls=ObsgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="obsgen")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=print_version,
+    help="Print `obsgen <version>` and exit.",
+)
 def main() -> None:
     """obsgen: observability as code for Prometheus.
 

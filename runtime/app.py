@@ -10,7 +10,8 @@ from pathlib import Path
 
 from generator.model import Spec
 from generator.model.gates import QuorumCondition
-from generator.model.service import Loop
+from generator.model.service import Loop, Service
+from runtime.bridge_config import LoopSettings
 from runtime.control import Control
 from runtime.exporter import Exporter, PortInUse
 from runtime.heartbeat import HeartbeatWriter
@@ -52,6 +53,8 @@ class Options:
     """where `obsgen dr backup` writes snapshots, for the backup-age gauge (default: backups/ next
     to state_db)"""
     state: StateSchedule = field(default_factory=StateSchedule)
+    loops: dict[str, LoopSettings] = field(default_factory=dict)
+    """service → the gain / tick / guard its loop runs with instead of the spec's (configs/bridge.yaml)"""
 
 
 def canary_instances(spec: Spec) -> tuple[str, ...]:
@@ -64,6 +67,15 @@ def canary_instances(spec: Spec) -> tuple[str, ...]:
                 ):
                     return tuple(f"c{i + 1}" for i in range(condition.of))
     return (CANARY_INSTANCE,)
+
+
+def settings_gauges(service: str, loop: Loop) -> dict[str, float]:
+    """The gauges a loop's settings are exported as, by name."""
+    return {
+        f"{service}_loop_gain": loop.gain,
+        f"{service}_loop_tick_seconds": loop.tick / 1000,
+        f"{service}_loop_guard": loop.guard,
+    }
 
 
 class Runtime:
@@ -107,7 +119,8 @@ class Runtime:
         for exporter in self.exporters:
             service = exporter.service
             if service.loop is not None:
-                loop, phase = service.loop, store.last_phase(service.loop.metric)
+                loop, phase = self._loop_of(service), store.last_phase(service.loop.metric)
+                self._export_settings(service, loop)
                 jitter = exporter.histograms[loop.jitter_metric]
                 hook = store.guarded(functools.partial(self._record_loop, loop))
                 self.loops.append(ControlLoop(loop, self.world, jitter, hook, schedule.loop_every, phase))
@@ -132,6 +145,20 @@ class Runtime:
         for part in [*self.exporters, *self.loops, *self.writers, self.keeper, self.control, self.sink]:
             if part is not None:
                 part.start()
+
+    def _loop_of(self, service: Service) -> Loop:
+        """The service's loop with the settings the options give it, else the spec's."""
+        assert service.loop is not None
+        settings = self.options.loops.get(service.service)
+        return service.loop if settings is None else settings.applied_to(service.loop)
+
+    def _export_settings(self, service: Service, loop: Loop) -> None:
+        """Serve the values the loop runs with as `<service>_loop_gain`, `…_tick_seconds` and
+        `…_guard`, when the service's catalog declares them."""
+        values = settings_gauges(service.service, loop)
+        declared = {m.name for m in service.metrics}
+        with self.world.lock:
+            self.world.driven.update({name: v for name, v in values.items() if name in declared})
 
     def _record_loop(self, loop: Loop, tick: int, target: float, phase: float) -> None:
         assert self.store is not None

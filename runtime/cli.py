@@ -11,11 +11,18 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from generator.cli_options import spec_dir_option
+from generator.errors import SpecError
 from generator.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from generator.model import Spec
+    from runtime.bench import BenchLog
+    from runtime.bridge_config import LoopSettings
 
 
 def _port_map(values: tuple[str, ...]) -> dict[str, int]:
@@ -67,6 +74,13 @@ def _port_map(values: tuple[str, ...]) -> dict[str, int]:
     show_default=True,
     help="The runtime's state (SQLite, WAL); backups go to backups/ beside it.",
 )
+@click.option(
+    "--bridge-config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="gain / tick / guard of the bridge loop (default: configs/bridge.yaml beside the spec "
+    "directory when it exists, else the spec's `loop:`).",
+)
 def run(
     spec_dir: Path,
     listen: str,
@@ -79,6 +93,7 @@ def run(
     sink_log: Path,
     scenario: str,
     state_db: Path,
+    bridge_config: Path | None,
 ) -> None:
     """Serve every service's metrics from the scenario simulator until Ctrl-C or SIGTERM.
 
@@ -88,8 +103,14 @@ def run(
     runs: `curl -d entropy-spike http://127.0.0.1:9399/scenario`. Every declared counter,
     histogram and gauge is served; `obsgen scenario --list` names the spec's scenarios.
 
+    The bridge loop runs with --bridge-config's gain / tick / guard, else with those of
+    configs/bridge.yaml beside the spec directory (so `obsgen up` uses the project's), else
+    with the spec's `loop:`; it exports them as bridge_loop_gain, bridge_loop_tick_seconds and
+    bridge_loop_guard.
+
     \b
-    Exit codes: 0 stopped by a signal, 2 invalid spec or option, 14 a port is in use.
+    Exit codes: 0 stopped by a signal, 2 invalid spec, bridge config or option, 14 a port is in
+    use.
     """
     from generator.loader import load_spec
     from runtime.app import Options, PortInUse, Runtime
@@ -110,6 +131,7 @@ def run(
         sink_log=sink_log,
         scenario=scenario,
         state_db=state_db,
+        loops=_loop_settings(spec, bridge_config, spec_dir),
     )
     runtime = Runtime(spec, options)
     try:
@@ -128,6 +150,46 @@ def run(
     stopped.wait()
     runtime.stop()
     click.echo("runtime stopped")
+
+
+def _config_refused(exc: SpecError, what: str) -> NoReturn:
+    """Print each located problem of a bridge config or bench log and exit 2."""
+    for issue in exc.issues:
+        click.echo(f"error: {issue}", err=True)
+    click.echo(f"obsgen: {len(exc.issues)} problem(s) in the {what}; nothing was changed.", err=True)
+    sys.exit(ExitCode.USAGE)
+
+
+def _bridge_settings(spec: Spec, config: Path | None) -> LoopSettings:
+    """The bridge loop's settings: those of `config` (each missing key from the spec's `loop:`),
+    or the spec's; a bad config ends the command with exit 2."""
+    from runtime.bridge_config import LoopSettings, read_loop_settings
+
+    if not _has_bridge_loop(spec):
+        click.echo("error: the spec has no `bridge` service with a `loop:`", err=True)
+        sys.exit(ExitCode.USAGE)
+    loop = spec.service("bridge").loop
+    assert loop is not None
+    if config is None:
+        return LoopSettings.of(loop)
+    try:
+        return read_loop_settings(config, LoopSettings.of(loop))
+    except SpecError as exc:
+        _config_refused(exc, "bridge config")
+
+
+def _has_bridge_loop(spec: Spec) -> bool:
+    return any(s.service == "bridge" and s.loop is not None for s in spec.services)
+
+
+def _loop_settings(spec: Spec, given: Path | None, spec_dir: Path) -> dict[str, LoopSettings]:
+    """`Options.loops` for `obsgen run`: the bridge's from --bridge-config, else from
+    configs/bridge.yaml beside the spec directory when the spec has a bridge loop and the file
+    exists, else none (the spec's `loop:`)."""
+    from runtime.bridge_config import config_beside
+
+    config = given or (config_beside(spec_dir) if _has_bridge_loop(spec) else None)
+    return {} if config is None else {"bridge": _bridge_settings(spec, config)}
 
 
 STATE_OPTION = click.option(
@@ -193,8 +255,12 @@ def up(spec_dir: Path, state_dir: Path, free_ports: bool, speed_up: float | None
     with `obsgen down`. A failure or Ctrl-C while starting stops what started.
 
     \b
-    Exit codes: 0 up; 2 invalid spec, a stack already recorded in --dir, or Prometheus,
-    Alertmanager or an exporter not installed (nothing started); 14 a part could not start,
+    The runtime runs the bridge loop with configs/bridge.yaml beside the spec directory when
+    it exists (see `obsgen run`).
+
+    \b
+    Exit codes: 0 up; 2 invalid spec or bridge config, a stack already recorded in --dir,
+    or Prometheus, Alertmanager or an exporter not installed (nothing started); 14 a part could not start,
     most often for a port taken (see <dir>/logs/); 130 Ctrl-C.
     """
     from generator.loader import load_spec
@@ -202,6 +268,7 @@ def up(spec_dir: Path, state_dir: Path, free_ports: bool, speed_up: float | None
     from runtime.stack import up as start
 
     spec = load_spec(spec_dir)
+    _loop_settings(spec, None, spec_dir)  # a bad configs/bridge.yaml: exit 2 before anything starts
     refusal = _refusal(state_dir.resolve())
     if refusal is not None:
         click.echo(f"error: {refusal}", err=True)
@@ -296,3 +363,166 @@ def _switch_scenario(state_dir: Path, name: str) -> None:
     except OSError as exc:
         click.echo(f"error: the runtime does not answer on port {port}: {exc}", err=True)
         sys.exit(ExitCode.UNREACHABLE)
+
+
+BENCH_OUT = Path("out/bench_bridge.log")
+BRIDGE_CONFIG = Path("configs/bridge.yaml")
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks of the runtime under load (the seed's bench before autotune)."""
+
+
+@bench.command("bridge")
+@spec_dir_option()
+@click.option(
+    "--seconds", type=click.IntRange(min=1), default=900, show_default=True, help="How long to measure."
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=BRIDGE_CONFIG,
+    show_default=True,
+    help="The bridge loop's gain / tick / guard (the spec's `loop:` when the file does not exist).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=BENCH_OUT,
+    show_default=True,
+    help="The log to write (`key: value` lines; `obsgen autotune bridge` reads it).",
+)
+def bench_bridge(spec_dir: Path, seconds: int, config: Path, out: Path) -> None:
+    """Measure the bridge loop's tick jitter while 8 scrapers scrape its exporter.
+
+    Starts the spec's runtime in-process on free loopback ports with --config's settings, waits
+    1 s, then scrapes the bridge exporter with 8 concurrent cold scrapers for --seconds while
+    recording every tick's lateness. Writes tick jitter p50/p95/p99 (and max), scrape p95,
+    ticks measured, the largest correction the loop asked for and the config used to --out,
+    and prints it. Seed budgets: tick jitter p95 <= 25 ms, scrape p95 <= 150 ms.
+
+    \b
+    Exit codes: 0 written (whether or not the budgets were met), 2 invalid spec or config,
+    3 the log could not be written, 14 the runtime could not bind its ports.
+    """
+    from generator.loader import load_spec
+    from runtime.app import PortInUse
+    from runtime.bench import bench_bridge as measure
+
+    spec = load_spec(spec_dir)
+    settings = _bridge_settings(spec, config if config.is_file() else None)
+    source = str(config) if config.is_file() else f"the spec's loop: ({spec_dir})"
+    click.echo(f"bench: {_settings_text(settings)} ({source}); {seconds} s")
+    try:
+        log = measure(spec, settings, seconds)
+    except PortInUse as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(ExitCode.PORT_IN_USE)
+    text = log.text(source)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {out}: {exc.strerror or exc}", err=True)
+        sys.exit(ExitCode.WRITE_FAILED)
+    click.echo(text, nl=False)
+    click.echo(f"written {out}")
+
+
+@click.group()
+def autotune() -> None:
+    """Tune the runtime's loops from a bench (the seed's `make autotune.bridge`)."""
+
+
+@autotune.command("bridge")
+@spec_dir_option()
+@click.option(
+    "--bench",
+    "bench_log",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=BENCH_OUT,
+    show_default=True,
+    help="The log of the last `obsgen bench bridge`.",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=BRIDGE_CONFIG,
+    show_default=True,
+    help="The bridge config to rewrite (comments and order are kept).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the decision; do not write the config.")
+def autotune_bridge(spec_dir: Path, bench_log: Path, config: Path, dry_run: bool) -> None:
+    """Choose gain / tick / guard that bring tick jitter p95 under the 25 ms budget with margin.
+
+    \b
+    The rule, from the bench's p95 tick jitter and the config the bench ran with:
+    - p95 >= 80% of the budget (20 ms): lengthen the tick so that p95 is at most
+      20% of it (rounded up to 5 ms, at most 1s);
+    - p95 < 40% of the budget (10 ms) and the tick longer than the spec's `loop:`
+      tick: step back toward the spec's tick, no shorter than p95 / 20%;
+    - otherwise keep the tick.
+    A tick changed by a factor k takes gain x k (the same time constant, tick / gain;
+    gain stays <= 1) and guard x k (the same largest slew rate, guard / tick); guard
+    never drops below the largest correction the loop asked for during the bench.
+
+    Writes the values into --config in place, keeping its comments and order, and prints
+    before and after. The flow: `make bench.bridge`, `make autotune.bridge`, then
+    `make bench.bridge` again to confirm.
+
+    \b
+    Exit codes: 0 decided (and written), 2 invalid spec, config, or a bench log missing or
+    unparsable, 3 the config could not be written.
+    """
+    from generator.loader import load_spec
+    from runtime.autotune import tuned, write_settings
+    from runtime.bench import BenchLog
+
+    spec = load_spec(spec_dir)
+    if not config.is_file():
+        click.echo(f"error: {config}: no such file; create it (see configs/bridge.yaml)", err=True)
+        sys.exit(ExitCode.USAGE)
+    current = _bridge_settings(spec, config)
+    try:
+        log = BenchLog.read(bench_log)
+    except SpecError as exc:
+        _config_refused(exc, "bench log")
+    design = _bridge_settings(spec, None)
+    tuning = tuned(log, design.tick_ms)
+    _print_tuning(log, current, tuning.after, tuning.reason, tuning.notes)
+    if tuning.after == current:
+        click.echo(f"{config} already holds these values; nothing written")
+        return
+    if dry_run:
+        return
+    try:
+        write_settings(config, tuning.after)
+    except OSError as exc:
+        click.echo(f"error: cannot write {config}: {exc.strerror or exc}", err=True)
+        sys.exit(ExitCode.WRITE_FAILED)
+    except SpecError as exc:
+        _config_refused(exc, "bridge config")
+    click.echo(f"written {config}")
+
+
+def _settings_text(settings: LoopSettings) -> str:
+    return f"gain {settings.gain:g}, tick {settings.tick}, guard {settings.guard:g}"
+
+
+def _print_tuning(
+    log: BenchLog, current: LoopSettings, after: LoopSettings, reason: str, notes: list[str]
+) -> None:
+    click.echo(
+        f"bench: tick jitter p95 {log.jitter_p95_ms:.2f} ms over {log.ticks} ticks "
+        f"(budget 25 ms), run with {_settings_text(log.settings)}"
+    )
+    if current != log.settings:
+        click.echo("note: the config changed since that bench; the rule starts from the bench's settings")
+    click.echo(f"rule: {reason}")
+    for note in notes:
+        click.echo(f"note: {note}")
+    click.echo(f"{'':6}{'before':>10}{'after':>10}")
+    click.echo(f"{'gain':6}{current.gain:>10g}{after.gain:>10g}")
+    click.echo(f"{'tick':6}{current.tick:>10}{after.tick:>10}")
+    click.echo(f"{'guard':6}{current.guard:>10g}{after.guard:>10g}")

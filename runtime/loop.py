@@ -41,6 +41,8 @@ class ControlLoop(threading.Thread):
         self.ticks = 0
         self.history: deque[tuple[int, float]] = deque(maxlen=8192)
         """(tick number, lateness) of the last ticks, for benchmarks"""
+        self.largest_step = 0.0
+        """the largest correction a tick asked for, before the guard (for `obsgen autotune`)"""
 
     def run(self) -> None:
         period = self.loop.tick / 1000
@@ -64,7 +66,9 @@ class ControlLoop(threading.Thread):
 
     def step(self) -> None:
         self.target = target = self.world.target(self.loop.metric)
-        correction = max(-self.loop.guard, min(self.loop.guard, self.loop.gain * (target - self.state)))
+        wanted = self.loop.gain * (target - self.state)
+        self.largest_step = max(self.largest_step, abs(wanted))
+        correction = max(-self.loop.guard, min(self.loop.guard, wanted))
         self.state += correction
         with self.world.lock:
             self.world.driven[self.loop.metric] = self.state
@@ -73,7 +77,11 @@ class ControlLoop(threading.Thread):
             time.sleep(random.uniform(0, delay))
 
     def lateness_since(self, tick: int) -> list[float]:
-        return [late for number, late in list(self.history) if number > tick]
+        return [late for _, late in self.ticks_since(tick)]
+
+    def ticks_since(self, tick: int) -> list[tuple[int, float]]:
+        """(tick number, lateness) of the ticks after `tick` still in the history."""
+        return [(number, late) for number, late in list(self.history) if number > tick]
 
     def stop(self) -> None:
         self.stopping.set()

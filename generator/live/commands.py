@@ -6,11 +6,12 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from generator.durations import format_duration
 from generator.errors import unknown
 from generator.exit_codes import ExitCode
+from generator.live import probe
 from generator.live.gate import (
     Decision,
     GateReading,
@@ -22,7 +23,7 @@ from generator.live.gate import (
     render_block,
     watch_line,
 )
-from generator.live.http_client import Unreachable
+from generator.live.http_client import HttpClient, Unreachable
 from generator.live.prom import Prometheus
 from generator.live.targets import expected_jobs, job_states, render, targets_query
 from generator.model import Gate, Service, Spec
@@ -134,3 +135,87 @@ def verify_targets(prometheus: Prometheus, spec: Spec, echo: Echo) -> ExitCode:
 
 def _seconds(value: float) -> str:
     return format_duration(int(value)) if value == int(value) else f"{value:g}s"
+
+
+class _ScrapeTarget(HttpClient):
+    server = "the target"
+    action = "scrape"
+
+
+def time_scrapes(
+    url: str, count: int, timeout: float, clock: Callable[[], float] = time.perf_counter
+) -> list[float]:
+    """Seconds each of `count` sequential scrapes of `url` took, request sent to body read, a
+    new connection each (urllib keeps none). Raises Unreachable on no answer or a non-2xx one."""
+    client = _ScrapeTarget(url, timeout)
+    took = []
+    for _ in range(count):
+        start = clock()
+        response = client.request("GET", "", accept=probe.SCRAPE_ACCEPT)
+        took.append(clock() - start)
+        if not response.ok:
+            raise client.fail(f"HTTP {response.status} {response.reason}")
+    return took
+
+
+def read_targets(prometheus: Prometheus) -> list[dict[str, Any]]:
+    """Prometheus's active targets; raises Unreachable when it gives no usable answer."""
+    try:
+        return probe.active_targets(prometheus.get_json("/api/v1/targets?state=active"))
+    except ValueError as exc:
+        raise prometheus.fail(str(exc)) from None
+
+
+def probe_scrapes(
+    prometheus: Prometheus, spec: Spec, scrapes: int, timeout: float, budget_ms: float
+) -> list[probe.Result]:
+    """A row per active target of the spec's service jobs (or per service without one)."""
+    services = probe.scraped_services(spec)
+    if not services:
+        return []
+    found = probe.scrape_targets(services, read_targets(prometheus))
+    missing = probe.services_without_targets(services, found)
+    results = [probe.no_targets(service, budget_ms) for service in missing]
+    for target in found:
+        try:
+            results.append(probe.scrape_result(target, time_scrapes(target.url, scrapes, timeout), budget_ms))
+        except Unreachable as exc:
+            results.append(probe.scrape_failure(target, exc.why, budget_ms))
+    return results
+
+
+def probe_jitter(prometheus: Prometheus, spec: Spec, window: float, budget_ms: float) -> list[probe.Result]:
+    """A row per loop: its jitter histogram's p95 over `window` seconds, through Prometheus."""
+    results = []
+    for service in probe.loop_services(spec):
+        try:
+            samples = prometheus.query(probe.jitter_query(service, window))
+        except Unreachable as exc:
+            results.append(probe.jitter_failure(service, exc.why, budget_ms))
+        else:
+            results.append(probe.jitter_result(service, [s.value for s in samples], budget_ms))
+    return results
+
+
+def probe_budgets(
+    prometheus: Prometheus,
+    spec: Spec,
+    echo: Echo,
+    *,
+    scrapes: int,
+    window: float,
+    scrape_budget_ms: float,
+    jitter_budget_ms: float,
+) -> ExitCode:
+    """`obsgen probe`: the scrape and jitter p95s against their budgets; Prometheus's targets
+    API unreachable ends it at once (nothing else can be measured without it)."""
+    try:
+        results = probe_scrapes(prometheus, spec, scrapes, prometheus.timeout, scrape_budget_ms)
+    except Unreachable as exc:
+        echo(f"latency budgets at {prometheus.url}")
+        echo(f"{probe.State.UNREACHABLE.tag} {exc}")
+        return ExitCode.UNREACHABLE
+    results += probe_jitter(prometheus, spec, window, jitter_budget_ms)
+    for line in probe.render(prometheus.url, scrapes, results):
+        echo(line)
+    return probe.exit_code(results)

@@ -13,6 +13,7 @@ from generator.model.common import (
     DurationOrZero,
     Labels,
     MetricName,
+    Runbook,
     SeriesName,
     Severity,
     StrictModel,
@@ -29,6 +30,7 @@ class AlertText(StrictModel):
     runbook_url: str | None = Field(None, pattern=r"^https?://\S+$")
     labels: Labels = Field(default_factory=dict)
     for_: DurationOrZero = Field(0, alias="for")
+    runbook: Runbook | None = Field(None, description="steps for the generated runbook page")
 
 
 class ThresholdAlert(AlertText):

@@ -103,3 +103,12 @@ Seconds = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m)$", "examples": ["300ms", "1s"]}),
 ]
 """A latency such as `300ms`, held as seconds (a histogram bucket bound)."""
+
+
+class Runbook(StrictModel):
+    """What to do when the alert fires, beyond the generic steps of its kind."""
+
+    steps: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1,
+        description="the alert's own steps, in order; written into generated/runbooks/<AlertName>.md",
+    )

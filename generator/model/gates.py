@@ -6,7 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from generator.model.common import AlertName, Duration, LabelName, SeriesName, Severity, Slug, StrictModel
+from generator.model.common import (
+    AlertName,
+    Duration,
+    LabelName,
+    Runbook,
+    SeriesName,
+    Severity,
+    Slug,
+    StrictModel,
+)
 
 Worst = Literal["max", "min"]
 
@@ -118,6 +127,7 @@ class Gate(StrictModel):
     promote: PromotePolicy = Field(default_factory=PromotePolicy)
     rollback: RollbackPolicy = Field(default_factory=RollbackPolicy)
     alert: GateAlert = Field(default_factory=GateAlert)
+    runbook: Runbook | None = Field(None, description="steps for the runbook page of its rollback alert")
 
     @model_validator(mode="after")
     def _rollback_reachable(self) -> Gate:

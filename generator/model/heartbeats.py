@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from generator.model.common import AlertName, Duration, MetricName, Severity, Slug, StrictModel
+from generator.model.common import AlertName, Duration, MetricName, Runbook, Severity, Slug, StrictModel
 
 
 class Heartbeat(StrictModel):
@@ -29,6 +29,7 @@ class Heartbeat(StrictModel):
     missing_alert: AlertName | None = Field(
         None, description="target down or series absent; default <Base>Missing"
     )
+    runbook: Runbook | None = Field(None, description="steps for the runbook pages of both its alerts")
 
     @property
     def base(self) -> str:

@@ -15,6 +15,7 @@ from generator.model.common import (
     LabelName,
     Labels,
     MetricName,
+    Runbook,
     Seconds,
     SeriesName,
     Slug,
@@ -202,6 +203,7 @@ class SLO(StrictModel):
     time_slice: Duration = 60
     sli: SLI
     alerting: SLOAlerting = Field(default_factory=SLOAlerting)
+    runbook: Runbook | None = Field(None, description="steps for the runbook page of its burn-rate alert")
     labels: Labels = Field(default_factory=dict)
     by: list[LabelName] = Field(
         default_factory=list,

@@ -11,12 +11,22 @@ from generator.model.settings import Settings
 
 
 @dataclass(frozen=True)
+class RunbookTemplate:
+    """The Jinja2 source of the runbook pages and where it was read from (for located errors)."""
+
+    source: str
+    origin: str
+
+
+@dataclass(frozen=True)
 class Spec:
     settings: Settings
     services: tuple[Service, ...]
     sources: dict[str, SourceDoc]
     """service name (or `settings`, `alertmanager`) → the document it was read from."""
     alertmanager: AlertmanagerSpec | None = None
+    runbook_template: RunbookTemplate | None = None
+    """The project's own templates/runbook.md.j2; None: obsgen's bundled one."""
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.service == name)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import partial
 from typing import Any
 
 from generator.conventions import WATCHDOG_FILE, slo_id
-from generator.durations import format_duration
+from generator.durations import format_duration, time_scale
 from generator.errors import Location, SpecIssue
 from generator.gate_rules import gate_file
 from generator.model import Spec
@@ -74,16 +75,18 @@ def _without_notes(build: Callable[[], list[dict[str, Any]]]) -> Callable[[], Ca
     return lambda: (build(), [])
 
 
-_last: tuple[Spec, PromtoolTests] | None = None
+_last: tuple[Spec, Fraction, PromtoolTests] | None = None
 
 
 def design_promtool_tests(spec: Spec) -> PromtoolTests:
     """Every test file, the notes and the refusals. `validate` designs the scenarios to refuse a
-    spec none can prove; `obsgen gen` then compiles the same spec, so the last design is kept."""
+    spec none can prove; `obsgen gen` then compiles the same spec, so the last design is kept
+    (per time scale: the tests quote rule expressions, whose ranges a sandbox compile scales)."""
     global _last
-    if _last is None or _last[0] is not spec:
-        _last = (spec, _design(spec))
-    return _last[1]
+    scale = time_scale()
+    if _last is None or _last[0] is not spec or _last[1] != scale:
+        _last = (spec, scale, _design(spec))
+    return _last[2]
 
 
 def compile_promtool_tests(spec: Spec) -> PromtoolTests:
