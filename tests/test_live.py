@@ -66,6 +66,8 @@ class Exporter:
     def __init__(self, *paths: str) -> None:
         self.paths = paths
         self.port = 0
+        self.delay = 0.0
+        """seconds every answer waits first (a slow exporter)"""
         self._values: dict[str, float | Callable[[], float]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -93,6 +95,7 @@ class Exporter:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                time.sleep(exporter.delay)
                 if self.path.split("?")[0] not in exporter.paths:
                     self.send_error(404)
                     return

@@ -13,17 +13,15 @@ from __future__ import annotations
 import math
 import re
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import SPEC, free_port
-from test_live import cli, prometheus_of
+from test_live import Exporter, cli, prometheus_of
 
 from generator.exit_codes import ExitCode
 from generator.live import probe
@@ -55,20 +53,17 @@ QUICK = ("--scrapes", "10", "--window", "3s")
 # ---------------------------------------------------------------- the real parts
 
 
-class BridgeExporter:
+class BridgeExporter(Exporter):
     """The bridge's exposition on a loopback port: its gauges, and a jitter histogram counting
     TICKS_PER_SECOND observations of `jitter` seconds for every second that passes."""
 
     def __init__(self) -> None:
-        self.port = 0
+        super().__init__("/metrics_bridge")
         self.jitter = 0.002
-        self.delay = 0.0
         self.histogram = True
         self._observed: dict[float, int] = {}
         self._ticks = 0
         self._start = time.monotonic()
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -98,36 +93,6 @@ class BridgeExporter:
             f"{name}_count {total}",
         ]
         return "\n".join(lines)
-
-    def start(self) -> None:
-        """Listen (again) on the same port once one was picked, so Prometheus finds it."""
-        exporter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                time.sleep(exporter.delay)
-                if self.path.split("?")[0] != "/metrics_bridge":
-                    self.send_error(404)
-                    return
-                body = exporter.exposition()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 @dataclass
