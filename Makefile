@@ -9,7 +9,11 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test ci error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench.bridge autotune.bridge bench-reads rollout.preview targets.verify e2e.probe grafana.import.min alert.test reload up down sandbox.smoke clean help release release.tag
+.PHONY: gen test ci bootstrap.latest restore.sanity ure.sync bridge.adaptive.start smoke session.restore dr.recover error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench.bridge autotune.bridge bench-reads rollout.preview targets.verify e2e.probe grafana.import.min alert.test reload up down sandbox.smoke clean help release release.tag
+
+# The session env file of a deployment (SESSION_RESTORE.env.example); empty: the sandbox's.
+ENV ?=
+ENV_FLAG = $(if $(ENV),--env $(ENV))
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -37,6 +41,13 @@ help:
 	@echo "make grafana.import.min  import lumen-min into Grafana (GRAFANA_URL, GRAFANA_TOKEN)"
 	@echo "make reload       safe reload of a running Prometheus (PROMETHEUS_URL=...)"
 	@echo "make up / down    the sandbox: runtime, Prometheus, Alertmanager, exporters on loopback"
+	@echo "make bootstrap.latest  venv + Debian packages + gen + up + smoke (the seed's quickstart)"
+	@echo "make smoke [ENV=...]   Prometheus/Alertmanager ready, components /readyz, every target up"
+	@echo "make session.restore ENV=SESSION_RESTORE.env  restore.sanity, ure.sync, bridge.adaptive.start,"
+	@echo "                  smoke, grafana.import.min; stops at the first failure"
+	@echo "make restore.sanity ENV=...  the session restore's checks (obsgen restore check)"
+	@echo "make ure.sync / bridge.adaptive.start [ENV=...]  start the URE sync daemon / bridge loop"
+	@echo "make dr.recover SNAP=... ENV=...  /readyz 503 persisting -> restore -> restart -> smoke"
 	@echo "make sandbox.smoke  the seed's sandbox-smoke-60s, and the init project end to end (part of make test)"
 	@echo "make release VERSION=x.y.z[-rcN]  set the version, build sdist+wheel into dist/, smoke-test the wheel, CHANGELOG.md"
 	@echo "make release.tag VERSION=...      annotated tag v<version> (clean tree, pyproject and changelog agree)"
@@ -154,7 +165,7 @@ e2e.probe: $(STAMP)
 
 # GRAFANA_URL and GRAFANA_TOKEN (a service-account token) come from the environment.
 grafana.import.min: $(STAMP)
-	$(OBSGEN) grafana import --min
+	$(OBSGEN) grafana import --min $(ENV_FLAG)
 
 # make reload PROMETHEUS_URL=http://127.0.0.1:9090 [RELOAD_CONFIG=/etc/prometheus/prometheus.yml]
 reload: $(STAMP)
@@ -164,7 +175,40 @@ up: $(STAMP) debs
 	$(OBSGEN) up
 
 down: $(STAMP)
-	$(OBSGEN) down
+	$(OBSGEN) down $(ENV_FLAG)
+
+# The seed's operator quickstart: everything installed, generated, started and smoke-tested.
+bootstrap.latest: $(STAMP) debs
+	$(MAKE) --no-print-directory gen
+	$(MAKE) --no-print-directory up
+	$(MAKE) --no-print-directory smoke
+
+smoke: $(STAMP)
+	$(OBSGEN) smoke $(ENV_FLAG)
+
+# The seed's session restore (§1), in its order; make stops at the first failing step.
+session.restore: $(STAMP) debs
+	@test -n "$(ENV)" || { echo "usage: make session.restore ENV=SESSION_RESTORE.env (see SESSION_RESTORE.env.example)"; exit 2; }
+	$(MAKE) --no-print-directory restore.sanity ENV=$(ENV)
+	$(MAKE) --no-print-directory ure.sync ENV=$(ENV)
+	$(MAKE) --no-print-directory bridge.adaptive.start ENV=$(ENV)
+	$(MAKE) --no-print-directory smoke ENV=$(ENV)
+	$(MAKE) --no-print-directory grafana.import.min ENV=$(ENV)
+
+restore.sanity: $(STAMP)
+	@test -n "$(ENV)" || { echo "usage: make restore.sanity ENV=SESSION_RESTORE.env"; exit 2; }
+	$(OBSGEN) restore check --env $(ENV)
+
+ure.sync: $(STAMP)
+	$(OBSGEN) component start ure $(ENV_FLAG)
+
+bridge.adaptive.start: $(STAMP)
+	$(OBSGEN) component start bridge $(ENV_FLAG)
+
+# The seed's failure flow (§5): make dr.recover SNAP=20261122T010000.sqlite ENV=SESSION_RESTORE.env
+dr.recover: $(STAMP)
+	@test -n "$(SNAP)" -a -n "$(ENV)" || { echo "usage: make dr.recover SNAP=YYYYMMDDThhmmss.sqlite|latest ENV=SESSION_RESTORE.env"; exit 2; }
+	$(OBSGEN) dr recover $(SNAP) --env $(ENV)
 
 # The seed's smoke on the bundled spec and the same chain on an `obsgen init` project, each
 # module's stack on its own worker, side by side (both mostly wait for the sped-up clock).

@@ -81,3 +81,37 @@ class Seconds(click.ParamType):
         if not 0 < seconds < float("inf"):
             self.fail(f"expected a time longer than zero, got {value!r}", param, ctx)
         return seconds
+
+
+def _read_session(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Any:
+    """The session env file read and checked; its problems printed, located, and exit 2."""
+    if value is None:
+        return None
+    from generator.errors import SpecError
+    from generator.exit_codes import ExitCode
+    from generator.live.session_env import read_session_env
+
+    try:
+        return read_session_env(value)
+    except SpecError as exc:
+        for issue in exc.issues:
+            click.echo(f"error: {issue}", err=True)
+        click.echo(
+            f"obsgen: {len(exc.issues)} problem(s) in the session env {value}; nothing was done.", err=True
+        )
+        ctx.exit(ExitCode.USAGE)
+
+
+def session_env_option(required: bool = False) -> Callable[[Any], Any]:
+    """`--env FILE`: a deployment's session env (SESSION_RESTORE.env.example), passed as `session`
+    (a generator.live.session_env.SessionEnv, or None)."""
+    return click.option(
+        "--env",
+        "session",
+        type=click.Path(path_type=Path, dir_okay=False),
+        required=required,
+        callback=_read_session,
+        metavar="FILE",
+        help="The session env file of the deployment (see SESSION_RESTORE.env.example): ports, URLs, "
+        "realm, state and snapshot paths, the paths of secret files.",
+    )

@@ -20,8 +20,20 @@ from generator.errors import SpecError
 from generator.exit_codes import ExitCode
 from runtime.cli import autotune, bench, down, run, scenario, up
 from runtime.dr_commands import dr
+from runtime.session_commands import component, restore, smoke
 
-RUNTIME_COMMANDS: tuple[click.Command, ...] = (run, up, down, scenario, dr, bench, autotune)
+RUNTIME_COMMANDS: tuple[click.Command, ...] = (
+    run,
+    up,
+    down,
+    scenario,
+    dr,
+    bench,
+    autotune,
+    restore,
+    component,
+    smoke,
+)
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 

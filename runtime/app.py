@@ -50,11 +50,14 @@ class Options:
     state_db: Path = Path(".sandbox/runtime.sqlite")
     """the runtime's state (SQLite, WAL); `<state_db>.lock` tells `obsgen dr restore` it is in use"""
     backup_dir: Path | None = None
-    """where `obsgen dr backup` writes snapshots, for the backup-age gauge (default: backups/ next
-    to state_db)"""
+    """where the runtime (on its cadence) and `obsgen dr backup` write snapshots, and the
+    backup-age gauge reads them (default: backups/ next to state_db)"""
     state: StateSchedule = field(default_factory=StateSchedule)
     loops: dict[str, LoopSettings] = field(default_factory=dict)
     """service → the gain / tick / guard its loop runs with instead of the spec's (configs/bridge.yaml)"""
+    services: tuple[str, ...] | None = None
+    """the services this process serves (a runtime component: `obsgen component start ure`);
+    None: every scraped service of the spec"""
 
 
 def canary_instances(spec: Spec) -> tuple[str, ...]:
@@ -94,7 +97,7 @@ class Runtime:
     def start(self) -> None:
         """Bind everything first (a taken port fails before anything runs), then start."""
         try:
-            for service in self.spec.scraped_services:
+            for service in self.served_services():
                 assert service.scrape is not None
                 port = self.options.ports.get(service.service, service.scrape.port)
                 self.exporters.append(Exporter(service, self.world, self.options.listen, port))
@@ -109,7 +112,7 @@ class Runtime:
             self.stop()
             raise
         try:
-            self.store = store = StateStore.open(self.options.state_db)
+            self.store = store = StateStore.open(self.options.state_db, self.options.services)
         except StateUnavailable as exc:
             self.stop()
             # runtime/cli.py reports PortInUse as `error: …`, exit 3: the same kind of failure, a
@@ -137,14 +140,22 @@ class Runtime:
                 )
                 self.writers.append(writer)
         backup_dir = self.options.backup_dir or self.options.state_db.parent / "backups"
+        upkeep = self.options.state.scaled(self.options.time_scale)
         declaring = self._state_exporter()
         if declaring is not None:
-            gauges = StateGauges(self.options.state_db, backup_dir)
+            gauges = StateGauges(self.options.state_db, backup_dir, upkeep)
             declaring.registry.register(gauges)  # type: ignore[arg-type]
-        self.keeper = StateThread(store, self.world, schedule, canary_instances(self.spec))
+        served = frozenset(m.name for e in self.exporters for m in e.service.metrics)
+        self.keeper = StateThread(
+            store, self.world, upkeep, canary_instances(self.spec), served, backup_dir=backup_dir
+        )
         for part in [*self.exporters, *self.loops, *self.writers, self.keeper, self.control, self.sink]:
             if part is not None:
                 part.start()
+
+    def served_services(self) -> list[Service]:
+        wanted = self.options.services
+        return [s for s in self.spec.scraped_services if wanted is None or s.service in wanted]
 
     def _loop_of(self, service: Service) -> Loop:
         """The service's loop with the settings the options give it, else the spec's."""

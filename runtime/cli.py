@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from generator.cli_options import spec_dir_option
+from generator.cli_options import session_env_option, spec_dir_option
 from generator.errors import SpecError
 from generator.exit_codes import ExitCode
 
 if TYPE_CHECKING:
+    from generator.live.session_env import SessionEnv
     from generator.model import Spec
     from runtime.bench import BenchLog
     from runtime.bridge_config import LoopSettings
@@ -75,11 +76,31 @@ def _port_map(values: tuple[str, ...]) -> dict[str, int]:
     help="The runtime's state (SQLite, WAL); backups go to backups/ beside it.",
 )
 @click.option(
+    "--snapshot-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the state's snapshots are (default: backups/ beside --state-db).",
+)
+@click.option(
     "--bridge-config",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="gain / tick / guard of the bridge loop (default: configs/bridge.yaml beside the spec "
     "directory when it exists, else the spec's `loop:`).",
+)
+@click.option(
+    "--service",
+    "services",
+    multiple=True,
+    metavar="NAME",
+    help="Serve only this service (repeatable): a runtime component, as `obsgen component start` "
+    "runs it. Components share --state-db; each service is served by one process at most.",
+)
+@click.option(
+    "--without",
+    multiple=True,
+    metavar="NAME",
+    help="Serve every service but this one (repeatable): it runs as a component of its own.",
 )
 def run(
     spec_dir: Path,
@@ -93,7 +114,10 @@ def run(
     sink_log: Path,
     scenario: str,
     state_db: Path,
+    snapshot_dir: Path | None,
     bridge_config: Path | None,
+    services: tuple[str, ...],
+    without: tuple[str, ...],
 ) -> None:
     """Serve every service's metrics from the scenario simulator until Ctrl-C or SIGTERM.
 
@@ -120,6 +144,7 @@ def run(
     known = spec_scenarios(spec)
     if scenario not in known:
         raise click.BadParameter(f"unknown scenario; known: {', '.join(known)}", param_hint="--scenario")
+    served = _served(spec, services, without)
     options = Options(
         listen=listen,
         ports=_port_map(ports),
@@ -131,7 +156,9 @@ def run(
         sink_log=sink_log,
         scenario=scenario,
         state_db=state_db,
+        backup_dir=snapshot_dir,
         loops=_loop_settings(spec, bridge_config, spec_dir),
+        services=served,
     )
     runtime = Runtime(spec, options)
     try:
@@ -150,6 +177,19 @@ def run(
     stopped.wait()
     runtime.stop()
     click.echo("runtime stopped")
+
+
+def _served(spec: Spec, services: tuple[str, ...], without: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The services `--service`/`--without` leave this process to serve; None: all of them."""
+    scraped = [s.service for s in spec.scraped_services]
+    for name, flag in [*((n, "--service") for n in services), *((n, "--without") for n in without)]:
+        if name not in scraped:
+            raise click.BadParameter(
+                f"no scraped service {name!r}; known: {', '.join(scraped)}", param_hint=flag
+            )
+    if not services and not without:
+        return None
+    return tuple(name for name in scraped if (not services or name in services) and name not in without)
 
 
 def _config_refused(exc: SpecError, what: str) -> NoReturn:
@@ -236,7 +276,16 @@ def _finite(_: click.Context, __: click.Parameter, value: float | None) -> float
     help="Run N times faster than the spec: every duration is divided by N "
     "(default: the evaluation interval in seconds, so rules are evaluated each second).",
 )
-def up(spec_dir: Path, state_dir: Path, free_ports: bool, speed_up: float | None) -> None:
+@click.option(
+    "--without",
+    multiple=True,
+    metavar="SERVICE",
+    help="Leave SERVICE out of the sandbox's runtime (repeatable): it runs as a component of its "
+    "own (`obsgen component start SERVICE`, e.g. `make ure.sync`); Prometheus still scrapes its port.",
+)
+def up(
+    spec_dir: Path, state_dir: Path, free_ports: bool, speed_up: float | None, without: tuple[str, ...]
+) -> None:
     """Start the sandbox: runtime, Prometheus, Alertmanager, node_exporter, blackbox_exporter.
 
     Everything binds 127.0.0.1. Prometheus and Alertmanager run the spec's rules and routing,
@@ -269,12 +318,14 @@ def up(spec_dir: Path, state_dir: Path, free_ports: bool, speed_up: float | None
 
     spec = load_spec(spec_dir)
     _loop_settings(spec, None, spec_dir)  # a bad configs/bridge.yaml: exit 2 before anything starts
+    _served(spec, (), without)  # an unknown service: exit 2 before anything starts
+    left_out = tuple(dict.fromkeys(without))
     refusal = _refusal(state_dir.resolve())
     if refusal is not None:
         click.echo(f"error: {refusal}", err=True)
         sys.exit(ExitCode.USAGE)
     try:
-        record = start(spec, spec_dir, state_dir.resolve(), free_ports, click.echo, speed_up)
+        record = start(spec, spec_dir, state_dir.resolve(), free_ports, click.echo, speed_up, left_out)
     except StackError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(ExitCode.PORT_IN_USE)
@@ -286,22 +337,39 @@ def up(spec_dir: Path, state_dir: Path, free_ports: bool, speed_up: float | None
     click.echo(f"prometheus     http://127.0.0.1:{ports['prometheus']}")
     click.echo(f"alertmanager   http://127.0.0.1:{ports['alertmanager']}")
     click.echo(f"scenarios      http://127.0.0.1:{ports['control']}/scenario  (obsgen scenario NAME)")
+    services = ports["services"]
+    assert isinstance(services, dict)
+    for name in left_out:
+        click.echo(f"left out      {name} (port {services[name]}): `obsgen component start {name}` serves it")
     click.echo(f"obsgen: sandbox up; `obsgen down --dir {state_dir}` stops it.")
 
 
 @click.command()
 @STATE_OPTION
-def down(state_dir: Path) -> None:
-    """Stop every process `obsgen up` started (SIGTERM, then SIGKILL after 10 s).
+@session_env_option()
+def down(state_dir: Path, session: SessionEnv | None) -> None:
+    """Stop every process `obsgen up` started, and every runtime component (`obsgen component
+    start`) recorded in <dir>/components/ (with --env: in its OBSGEN_RUN_DIR): SIGTERM, then
+    SIGKILL after 10 s.
 
     \b
-    Exit codes: 0 stopped, 1 no stack recorded in --dir.
+    Exit codes: 0 stopped, 1 neither a stack nor a component recorded.
     """
+    from runtime.components import stop as stop_components
+    from runtime.stack import STATE
     from runtime.stack import down as stop
 
-    if not stop(state_dir.resolve(), click.echo):
+    state = state_dir.resolve()
+    run_dir = session.run_dir if session else state / "components"
+    stopped = stop_components(run_dir, (), click.echo)
+    if (state / STATE).exists():
+        stop(state, click.echo)
+        click.echo("obsgen: sandbox down.")
+    elif stopped:
+        click.echo(f"obsgen: {len(stopped)} component(s) stopped; no stack recorded in {state / STATE}.")
+    else:
+        click.echo(f"no stack recorded in {state / STATE}, and no component running in {run_dir}")
         sys.exit(ExitCode.CHECK_FAILED)
-    click.echo("obsgen: sandbox down.")
 
 
 @click.command()

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.cli_options import spec_dir_option
+from generator.cli_options import session_env_option, spec_dir_option
 from generator.exit_codes import ExitCode
+from runtime.session_commands import WAIT_OPTION
+
+if TYPE_CHECKING:
+    from generator.live.session_env import SessionEnv
 
 DEFAULT_DB = Path(".sandbox/runtime.sqlite")
 DEFAULT_BACKUPS = Path(".sandbox/backups")
@@ -148,3 +153,52 @@ def rehearse(hours: float, directory: Path | None, db: Path, spec_dir: Path) -> 
     click.echo(f"PASS in {measured['seconds']} s; recorded in {record}")
     if directory is None:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@dr.command()
+@click.argument("snap")
+@session_env_option(required=True)
+@click.option("--force", is_flag=True, help="Restore even when every component answers /readyz 200.")
+@click.option(
+    "--polls",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="/readyz answers that must all be other than 200 to confirm the failure persists.",
+)
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds between two polls.",
+)
+@WAIT_OPTION
+def recover(snap: str, session: SessionEnv, force: bool, polls: int, every: float, wait: float) -> None:
+    """The seed's failure flow: /readyz 503 persisting -> restore SNAP -> restart -> smoke.
+
+    \b
+    1 snapshot   SNAP (a name in OBSGEN_SNAPSHOT_DIR, a path, or `latest`) passes its check
+    2 readiness  each of OBSGEN_COMPONENTS's /readyz is polled --polls times, --every s apart;
+                 a component that never answered 200 (or is not running) confirms the failure
+    3 stop       the session's components (they hold the state database)
+    4 restore    OBSGEN_STATE_DB from the snapshot, atomically (as `obsgen dr restore`)
+    5 start      every component of OBSGEN_COMPONENTS, in order (ure.sync, bridge.adaptive.start)
+    6 smoke      as `obsgen smoke --env`
+
+    Nothing changes before step 3: a damaged snapshot, or a deployment answering 200 (without
+    --force), is refused. If the restore is refused at step 4 (another runtime holds the
+    database), the stopped components are started again on the database as it was.
+
+    \b
+    Exit codes: 0 recovered and smoke passed, 1 nothing to recover, or the smoke failed,
+    2 refused (bad snapshot, env or spec; the database held), 14 a component could not start.
+    """
+    from generator.loader import load_spec
+    from runtime.recover import Confirmation
+    from runtime.recover import recover as run_recovery
+
+    spec = load_spec(session.spec_dir)
+    code = run_recovery(session, spec, snap, Confirmation(polls, every), force, wait, click.echo)
+    sys.exit(code)

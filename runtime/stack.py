@@ -88,11 +88,14 @@ def scaled_flag(flag: str, nominal_seconds: int, speed_up: float) -> str:
         return f"{flag}={duration_value(nominal_seconds)}"
 
 
-def commands(spec_dir: Path, state: Path, ports: Ports, speed_up: float) -> dict[str, tuple[list[str], str]]:
+def commands(
+    spec_dir: Path, state: Path, ports: Ports, speed_up: float, without: tuple[str, ...] = ()
+) -> dict[str, tuple[list[str], str]]:
     """name → (argv, readiness URL)."""
     local = "127.0.0.1"
     runtime = [sys.executable, "-m", "generator", "run", "--spec", str(spec_dir), "--listen", local]
     runtime += [arg for name, port in ports.services.items() for arg in ("--port", f"{name}={port}")]
+    runtime += [arg for name in without for arg in ("--without", name)]
     runtime += ["--control-port", str(ports.control), "--textfile-dir", str(state / "textfile")]
     runtime += ["--time-scale", f"{speed_up:g}", "--sink-port", str(ports.sink)]
     runtime += ["--sink-log", str(state / "notifications.jsonl"), "--state-db", str(state / "runtime.sqlite")]
@@ -203,22 +206,26 @@ def _reload(prometheus: Prometheus, deadline: float, groups_expected: int) -> No
         time.sleep(0.1)
 
 
-def load_rules_in_stages(state: Path, files: dict[str, str], port: int, deadline: float) -> None:
+def load_rules_in_stages(
+    state: Path, files: dict[str, str], port: int, deadline: float, absent: frozenset[str] = frozenset()
+) -> None:
     """Rules go in once every target has been scraped, signals before the SLOs and gates that
     read them, so no first evaluation finds its input missing: time-slice SLOs count missing
-    data as bad, and in a sandbox seconds old a single bad slice burns the whole budget."""
+    data as bad, and in a sandbox seconds old a single bad slice burns the whole budget. Jobs
+    in `absent` (services left to components not started yet) are not waited for."""
     prometheus = Prometheus(f"http://127.0.0.1:{port}", timeout=2)
     try:
-        _load_rules_in_stages(state, files, prometheus, deadline)
+        _load_rules_in_stages(state, files, prometheus, deadline, absent)
     except Unreachable as exc:
         raise StackError(str(exc)) from None
 
 
 def _load_rules_in_stages(
-    state: Path, files: dict[str, str], prometheus: Prometheus, deadline: float
+    state: Path, files: dict[str, str], prometheus: Prometheus, deadline: float, absent: frozenset[str]
 ) -> None:
     while True:
         targets = prometheus.get_json("/api/v1/targets")["data"]["activeTargets"]
+        targets = [t for t in targets if t["labels"].get("job") not in absent]
         if targets and all(t["health"] == "up" for t in targets):
             break
         if time.monotonic() > deadline:
@@ -262,9 +269,11 @@ def up(
     free: bool,
     report: Callable[[str], None],
     speed_up: float | None = None,
+    without: tuple[str, ...] = (),
 ) -> dict[str, object]:
     """Start everything `speed_up` times faster than the spec (default: its evaluation interval
-    in seconds); on any failure (or Ctrl-C) stop what was started and re-raise."""
+    in seconds), the runtime serving every service but those `without` (run as components); on
+    any failure (or Ctrl-C) stop what was started and re-raise."""
     if (state / STATE).exists():
         raise StackError(
             f"a stack is already recorded in {state / STATE}; run `obsgen down --dir {state}` first"
@@ -280,7 +289,7 @@ def up(
     children: list[Child] = []
     processes: dict[int, subprocess.Popen[bytes]] = {}
     try:
-        for name, (argv, url) in commands(spec_dir, state, ports, speed).items():
+        for name, (argv, url) in commands(spec_dir, state, ports, speed, without).items():
             # Ctrl-C waits until the child is on the list, so it is never started and forgotten.
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             try:
@@ -295,18 +304,19 @@ def up(
                     )
                 processes[process.pid] = process
                 children.append(Child(name, process.pid, url))
-                _record(state, ports, children, speed)
+                _record(state, ports, children, speed, without)
             finally:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
         wait_ready(children, lambda c: processes[c.pid].poll() is None, time.monotonic() + 30)
-        load_rules_in_stages(state, files, ports.prometheus, time.monotonic() + 30)
+        absent = frozenset(s.job for s in spec.scraped_services if s.service in without)
+        load_rules_in_stages(state, files, ports.prometheus, time.monotonic() + 30, absent)
     except BaseException:
         stop_children(children, report)
         (state / STATE).unlink(missing_ok=True)
         raise
     for child in children:
         report(f"{child.name:<14} pid {child.pid:<7} {child.url}")
-    return _record(state, ports, children, speed)
+    return _record(state, ports, children, speed, without)
 
 
 def _unblock_signals() -> None:
@@ -318,11 +328,14 @@ def _plain(speed_up: float) -> float:
     return int(speed_up) if speed_up == int(speed_up) else speed_up
 
 
-def _record(state: Path, ports: Ports, children: list[Child], speed_up: float) -> dict[str, object]:
+def _record(
+    state: Path, ports: Ports, children: list[Child], speed_up: float, without: tuple[str, ...]
+) -> dict[str, object]:
     record: dict[str, object] = {
         "ports": asdict(ports),
         "speed_up": speed_up,
         "children": [asdict(c) for c in children],
+        "without": list(without),
     }
     write_file_atomically(state / STATE, json.dumps(record, indent=2) + "\n")
     return record

@@ -10,6 +10,7 @@ tells `obsgen dr restore` that a runtime is using it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -18,6 +19,7 @@ import sqlite3
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,15 +59,22 @@ URE_METRIC = "ure_residual"
 LAST_BACKUP = "obsgen_runtime_last_backup_timestamp_seconds"
 WAL_SIZE = "obsgen_runtime_wal_size_bytes"
 REHEARSAL = "obsgen_runtime_dr_rehearsal_last_success_timestamp_seconds"
+LAST_VACUUM = "obsgen_runtime_last_vacuum_timestamp_seconds"
+BACKUP_INTERVAL = "obsgen_runtime_backup_interval_seconds"
+VACUUM_INTERVAL = "obsgen_runtime_vacuum_interval_seconds"
 RUNTIME_METRICS = {
     LAST_BACKUP: "Unix time of the newest snapshot of the runtime's state database (0: none).",
     WAL_SIZE: "Size of the runtime state database's write-ahead log, in bytes.",
     REHEARSAL: "Unix time of the last passing DR rehearsal (obsgen dr rehearse; 0: none).",
+    LAST_VACUUM: "Unix time of the last VACUUM of the runtime's state database.",
+    BACKUP_INTERVAL: "Seconds between two snapshots the runtime takes of its state database.",
+    VACUUM_INTERVAL: "Seconds between two VACUUMs of the runtime's state database.",
 }
 """gauges the runtime serves from disk, never simulated (the catalog may declare them)"""
 
 SNAPSHOT_FORMAT = "%Y%m%dT%H%M%S"
 SNAPSHOT_RE = re.compile(r"^\d{8}T\d{6}\.sqlite$")
+LAST_VACUUM_KEY = "last_vacuum_at"
 
 
 class StateUnavailable(RuntimeError):
@@ -89,10 +98,25 @@ class StateSchedule:
     checkpoint_every: float = 600.0
     """PRAGMA wal_checkpoint(TRUNCATE), and pruning of old rows"""
     vacuum_every: float = 86400.0
+    """a wall-clock cadence: due this long after the last VACUUM recorded in the database"""
+    backup_every: float = 6 * 3600.0
+    """an online snapshot into the backup directory this long after the newest one there (0: never)"""
+    backup_keep: int = 28
+    """snapshots kept in the backup directory (a week at the default cadence)"""
     retain: float = 7 * 86400.0
     """loop states, sync steps and beats older than this are pruned (seconds)"""
     canary_keep: int = 10_000
     """canary samples kept (only the last window counts)"""
+
+    def scaled(self, time_scale: float) -> StateSchedule:
+        """The schedule of a world running `time_scale` times faster: checkpoints, VACUUMs and
+        snapshots come that many times more often."""
+        return dataclasses.replace(
+            self,
+            checkpoint_every=self.checkpoint_every / time_scale,
+            vacuum_every=self.vacuum_every / time_scale,
+            backup_every=self.backup_every / time_scale,
+        )
 
 
 def lock_path(db: Path) -> Path:
@@ -141,21 +165,25 @@ def rehearsal_last_success(db: Path) -> float:
 
 
 class StateLock:
-    """An exclusive flock on `<db>.lock`, held while a runtime (or a restore) uses the database.
+    """An flock on `<db>.lock`, held while a runtime (or a restore) uses the database.
 
-    The kernel releases it when its holder exits, SIGKILL included, so a crash never leaves a
-    stale lock; the file's content (the holder's pid) only serves to name it in messages.
+    A runtime serving every service, and a restore, hold it exclusively; runtime components
+    (`obsgen component start ure`) share it, each holding `<db>.<service>.lock` exclusively
+    for the services it serves, so two processes never serve (and record) the same service.
+    The kernel releases a lock when its holder exits, SIGKILL included, so a crash never leaves
+    a stale lock; the file's content (the last holder's pid) only serves to name it in messages.
     """
 
-    def __init__(self, db: Path) -> None:
-        self.db, self.path = db, lock_path(db)
+    def __init__(self, db: Path, service: str | None = None, shared: bool = False) -> None:
+        self.db, self.shared = db, shared
+        self.path = lock_path(db) if service is None else db.with_name(f"{db.name}.{service}.lock")
         self.fd: int | None = None
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             text = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
@@ -173,6 +201,23 @@ class StateLock:
             self.fd = None
 
 
+def acquire_locks(db: Path, services: tuple[str, ...] | None) -> list[StateLock]:
+    """The locks a runtime serving `services` (None: all) holds on `db`, acquired, or
+    StateUnavailable with none held."""
+    locks = [StateLock(db, shared=services is not None)]
+    locks += [StateLock(db, service) for service in services or ()]
+    held: list[StateLock] = []
+    try:
+        for lock in locks:
+            lock.acquire()
+            held.append(lock)
+    except (StateUnavailable, OSError):
+        for lock in held:
+            lock.release()
+        raise
+    return held
+
+
 def connect(db: Path) -> sqlite3.Connection:
     """Open (or create) a state database in WAL mode with the schema in place."""
     conn = sqlite3.connect(db, timeout=5.0, isolation_level=None, check_same_thread=False)
@@ -183,10 +228,34 @@ def connect(db: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        # A database that never recorded a VACUUM counts from its first open: a new one is compact.
+        conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (LAST_VACUUM_KEY, repr(time.time())))
     except sqlite3.Error:
         conn.close()
         raise
     return conn
+
+
+def meta_time(conn: sqlite3.Connection, key: str) -> float:
+    """A time recorded in the meta table, 0 when absent or unreadable."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    try:
+        return float(row[0]) if row else 0.0
+    except ValueError:
+        return 0.0
+
+
+def read_last_vacuum(db: Path) -> float:
+    """The last VACUUM recorded in `db`, read through a read-only connection (0: none, or no db)."""
+    uri = f"file:{urllib.parse.quote(str(db.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=1.0)
+        try:
+            return meta_time(conn, LAST_VACUUM_KEY)
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError):
+        return 0.0
 
 
 def row_counts(conn: sqlite3.Connection) -> dict[str, int]:
@@ -200,34 +269,36 @@ def max_keys(conn: sqlite3.Connection) -> dict[str, int]:
 class StateStore:
     """The runtime's handle on its database: a lock, one connection, a method per kind of row."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, lock: StateLock) -> None:
-        self.path, self.conn, self.file_lock = path, conn, lock
+    def __init__(self, path: Path, conn: sqlite3.Connection, locks: list[StateLock]) -> None:
+        self.path, self.conn, self.file_locks = path, conn, locks
         self.lock = threading.RLock()
         self.closed = False
         self.warned = False
 
     @classmethod
-    def open(cls, path: Path) -> StateStore:
-        lock = StateLock(path)
+    def open(cls, path: Path, services: tuple[str, ...] | None = None) -> StateStore:
+        """The database at `path` for a runtime serving `services` (None: every service)."""
         try:
-            lock.acquire()
+            locks = acquire_locks(path, services)
         except OSError as exc:
             raise StateUnavailable(f"cannot lock {path}: {exc.strerror or exc}") from None
         try:
             conn = connect(path)
         except (sqlite3.Error, OSError) as exc:
-            lock.release()
+            for lock in locks:
+                lock.release()
             raise StateUnavailable(
                 f"cannot open the state database {path}: {exc} (restore a snapshot: obsgen dr restore)"
             ) from None
-        return cls(path, conn, lock)
+        return cls(path, conn, locks)
 
     def close(self) -> None:
         with self.lock:
             if not self.closed:
                 self.closed = True
                 self.conn.close()
-                self.file_lock.release()
+                for lock in self.file_locks:
+                    lock.release()
 
     def guarded(self, call: Callable[..., object]) -> Callable[..., None]:
         """`call`, with a database error reported once on stderr instead of raised: the loop, the
@@ -314,8 +385,26 @@ class StateStore:
         return busy, log, done
 
     def vacuum(self) -> None:
+        """VACUUM (never inside a transaction: SQLite refuses it there), then record when."""
         with self.lock:
+            if self.closed:
+                return
+            if self.conn.in_transaction:
+                raise sqlite3.OperationalError("cannot VACUUM inside a transaction")
             self.conn.execute("VACUUM")
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (LAST_VACUUM_KEY, repr(time.time()))
+            )
+
+    def last_vacuum(self) -> float:
+        """Unix time of the last VACUUM recorded (or of the database's first open), 0: unknown."""
+        with self.lock:
+            if self.closed:
+                return 0.0
+            try:
+                return meta_time(self.conn, LAST_VACUUM_KEY)
+            except sqlite3.Error:  # the VACUUM job then reports the error when it runs
+                return 0.0
 
     def prune(self, before: float, canary_keep: int) -> int:
         """Drop history older than `before` (unix time) and all but the newest canary samples."""
@@ -352,9 +441,24 @@ class CanarySampler:
         return self.last
 
 
+@dataclass(frozen=True)
+class Job:
+    """Work of the state thread: `run`, then again `delay()` seconds later."""
+
+    run: Callable[[], None]
+    delay: Callable[[], float]
+    at_start: bool = False
+    """first run at once rather than after one delay"""
+
+
+def every(seconds: float) -> Callable[[], float]:
+    return lambda: seconds
+
+
 class StateThread(threading.Thread):
-    """Canary samples and URE sync steps on their periods, checkpoints, pruning and VACUUM on
-    theirs (the loop and the heartbeat writer record their own rows)."""
+    """Canary samples and URE sync steps on their periods, checkpoints and pruning on theirs,
+    VACUUM and snapshots on wall-clock cadences that survive restarts (the loop and the heartbeat
+    writer record their own rows)."""
 
     def __init__(
         self,
@@ -362,12 +466,23 @@ class StateThread(threading.Thread):
         world: World,
         schedule: StateSchedule,
         canaries: tuple[str, ...] = (CANARY_INSTANCE,),
+        served: frozenset[str] | None = None,
+        backup_dir: Path | None = None,
     ) -> None:
         super().__init__(name="state", daemon=True)
         self.store, self.world, self.schedule = store, world, schedule
+        self.backup_dir = backup_dir
+        """where the thread takes its snapshots (None: it takes none)"""
+        self.vacuum_tried = self.backup_tried = 0.0
+        """wall-clock times of the last attempts: a failing job waits a cadence before retrying"""
+        self.backup_failing = False
+        self.snapshot_lock: StateLock | None = None
         self.canaries = canaries
         """canary instances, each sampled on its own (c1, c2, … for a quorum gate)"""
         self.samplers = {canary: CanarySampler() for canary in canaries}
+        self.served = served
+        """the metrics this process's exporters serve (None: all): canary samples and sync steps
+        are recorded only by the process serving their metric"""
         self.stopping = threading.Event()
 
     def _share(self, index: int) -> float:
@@ -403,34 +518,101 @@ class StateThread(threading.Thread):
         self.store.prune(time.time() - self.schedule.retain, self.schedule.canary_keep)
         self.store.checkpoint()
 
-    def run(self) -> None:
-        schedule, now = self.schedule, time.monotonic()
-        jobs = [(schedule.checkpoint_every, self.upkeep), (schedule.vacuum_every, self.store.vacuum)]
-        due = [now + schedule.checkpoint_every, now + schedule.vacuum_every]
-        if CANARY_METRIC in self.world.levels:
+    def vacuum_due(self) -> float:
+        """Wall-clock time of the next VACUUM: a cadence after the last one the database recorded."""
+        return max(self.store.last_vacuum(), self.vacuum_tried) + self.schedule.vacuum_every
+
+    def vacuum_if_due(self) -> None:
+        if time.time() >= self.vacuum_due():
+            self.vacuum_tried = time.time()
+            self.store.vacuum()
+
+    def backup_due(self) -> float:
+        """Wall-clock time of the next snapshot: a cadence after the newest one in the backup
+        directory, whoever took it, so a restarted runtime keeps the cadence (and one without a
+        snapshot takes one at once); never within the newest one's second, which its name holds."""
+        assert self.backup_dir is not None
+        cadence = self.schedule.backup_every
+        newest = latest_snapshot_time(self.backup_dir)
+        return max(newest + max(cadence, 1.0), self.backup_tried + cadence)
+
+    def snapshot_if_due(self) -> None:
+        if time.time() >= self.backup_due():
+            self.backup_tried = time.time()
+            if self.takes_snapshots():
+                self.take_snapshot()
+
+    def takes_snapshots(self) -> bool:
+        """Whether this process snapshots the database: of the runtimes sharing it (components),
+        the one holding `<db>.snapshots.lock` does, so two never race for a snapshot's name; the
+        lock is tried again at each cadence, so another takes over when the holder stops."""
+        if self.snapshot_lock is None:
+            lock = StateLock(self.store.path, "snapshots")
+            try:
+                lock.acquire()
+            except (StateUnavailable, OSError):
+                return False
+            self.snapshot_lock = lock
+            self.store.file_locks.append(lock)  # released when the store closes
+        return True
+
+    def take_snapshot(self) -> None:
+        """An online snapshot, pruned to `backup_keep`; a failure is reported once (until a
+        snapshot succeeds again) and never stops the thread."""
+        from runtime import dr  # runtime.dr builds on this module
+
+        assert self.backup_dir is not None
+        try:
+            dr.backup(self.store.path, self.backup_dir, self.schedule.backup_keep)
+        except (dr.DRError, sqlite3.Error, OSError) as exc:
+            if not self.backup_failing:
+                print(
+                    f"obsgen run: snapshot of {self.store.path} into {self.backup_dir} failed: {exc}",
+                    file=sys.stderr,
+                )
+            self.backup_failing = True
+        else:
+            self.backup_failing = False
+
+    def jobs(self) -> list[Job]:
+        schedule, guarded = self.schedule, self.store.guarded
+        jobs = []
+        if self._serves(CANARY_METRIC):
             self.serve_ratio()  # a restarted runtime serves the stored samples' ratio at once
-            jobs.append((schedule.canary_period, self.sample_canary))
-            due.append(now)
-        if URE_METRIC in self.world.levels:
-            jobs.append((schedule.sync_period, self.sync_step))
-            due.append(now)
+            jobs.append(Job(guarded(self.sample_canary), every(schedule.canary_period), at_start=True))
+        if self._serves(URE_METRIC):
+            jobs.append(Job(guarded(self.sync_step), every(schedule.sync_period), at_start=True))
+        jobs.append(Job(guarded(self.upkeep), every(schedule.checkpoint_every)))
+        jobs.append(Job(guarded(self.vacuum_if_due), lambda: self.vacuum_due() - time.time()))
+        if self.backup_dir is not None and schedule.backup_every > 0:
+            jobs.append(Job(self.snapshot_if_due, lambda: self.backup_due() - time.time()))
+        return jobs
+
+    def run(self) -> None:
+        jobs, now = self.jobs(), time.monotonic()
+        due = [now if job.at_start else now + job.delay() for job in jobs]
         while not self.stopping.is_set():
-            for index, (every, job) in enumerate(jobs):
+            for index, job in enumerate(jobs):
                 if time.monotonic() >= due[index]:
-                    self.store.guarded(job)()
-                    due[index] = time.monotonic() + every  # never burst through missed runs
+                    job.run()
+                    due[index] = time.monotonic() + job.delay()  # never burst through missed runs
             if self.stopping.wait(max(0.0, min(due) - time.monotonic())):
                 break
+
+    def _serves(self, metric: str) -> bool:
+        return metric in self.world.levels and (self.served is None or metric in self.served)
 
     def stop(self) -> None:
         self.stopping.set()
 
 
 class StateGauges:
-    """The runtime's DR gauges, read from disk at scrape time."""
+    """The runtime's DR gauges, read from disk at scrape time, and the cadences it keeps."""
 
-    def __init__(self, db: Path, backup_dir: Path) -> None:
+    def __init__(self, db: Path, backup_dir: Path, schedule: StateSchedule | None = None) -> None:
         self.db, self.backup_dir = db, backup_dir
+        self.schedule = schedule
+        """the (time-scaled) schedule the runtime keeps, for the interval gauges (None: not served)"""
 
     def collect(self) -> Iterator[Metric]:
         try:
@@ -441,8 +623,19 @@ class StateGauges:
             LAST_BACKUP: latest_snapshot_time(self.backup_dir),
             WAL_SIZE: float(wal),
             REHEARSAL: rehearsal_last_success(self.db),
+            LAST_VACUUM: read_last_vacuum(self.db),
+            **self.intervals(),
         }
         for name, value in values.items():
             family = GaugeMetricFamily(name, RUNTIME_METRICS[name])
             family.add_metric([], value)
             yield family
+
+    def intervals(self) -> dict[str, float]:
+        """The cadences the runtime keeps, in real seconds (no backup one when backups are off)."""
+        if self.schedule is None:
+            return {}
+        intervals = {VACUUM_INTERVAL: self.schedule.vacuum_every}
+        if self.schedule.backup_every > 0:
+            intervals[BACKUP_INTERVAL] = self.schedule.backup_every
+        return intervals

@@ -45,3 +45,15 @@ def test_make_ci_runs_the_same_targets_in_order() -> None:
     assert checks.group(1).split() == order
     test_recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", makefile, re.M)
     assert test_recipe is not None and "$(MAKE) --no-print-directory ci" in test_recipe.group(1)
+
+
+def test_every_make_target_the_alerts_and_runbooks_cite_exists() -> None:
+    """An operator paged at night runs what the alert says: each `make X` in the generated
+    rules' annotations and runbooks must be a target of the Makefile."""
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([\w.-]+):", makefile, re.M))
+    texts = [p.read_text() for p in sorted((ROOT / "generated/prometheus/rules").glob("*.yml"))]
+    texts += [p.read_text() for p in sorted((ROOT / "generated/runbooks").glob("*.md"))]
+    cited = {name for text in texts for name in re.findall(r"`make ([\w.-]+)", text)}
+    assert {"autotune.bridge", "dr.recover", "ure.sync", "bridge.adaptive.start"} <= cited
+    assert sorted(cited - targets) == []

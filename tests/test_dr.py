@@ -37,7 +37,8 @@ from runtime.state import (
 )
 from runtime.world import World
 
-FAST = StateSchedule(loop_every=5, canary_period=0.01, canary_window=40, sync_period=0.05)
+FAST = StateSchedule(loop_every=5, canary_period=0.01, canary_window=40, sync_period=0.05, backup_every=0)
+"""backups by hand only: the runtime's own snapshots are tested in test_state_upkeep.py"""
 T0 = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
@@ -167,6 +168,9 @@ def test_the_runtime_exports_its_dr_gauges_on_duri(
     assert metric(text, "obsgen_runtime_last_backup_timestamp_seconds") == 0
     assert metric(text, "obsgen_runtime_wal_size_bytes") > 0
     assert metric(text, "obsgen_runtime_dr_rehearsal_last_success_timestamp_seconds") == 0
+    assert time.time() - 5 < metric(text, "obsgen_runtime_last_vacuum_timestamp_seconds") <= time.time()
+    assert metric(text, "obsgen_runtime_vacuum_interval_seconds") == 86400
+    assert "obsgen_runtime_backup_interval_seconds" not in text  # backups disabled
     snapshot, _ = dr.backup(options.state_db, options.state_db.parent / "backups", now=T0)
     assert snapshot.rows["heartbeat"] >= 1
     assert metric(get(duri)[1], "obsgen_runtime_last_backup_timestamp_seconds") == T0.timestamp()
@@ -295,7 +299,8 @@ def test_a_damaged_snapshot_is_refused_and_the_live_database_untouched(
     snapshot, _ = dr.backup(db, backups, now=T0)
     store = StateStore.open(db)  # the live database has a WAL with committed rows in it
     store.record_beat(5000.0)
-    store.file_lock.release()
+    for lock in store.file_locks:
+        lock.release()
     rows = counts(db)
     before = files(db)
     damage(snapshot.path)  # type: ignore[operator]

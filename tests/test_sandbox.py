@@ -112,6 +112,15 @@ def test_sandbox_smoke_60s(stack: tuple[Path, dict[str, Any], float]) -> None:
     assert time.monotonic() - started < SMOKE_BUDGET
 
 
+def test_make_smoke_passes_on_the_sandbox(stack: tuple[Path, dict[str, Any], float]) -> None:
+    """`make smoke` without ENV (the last step of `make bootstrap.latest`): the sandbox's own."""
+    state, record, _ = stack
+    result = obsgen("smoke", "--dir", state, "--wait", "30")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"smoke: Prometheus http://127.0.0.1:{record['ports']['prometheus']}" in result.stdout
+    assert "[OK] all 3 check(s) passed" in result.stdout
+
+
 def test_error_budget_check_passes_healthy_and_fails_after_a_burst(
     stack: tuple[Path, dict[str, Any], float],
 ) -> None:

@@ -157,9 +157,9 @@ def test_what_validate_accepts_gen_compiles_and_promtool_proves(
     ("file", "line", "old", "new"),
     [
         # A gate threshold near 1e15 leaves no room in float64 for the trend condition's slope.
-        ("duri.yaml", 65, "value: 0.1", "value: 1e15"),
+        ("duri.yaml", 74, "value: 0.1", "value: 1e15"),
         # A ratio can never reach 1e15: no healthy input satisfies the gate.
-        ("duri.yaml", 75, "value: 0.999", "value: 1e15"),
+        ("duri.yaml", 84, "value: 0.999", "value: 1e15"),
     ],
 )
 def test_unprovable_values_are_refused_with_the_reason(

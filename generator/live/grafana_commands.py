@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from generator.cli_options import generated_dir_option
+from generator.cli_options import generated_dir_option, session_env_option
+
+if TYPE_CHECKING:
+    from generator.live.session_env import SessionEnv
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,7 +41,10 @@ def grafana() -> None:
     metavar="SECONDS",
     help="How long to wait for each answer of Grafana.",
 )
-def import_command(only_min: bool, folder: str, out_dir: Path, dry_run: bool, timeout: float) -> None:
+@session_env_option()
+def import_command(
+    only_min: bool, folder: str, out_dir: Path, dry_run: bool, timeout: float, session: SessionEnv | None
+) -> None:
     """Create or update the generated dashboards in Grafana, in one folder.
 
     Creates the folder when it does not exist (GET/POST /api/folders), then per dashboard reads
@@ -52,6 +59,8 @@ def import_command(only_min: bool, folder: str, out_dir: Path, dry_run: bool, ti
       GRAFANA_URL    Grafana's base URL, http(s)://host[:port][/sub-path] (required)
       GRAFANA_TOKEN  a service-account token (Editor role), sent as
                      "Authorization: Bearer ..." and never printed (not needed for --dry-run)
+    With --env, GRAFANA_URL comes from the session env file and the token from the file
+    its GRAFANA_TOKEN_FILE names.
 
     \b
     Exit codes:
@@ -82,7 +91,7 @@ def import_command(only_min: bool, folder: str, out_dir: Path, dry_run: bool, ti
             [d.path for d in dashboards],
             folder,
             dry_run,
-            environ=os.environ,
+            environ={**os.environ, **session.grafana_environ()} if session else os.environ,
             timeout=timeout,
             echo=click.echo,
             warn=warn,
