@@ -9,11 +9,13 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
 
-.PHONY: gen test ci bootstrap.latest restore.sanity ure.sync bridge.adaptive.start smoke session.restore dr.recover error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench.bridge autotune.bridge bench-reads rollout.preview targets.verify e2e.probe grafana.import.min alert.test reload up down sandbox.smoke clean help release release.tag
+.PHONY: gen test ci bootstrap.latest restore.sanity components.start ure.sync bridge.adaptive.start smoke session.restore dr.recover error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench.bridge autotune.bridge bench-reads rollout.preview targets.verify e2e.probe grafana.import.min alert.test reload up down sandbox.smoke clean help release release.tag
 
-# The session env file of a deployment (SESSION_RESTORE.env.example); empty: the sandbox's.
-ENV ?=
-ENV_FLAG = $(if $(ENV),--env $(ENV))
+# The session env file of a deployment (SESSION_RESTORE.env.example), given on the command line
+# (make smoke ENV=SESSION_RESTORE.env); empty: the sandbox's. An ENV exported by the shell (POSIX
+# sh's startup file) is not one.
+SESSION_ENV := $(if $(filter environment,$(origin ENV)),,$(ENV))
+ENV_FLAG = $(if $(SESSION_ENV),--env $(SESSION_ENV))
 
 # Empty: the CLI then reads PROMETHEUS_URL from the environment, else settings.prometheus_url.
 PROMETHEUS_URL ?=
@@ -83,7 +85,7 @@ promql-unit: $(STAMP) debs
 # (pytest-xdist): tests pick free ports and temporary directories, so they can run side by side.
 SANDBOX_TESTS := tests/test_sandbox.py tests/test_sandbox_any_spec.py
 test: $(STAMP) debs lint
-	$(VENV)/bin/pytest -q -n 2 $(addprefix --ignore=,$(SANDBOX_TESTS))
+	$(VENV)/bin/pytest -q -n 2 --dist loadgroup $(addprefix --ignore=,$(SANDBOX_TESTS))
 	$(OBSGEN) gen --check
 	$(MAKE) --no-print-directory alertmanager-unit
 	$(MAKE) --no-print-directory ci
@@ -118,12 +120,12 @@ dr-rehearsal-24h-pass: $(STAMP)
 	$(OBSGEN) dr rehearse
 
 backup.now: $(STAMP)
-	$(OBSGEN) dr backup
+	$(OBSGEN) dr backup $(ENV_FLAG)
 
-# make restore.from SNAP=20261122T010000.sqlite
+# make restore.from SNAP=20261122T010000.sqlite [ENV=SESSION_RESTORE.env]
 restore.from: $(STAMP)
 	@test -n "$(SNAP)" || { echo "usage: make restore.from SNAP=YYYYMMDDThhmmss.sqlite"; exit 2; }
-	$(OBSGEN) dr restore $(SNAP)
+	$(OBSGEN) dr restore $(SNAP) $(ENV_FLAG)
 
 obs-lint: $(STAMP)
 	$(OBSGEN) lint $(if $(GITHUB_ACTIONS),--format github) generated/
@@ -187,17 +189,22 @@ smoke: $(STAMP)
 	$(OBSGEN) smoke $(ENV_FLAG)
 
 # The seed's session restore (§1), in its order; make stops at the first failing step.
+# components.start starts OBSGEN_COMPONENTS in their order: for the Lumen host's `ure bridge`,
+# the seed's ure.sync then bridge.adaptive.start.
 session.restore: $(STAMP) debs
-	@test -n "$(ENV)" || { echo "usage: make session.restore ENV=SESSION_RESTORE.env (see SESSION_RESTORE.env.example)"; exit 2; }
-	$(MAKE) --no-print-directory restore.sanity ENV=$(ENV)
-	$(MAKE) --no-print-directory ure.sync ENV=$(ENV)
-	$(MAKE) --no-print-directory bridge.adaptive.start ENV=$(ENV)
-	$(MAKE) --no-print-directory smoke ENV=$(ENV)
-	$(MAKE) --no-print-directory grafana.import.min ENV=$(ENV)
+	@test -n "$(SESSION_ENV)" || { echo "usage: make session.restore ENV=SESSION_RESTORE.env (see SESSION_RESTORE.env.example)"; exit 2; }
+	$(MAKE) --no-print-directory restore.sanity ENV=$(SESSION_ENV)
+	$(MAKE) --no-print-directory components.start ENV=$(SESSION_ENV)
+	$(MAKE) --no-print-directory smoke ENV=$(SESSION_ENV)
+	$(MAKE) --no-print-directory grafana.import.min ENV=$(SESSION_ENV)
 
 restore.sanity: $(STAMP)
-	@test -n "$(ENV)" || { echo "usage: make restore.sanity ENV=SESSION_RESTORE.env"; exit 2; }
-	$(OBSGEN) restore check --env $(ENV)
+	@test -n "$(SESSION_ENV)" || { echo "usage: make restore.sanity ENV=SESSION_RESTORE.env"; exit 2; }
+	$(OBSGEN) restore check --env $(SESSION_ENV)
+
+components.start: $(STAMP)
+	@test -n "$(SESSION_ENV)" || { echo "usage: make components.start ENV=SESSION_RESTORE.env"; exit 2; }
+	$(OBSGEN) component start --all --env $(SESSION_ENV)
 
 ure.sync: $(STAMP)
 	$(OBSGEN) component start ure $(ENV_FLAG)
@@ -206,9 +213,12 @@ bridge.adaptive.start: $(STAMP)
 	$(OBSGEN) component start bridge $(ENV_FLAG)
 
 # The seed's failure flow (§5): make dr.recover SNAP=20261122T010000.sqlite ENV=SESSION_RESTORE.env
+# [POLLS=3 EVERY=5]: /readyz must answer other than 200 at each of POLLS polls EVERY seconds apart.
+POLLS ?= 3
+EVERY ?= 5
 dr.recover: $(STAMP)
-	@test -n "$(SNAP)" -a -n "$(ENV)" || { echo "usage: make dr.recover SNAP=YYYYMMDDThhmmss.sqlite|latest ENV=SESSION_RESTORE.env"; exit 2; }
-	$(OBSGEN) dr recover $(SNAP) --env $(ENV)
+	@test -n "$(SNAP)" -a -n "$(SESSION_ENV)" || { echo "usage: make dr.recover SNAP=YYYYMMDDThhmmss.sqlite|latest ENV=SESSION_RESTORE.env"; exit 2; }
+	$(OBSGEN) dr recover $(SNAP) --env $(SESSION_ENV) --polls $(POLLS) --every $(EVERY)
 
 # The seed's smoke on the bundled spec and the same chain on an `obsgen init` project, each
 # module's stack on its own worker, side by side (both mostly wait for the sped-up clock).

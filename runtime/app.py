@@ -141,14 +141,16 @@ class Runtime:
                 self.writers.append(writer)
         backup_dir = self.options.backup_dir or self.options.state_db.parent / "backups"
         upkeep = self.options.state.scaled(self.options.time_scale)
-        declaring = self._state_exporter()
-        if declaring is not None:
-            gauges = StateGauges(self.options.state_db, backup_dir, upkeep)
-            declaring.registry.register(gauges)  # type: ignore[arg-type]
         served = frozenset(m.name for e in self.exporters for m in e.service.metrics)
-        self.keeper = StateThread(
+        self.keeper = keeper = StateThread(
             store, self.world, upkeep, canary_instances(self.spec), served, backup_dir=backup_dir
         )
+        exporter = self._state_exporter()
+        if exporter is not None:
+            gauges = StateGauges(
+                self.options.state_db, backup_dir, upkeep, lambda: keeper.upkeep_lock is not None
+            )
+            exporter.registry.register(gauges)  # type: ignore[arg-type]
         for part in [*self.exporters, *self.loops, *self.writers, self.keeper, self.control, self.sink]:
             if part is not None:
                 part.start()
@@ -176,10 +178,17 @@ class Runtime:
         self.store.record_loop(loop.metric, loop.gain, loop.guard, tick, target, phase, time.time())
 
     def _state_exporter(self) -> Exporter | None:
-        """The exporter serving the runtime's own DR gauges: the first service whose catalog
-        declares them (none: a spec without DR alerts gets no undeclared series)."""
-        declared = [e for e in self.exporters if any(m.name in RUNTIME_METRICS for m in e.service.metrics)]
-        return declared[0] if declared else None
+        """The exporter serving the runtime's own DR gauges (while this process keeps the
+        database): the first whose service's catalog declares them; in a component whose services
+        do not, its first exporter, so a host running components (ure, bridge) still exports the
+        state it keeps when the spec declares the gauges elsewhere. A spec that declares them
+        nowhere (no DR alerts) gets no undeclared series."""
+        declares = [e for e in self.exporters if any(m.name in RUNTIME_METRICS for m in e.service.metrics)]
+        if declares:
+            return declares[0]
+        declared_anywhere = any(m.name in RUNTIME_METRICS for s in self.spec.services for m in s.metrics)
+        component = self.options.services is not None
+        return self.exporters[0] if component and declared_anywhere and self.exporters else None
 
     def stop(self) -> None:
         threads = [*self.loops, *self.writers, *([self.keeper] if self.keeper else [])]

@@ -9,12 +9,14 @@ process is gone, or whose pid now belongs to another program, is stale and is re
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from generator.atomic import write_file_atomically
 from generator.exit_codes import ExitCode
 from generator.live.http_client import status_of
 from generator.model import Spec
-from runtime.ports import free_port
+from runtime.ports import free_port, port_free
 from runtime.stack import Child, stop_children
 
 READY_WITHIN = 20.0
@@ -122,14 +124,38 @@ def start(spec: Spec, name: str, plan: Plan, report: Callable[[str], None]) -> C
     if service is None or service.scrape is None:
         known = ", ".join(s.service for s in spec.scraped_services)
         raise ComponentError(f"no scraped service {name!r} in the spec (known: {known})", ExitCode.USAGE)
-    current = next((c for c in running(plan.run_dir) if c.name == name), None)
-    if current is not None:
-        report(f"{name} is already running (pid {current.pid}) on {current.base_url}{current.path}")
-        return current
     plan.run_dir.mkdir(parents=True, exist_ok=True)
+    with starting(plan.run_dir, name):
+        current = next((c for c in running(plan.run_dir) if c.name == name), None)
+        if current is not None:
+            report(f"{name} is already running (pid {current.pid}) on {current.base_url}{current.path}")
+            return current
+        if not port_free(plan.listen, plan.port):
+            raise ComponentError(
+                f"port {plan.port} ({name}) on {plan.listen} is taken by another process; nothing started",
+                ExitCode.PORT_IN_USE,
+            )
+        component = _spawn(name, plan, service.scrape.path)
+    report(
+        f"{name} started (pid {component.pid}) on {component.base_url}{component.path}; log {component.log}"
+    )
+    return component
+
+
+@contextlib.contextmanager
+def starting(run_dir: Path, name: str) -> Iterator[None]:
+    """Held while `name` is checked, started and recorded: two `start`s at once never both spawn."""
+    with open(run_dir / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _spawn(name: str, plan: Plan, path: str) -> Component:
     log = plan.run_dir / f"{name}.log"
     control = free_port()
-    with open(log, "wb") as out:
+    with open(log, "ab") as out:
+        out.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} obsgen component start {name}\n".encode())
+        out.flush()
         process = subprocess.Popen(
             argv(plan.spec_dir, name, plan, control),
             stdout=out,
@@ -137,18 +163,17 @@ def start(spec: Spec, name: str, plan: Plan, report: Callable[[str], None]) -> C
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    component = Component(name, process.pid, plan.listen, plan.port, service.scrape.path, control, str(log))
+    component = Component(name, process.pid, plan.listen, plan.port, path, control, str(log))
     write_file_atomically(pid_file(plan.run_dir, name), f"{process.pid}\n")
     write_file_atomically(record_file(plan.run_dir, name), json.dumps(asdict(component), indent=2) + "\n")
     _wait_serving(component, process)
-    report(f"{name} started (pid {process.pid}) on {component.base_url}{component.path}; log {log}")
     return component
 
 
 def _wait_serving(component: Component, process: subprocess.Popen[bytes]) -> None:
     """Until /readyz answers (200, or 503 in a not-ready state): the exporter is serving."""
     deadline = time.monotonic() + READY_WITHIN
-    while status_of(f"{component.base_url}/readyz", timeout=1) == 0:
+    while status_of(f"{component.base_url}/readyz", timeout=1) == 0 or process.poll() is not None:
         if process.poll() is not None:
             forget(Path(component.log).parent, component.name)
             raise ComponentError(

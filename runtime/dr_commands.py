@@ -48,20 +48,30 @@ def dr() -> None:
 @dr.command()
 @DB_OPTION
 @DIR_OPTION
-@click.option("--keep", type=click.IntRange(min=1), default=7, show_default=True, help="Snapshots kept.")
-def backup(db: Path, directory: Path, keep: int) -> None:
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Snapshots kept (default: as many as the runtime keeps, 28).",
+)
+@session_env_option()
+def backup(db: Path, directory: Path, keep: int | None, session: SessionEnv | None) -> None:
     """Snapshot the state database online into DIR/YYYYMMDDThhmmss.sqlite (UTC).
 
     SQLite's backup API copies a consistent view while the runtime keeps writing; the copy is
     checked (integrity_check, the runtime's tables) and fsynced before it gets its name, then
-    all but the newest --keep snapshots are removed.
+    all but the newest --keep snapshots are removed. With --env, the database and directory are
+    the session's OBSGEN_STATE_DB and OBSGEN_SNAPSHOT_DIR.
 
     \b
     Exit codes: 0 written, 1 the snapshot failed its check (nothing kept),
     2 no database, or a snapshot of that name exists.
     """
     from runtime import dr as recovery
+    from runtime.state import StateSchedule
 
+    db, directory = _session_paths(session, db, directory)
+    keep = keep or StateSchedule.backup_keep
     try:
         snapshot, pruned = recovery.backup(db, directory, keep)
     except recovery.DRError as exc:
@@ -73,11 +83,17 @@ def backup(db: Path, directory: Path, keep: int) -> None:
         click.echo(f"pruned {path.name} (keeping the newest {keep})")
 
 
+def _session_paths(session: SessionEnv | None, db: Path, directory: Path) -> tuple[Path, Path]:
+    """The session's database and snapshot directory with --env, else the options'."""
+    return (session.state_db, session.snapshot_dir) if session else (db, directory)
+
+
 @dr.command()
 @click.argument("snap")
 @DB_OPTION
 @DIR_OPTION
-def restore(snap: str, db: Path, directory: Path) -> None:
+@session_env_option()
+def restore(snap: str, db: Path, directory: Path, session: SessionEnv | None) -> None:
     """Replace the state database by snapshot SNAP (a name in DIR, or a path), atomically.
 
     A missing, truncated or corrupt snapshot is refused, and so is a database a running
@@ -92,6 +108,7 @@ def restore(snap: str, db: Path, directory: Path) -> None:
 
     from runtime import dr as recovery
 
+    db, directory = _session_paths(session, db, directory)
     try:
         restored = recovery.restore(snap, db, directory)
     except recovery.DRError as exc:
@@ -169,7 +186,7 @@ def rehearse(hours: float, directory: Path | None, db: Path, spec_dir: Path) -> 
 @click.option(
     "--every",
     type=click.FloatRange(min=0),
-    default=1.0,
+    default=5.0,
     show_default=True,
     metavar="SECONDS",
     help="Seconds between two polls.",
@@ -180,19 +197,22 @@ def recover(snap: str, session: SessionEnv, force: bool, polls: int, every: floa
 
     \b
     1 snapshot   SNAP (a name in OBSGEN_SNAPSHOT_DIR, a path, or `latest`) passes its check
-    2 readiness  each of OBSGEN_COMPONENTS's /readyz is polled --polls times, --every s apart;
-                 a component that never answered 200 (or is not running) confirms the failure
+    2 readiness  each running component of OBSGEN_COMPONENTS is polled --polls times, --every
+                 s apart; one that never answered 200 confirms the failure (components not
+                 running do not: start them first, or --force)
     3 stop       the session's components (they hold the state database)
     4 restore    OBSGEN_STATE_DB from the snapshot, atomically (as `obsgen dr restore`)
     5 start      every component of OBSGEN_COMPONENTS, in order (ure.sync, bridge.adaptive.start)
     6 smoke      as `obsgen smoke --env`
 
-    Nothing changes before step 3: a damaged snapshot, or a deployment answering 200 (without
-    --force), is refused. If the restore is refused at step 4 (another runtime holds the
+    Nothing changes before step 3: a damaged snapshot is refused, and so (without --force) is a
+    deployment whose components answer 200 or are not running — a restore loses every row
+    written after the snapshot. If the restore is refused at step 4 (another runtime holds the
     database), the stopped components are started again on the database as it was.
 
     \b
-    Exit codes: 0 recovered and smoke passed, 1 nothing to recover, or the smoke failed,
+    Exit codes: 0 recovered and smoke passed, 1 nothing recovered (healthy, or not running), or
+    the smoke failed,
     2 refused (bad snapshot, env or spec; the database held), 14 a component could not start.
     """
     from generator.loader import load_spec

@@ -13,3 +13,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
+
+
+def port_free(listen: str, port: int) -> bool:
+    """Whether a server could bind `listen:port` now. SO_REUSEADDR, as the runtime's servers
+    set it: a port a stopped server left in TIME_WAIT counts as free."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((listen, port))
+        except OSError:
+            return False
+    return True

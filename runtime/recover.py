@@ -45,22 +45,36 @@ def snapshot_path(snap: str, directory: Path) -> Path:
     return resolve_snapshot(snap, directory)
 
 
-def not_ready_persists(session: SessionEnv, confirm: Confirmation, echo: Echo) -> bool:
-    """True when some component's /readyz never answered 200 over the polls (a component not
-    running answers nothing: not ready either)."""
+def readiness(session: SessionEnv, confirm: Confirmation, echo: Echo) -> tuple[list[str], list[str]]:
+    """(the running components whose /readyz never answered 200 over the polls, those not
+    running), each component's answers printed."""
     components = {c.name: c for c in running(session.run_dir)}
-    answers: dict[str, list[int]] = {name: [] for name in session.components}
-    for poll in range(confirm.polls):
+    absent = [name for name in session.components if name not in components]
+    answers: dict[str, list[int]] = {name: [] for name in session.components if name in components}
+    for poll in range(confirm.polls if answers else 0):
         if poll:
             time.sleep(confirm.every)
         for name in answers:
-            component = components.get(name)
-            answers[name].append(status_of(f"{component.base_url}/readyz", timeout=2) if component else 0)
-    failing = [name for name, seen in answers.items() if 200 not in seen]
+            answers[name].append(status_of(f"{components[name].base_url}/readyz", timeout=2))
     for name, seen in answers.items():
-        shown = ", ".join(str(s) if s else "no answer" for s in seen)
-        echo(f"  {name}: /readyz {shown}")
-    return bool(failing)
+        echo(f"  {name}: /readyz {', '.join(str(s) if s else 'no answer' for s in seen)}")
+    for name in absent:
+        echo(f"  {name}: not running")
+    return [name for name, seen in answers.items() if 200 not in seen], absent
+
+
+def confirmed(failing: list[str], absent: list[str], force: bool, echo: Echo) -> bool:
+    """Whether the failure is confirmed (or forced); otherwise say why nothing changes."""
+    if failing or force:
+        return True
+    if absent:
+        echo(
+            f"[NOT RUNNING] {', '.join(absent)}: start them (obsgen component start NAME --env …); "
+            "recover when one answers 503, or cannot start on the database (--force)"
+        )
+    else:
+        echo("[HEALTHY] every component answers /readyz 200: nothing to recover (--force restores anyway)")
+    return False
 
 
 def recover(
@@ -73,11 +87,10 @@ def recover(
         return exc.code
     echo(f"1 snapshot   {checked.path.name}: integrity_check ok")
     echo(f"2 readiness  {confirm.polls} polls of /readyz, {confirm.every:g} s apart")
-    if not not_ready_persists(session, confirm, echo) and not force:
-        echo("[HEALTHY] every component answers /readyz 200: nothing to recover (--force restores anyway)")
+    if not confirmed(*readiness(session, confirm, echo), force, echo):
         return ExitCode.CHECK_FAILED
     echo("3 stop       the session's runtime components")
-    stopped = stop(session.run_dir, (), lambda line: echo(f"  {line}"))
+    stopped = stop(session.run_dir, session.components, lambda line: echo(f"  {line}"))
     try:
         restored = restore(str(checked.path), session.state_db, session.snapshot_dir)
     except DRError as exc:

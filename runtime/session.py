@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import stat
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from generator.live.session_env import SessionEnv, port_variable
 from generator.model import Spec
 from runtime.components import Plan, holder
 from runtime.dr import DRError, check_snapshot, snapshots
+from runtime.ports import port_free
 
 SANDBOX_STATE = "state.json"
 
@@ -102,6 +102,12 @@ def env_check(session: SessionEnv, spec: Spec) -> Check:
             problems.append(f"{name} is not a scraped service of {session.spec_dir}")
         elif service.realm is not None and service.realm != session.realm:
             problems.append(f"{name}'s realm is {service.realm!r}, METRIC_REALM is {session.realm!r}")
+    if spec.alertmanager is not None:
+        problems += [
+            f"{session.where(name)}: holds a receiver's secret; it belongs in its file (obsgen secrets write)"
+            for name in secret_variables(spec.alertmanager)
+            if name in session.lines
+        ]
     if problems:
         return Check("env", False, f"{session.where('OBSGEN_COMPONENTS')}: {'; '.join(problems)}")
     listed = ", ".join(f"{n} ({port_variable(n)}={session.ports[n]})" for n in session.components)
@@ -133,15 +139,6 @@ def port_checks(session: SessionEnv) -> list[Check]:
     return checks
 
 
-def port_free(listen: str, port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((listen, port))
-        except OSError:
-            return False
-    return True
-
-
 def generated_check(spec: Spec, generated: Path) -> Check:
     from generator.pipeline import render_outputs
     from generator.writer import diff_tree, with_marker
@@ -155,7 +152,10 @@ def generated_check(spec: Spec, generated: Path) -> Check:
 
 
 def snapshot_check(session: SessionEnv) -> Check:
-    found = snapshots(session.snapshot_dir)
+    try:
+        found = snapshots(session.snapshot_dir)
+    except OSError as exc:
+        return Check("snapshot", False, f"cannot read {session.snapshot_dir}: {exc.strerror or exc}")
     if not found:
         return Check(
             "snapshot",
@@ -209,7 +209,8 @@ def secret_checks(session: SessionEnv, spec: Spec) -> list[Check]:
             "write the token there" if path == session.grafana_token_file else "obsgen secrets write fills it"
         )
         problem = secret_file_problem(path, hint)
-        checks.append(Check("secrets", problem is None, f"{path}: {problem or 'present, mode 0600'}"))
+        mode = f"mode {stat.S_IMODE(path.stat().st_mode):04o}" if problem is None else ""
+        checks.append(Check("secrets", problem is None, f"{path}: {problem or f'present, {mode}'}"))
     return checks
 
 
@@ -226,7 +227,7 @@ def secret_file_problem(path: Path, hint: str) -> str | None:
         return "is not a regular file"
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
-        return f"mode {mode:04o}, expected 0600 (chmod 600 {path})"
+        return f"mode {mode:04o}, readable by group or others: chmod 600 {path}"
     if info.st_size == 0:
         return "is empty"
     return None

@@ -50,7 +50,7 @@ def restore_check(session: SessionEnv) -> None:
     \b
     env        the components are scraped services of OBSGEN_SPEC_DIR, in METRIC_REALM
     ports      each component's port is free, or held by that very component
-    generated  generated/ (beside the spec directory) is what the spec compiles to
+    generated  OBSGEN_GENERATED_DIR (generated/) is what the spec compiles to
     snapshot   the newest snapshot in OBSGEN_SNAPSHOT_DIR passes integrity_check
     tools      promtool and amtool are installed
     secrets    every receiver's secret file (OBSGEN_SECRETS_DIR, else the spec's secrets_dir)
@@ -65,7 +65,7 @@ def restore_check(session: SessionEnv) -> None:
     from runtime.session import render_checks, restore_checks
 
     spec = _spec(session, Path())
-    checks = restore_checks(session, spec, session.spec_dir.parent / "generated")
+    checks = restore_checks(session, spec, session.generated_dir)
     for line in render_checks(f"restore check: {session.file}", checks):
         click.echo(line)
     if not all(c.ok for c in checks):
@@ -78,12 +78,18 @@ def component() -> None:
 
 
 @component.command("start")
-@click.argument("name")
+@click.argument("name", required=False)
+@click.option(
+    "--all", "start_all", is_flag=True, help="Start each of OBSGEN_COMPONENTS, in order (needs --env)."
+)
 @session_env_option()
 @spec_dir_option()
 @SANDBOX_OPTION
-def component_start(name: str, session: SessionEnv | None, spec_dir: Path, state_dir: Path) -> None:
-    """Serve service NAME from its own runtime process, in the background.
+def component_start(
+    name: str | None, start_all: bool, session: SessionEnv | None, spec_dir: Path, state_dir: Path
+) -> None:
+    """Serve service NAME (or, with --all, each of OBSGEN_COMPONENTS) from its own runtime
+    process, in the background.
 
     `make ure.sync` is `obsgen component start ure` (the URE sync daemon), `make
     bridge.adaptive.start` is `obsgen component start bridge` (the bridge's adaptive loop, with
@@ -101,19 +107,22 @@ def component_start(name: str, session: SessionEnv | None, spec_dir: Path, state
     from runtime.components import ComponentError, start
     from runtime.session import session_plan
 
+    if start_all == (name is not None) or (start_all and session is None):
+        raise click.UsageError("name one component, or pass --all with --env")
     spec = _spec(session, spec_dir)
-    if session is not None and name not in session.components:
-        click.echo(
-            f"error: {name} is not in OBSGEN_COMPONENTS of {session.file} ({', '.join(session.components)})",
-            err=True,
-        )
-        sys.exit(ExitCode.USAGE)
-    try:
-        plan = session_plan(session, name) if session else _sandbox_plan(spec, spec_dir, state_dir, name)
-        start(spec, name, plan, click.echo)
-    except ComponentError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.code)
+    names = session.components if start_all and session else (name,)
+    for one in names:
+        assert one is not None
+        if session is not None and one not in session.components:
+            known = ", ".join(session.components)
+            click.echo(f"error: {one} is not in OBSGEN_COMPONENTS of {session.file} ({known})", err=True)
+            sys.exit(ExitCode.USAGE)
+        try:
+            plan = session_plan(session, one) if session else _sandbox_plan(spec, spec_dir, state_dir, one)
+            start(spec, one, plan, click.echo)
+        except ComponentError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.code)
 
 
 def _sandbox_plan(spec: Spec, spec_dir: Path, state_dir: Path, name: str) -> Plan:

@@ -476,7 +476,7 @@ class StateThread(threading.Thread):
         self.vacuum_tried = self.backup_tried = 0.0
         """wall-clock times of the last attempts: a failing job waits a cadence before retrying"""
         self.backup_failing = False
-        self.snapshot_lock: StateLock | None = None
+        self.upkeep_lock: StateLock | None = None
         self.canaries = canaries
         """canary instances, each sampled on its own (c1, c2, … for a quorum gate)"""
         self.samplers = {canary: CanarySampler() for canary in canaries}
@@ -539,22 +539,31 @@ class StateThread(threading.Thread):
     def snapshot_if_due(self) -> None:
         if time.time() >= self.backup_due():
             self.backup_tried = time.time()
-            if self.takes_snapshots():
-                self.take_snapshot()
+            self.take_snapshot()
 
-    def takes_snapshots(self) -> bool:
-        """Whether this process snapshots the database: of the runtimes sharing it (components),
-        the one holding `<db>.snapshots.lock` does, so two never race for a snapshot's name; the
-        lock is tried again at each cadence, so another takes over when the holder stops."""
-        if self.snapshot_lock is None:
-            lock = StateLock(self.store.path, "snapshots")
+    def keeps_database(self) -> bool:
+        """Whether this process looks after the database — checkpoints, pruning, VACUUM,
+        snapshots — and serves its DR gauges: of the runtimes sharing it (components), the one
+        holding `<db>.upkeep.lock`, so two never VACUUM at once or race for a snapshot's name.
+        The others try again at each checkpoint, so one takes over when the keeper stops."""
+        if self.upkeep_lock is None:
+            lock = StateLock(self.store.path, "upkeep")
             try:
                 lock.acquire()
             except (StateUnavailable, OSError):
                 return False
-            self.snapshot_lock = lock
+            self.upkeep_lock = lock
             self.store.file_locks.append(lock)  # released when the store closes
         return True
+
+    def kept(self, job: Callable[[], None]) -> Callable[[], None]:
+        """`job`, run only while this process keeps the database."""
+
+        def run() -> None:
+            if self.keeps_database():
+                job()
+
+        return run
 
     def take_snapshot(self) -> None:
         """An online snapshot, pruned to `backup_keep`; a failure is reported once (until a
@@ -582,13 +591,14 @@ class StateThread(threading.Thread):
             jobs.append(Job(guarded(self.sample_canary), every(schedule.canary_period), at_start=True))
         if self._serves(URE_METRIC):
             jobs.append(Job(guarded(self.sync_step), every(schedule.sync_period), at_start=True))
-        jobs.append(Job(guarded(self.upkeep), every(schedule.checkpoint_every)))
-        jobs.append(Job(guarded(self.vacuum_if_due), lambda: self.vacuum_due() - time.time()))
+        jobs.append(Job(guarded(self.kept(self.upkeep)), every(schedule.checkpoint_every)))
+        jobs.append(Job(guarded(self.kept(self.vacuum_if_due)), lambda: self.vacuum_due() - time.time()))
         if self.backup_dir is not None and schedule.backup_every > 0:
-            jobs.append(Job(self.snapshot_if_due, lambda: self.backup_due() - time.time()))
+            jobs.append(Job(self.kept(self.snapshot_if_due), lambda: self.backup_due() - time.time()))
         return jobs
 
     def run(self) -> None:
+        self.keeps_database()  # at once, so the keeper serves the DR gauges from the start
         jobs, now = self.jobs(), time.monotonic()
         due = [now if job.at_start else now + job.delay() for job in jobs]
         while not self.stopping.is_set():
@@ -609,12 +619,23 @@ class StateThread(threading.Thread):
 class StateGauges:
     """The runtime's DR gauges, read from disk at scrape time, and the cadences it keeps."""
 
-    def __init__(self, db: Path, backup_dir: Path, schedule: StateSchedule | None = None) -> None:
+    def __init__(
+        self,
+        db: Path,
+        backup_dir: Path,
+        schedule: StateSchedule | None = None,
+        keeper: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.db, self.backup_dir = db, backup_dir
         self.schedule = schedule
         """the (time-scaled) schedule the runtime keeps, for the interval gauges (None: not served)"""
+        self.keeper = keeper
+        """whether this process keeps the database: only the keeper serves the gauges, so
+        components sharing one database export them once"""
 
     def collect(self) -> Iterator[Metric]:
+        if not self.keeper():
+            return
         try:
             wal = wal_path(self.db).stat().st_size
         except OSError:

@@ -87,10 +87,14 @@ def test_components_share_the_database_but_never_a_service(env: Path) -> None:
     db = env.parent / "state" / "runtime.sqlite"
     backups = db.parent / "backups"
     poll("the first snapshot", lambda: list(backups.glob("*.sqlite")), time.monotonic() + 20)
-    holder = int(db.with_name(db.name + ".snapshots.lock").read_text())
-    assert holder in components  # one of the two snapshots, the other does not race it
+    keeper = int(db.with_name(db.name + ".upkeep.lock").read_text())
+    assert keeper in components  # one of the two keeps the database, the other never races it
     time.sleep(1.5)
     assert len(list(backups.glob("*.sqlite"))) == 1
+    gauge = "obsgen_runtime_last_backup_timestamp_seconds "
+    served = {c.name: gauge in scrape(f"{c.base_url}{c.path}") for c in running(run_dir(env))}
+    assert sorted(served.values()) == [False, True]  # the DR gauges once, from the keeper
+    assert served[next(c.name for c in running(run_dir(env)) if c.pid == keeper)]
     spec = load_spec(ROOT / "spec")
 
     def options(*services: str) -> Options:
@@ -136,8 +140,19 @@ def test_a_taken_port_fails_with_the_log_and_leaves_no_pid_file(env: Path) -> No
         taken.listen()
         result = obsgen("component", "start", "ure", "--env", env)
     assert result.returncode == ExitCode.PORT_IN_USE, result.stdout + result.stderr
-    assert "ure exited with code" in result.stderr and str(port) in result.stderr
+    assert f"port {port} (ure) on 127.0.0.1 is taken by another process; nothing started" in result.stderr
     assert "Traceback" not in result.stderr and not (run_dir(env) / "ure.pid").exists()
+
+
+def test_a_component_dying_while_starting_is_reported_with_its_log(env: Path) -> None:
+    env.write_text(env.read_text() + "OBSGEN_SNAPSHOT_DIR=/dev/null/backups\n")  # cannot exist
+    db = env.parent / "state" / "runtime.sqlite"
+    db.parent.mkdir()
+    db.write_bytes(b"not a database, not even close" * 100)
+    result = obsgen("component", "start", "ure", "--env", env)
+    assert result.returncode == ExitCode.PORT_IN_USE, result.stdout + result.stderr
+    assert "ure exited with code" in result.stderr and "state database" in result.stderr
+    assert not (run_dir(env) / "ure.pid").exists() and running(run_dir(env)) == []
 
 
 def test_an_unknown_service_is_a_usage_error(env: Path, tmp_path: Path) -> None:

@@ -48,9 +48,11 @@ def test_a_good_file_is_read_with_defaults(tmp_path: Path) -> None:
     assert session.components == ("ure", "bridge")
     assert session.ports == {"ure": 9305, "bridge": 9306}
     assert session.prometheus_url == "http://127.0.0.1:9090"
-    assert session.snapshot_dir == Path("state/backups")  # backups/ beside the database
-    assert session.run_dir == Path(".sandbox/components")
-    assert session.spec_dir == Path("spec") and session.time_scale == 1.0
+    assert session.state_db == tmp_path / "state/lumen.sqlite"  # relative to the env file
+    assert session.snapshot_dir == tmp_path / "state/backups"  # backups/ beside the database
+    assert session.run_dir == tmp_path / ".sandbox/components"
+    assert session.spec_dir == tmp_path / "spec" and session.time_scale == 1.0
+    assert session.grafana_token_file == Path("/etc/obsgen/grafana.token")
     assert session.lines["URE_PORT"] == 4
 
 
@@ -85,7 +87,17 @@ def test_port_variables_follow_the_service_name() -> None:
             1,
             "OBSGEN_STATE_DIR: is not a session variable; did you mean OBSGEN_STATE_DB?",
         ),
-        (("# a comment", "GRAFANA_TOKEN=glsa_abc"), 1, "GRAFANA_TOKEN: holds a secret's value"),
+        (("# a comment", "GRAFANA_TOKEN=glsa_abc"), 1, "GRAFANA_TOKEN: looks like a secret's value"),
+        (
+            ("# a comment", "ALERT_SLACK_WEBHOOK=https://hooks.slack.com/x"),
+            1,
+            "ALERT_SLACK_WEBHOOK: looks like",
+        ),
+        (("# a comment", "ALERT_PAGERDUTY_ROUTING_KEY=abc"), 1, "ALERT_PAGERDUTY_ROUTING_KEY: looks like"),
+        (("URE_PORT=9305", "URE_PORT="), 4, "URE_PORT: is empty (the port of a component"),
+        (("URE_PORT=9305", "URE_PORT=\u00b2"), 4, "URE_PORT: expected a port number"),
+        (("URE_PORT=9305", "URE_PORT=9306"), 5, "BRIDGE_PORT: is URE_PORT's port too"),
+        (("# a comment", "OBSGEN_LISTEN=::1"), 1, "OBSGEN_LISTEN: expected an IPv4 address"),
         (("# a comment", "URE_PORT=9000"), 4, "URE_PORT: set twice (first on line 1)"),
         (("# a comment", "OBSGEN_TIME_SCALE=0.5"), 1, "OBSGEN_TIME_SCALE: expected a number, at least 1"),
     ],
@@ -93,6 +105,7 @@ def test_port_variables_follow_the_service_name() -> None:
 def test_each_bad_line_is_located(tmp_path: Path, change: tuple[str, str], line: int, message: str) -> None:
     path = written(tmp_path, GOOD.replace(*change))
     result = CliRunner().invoke(main, ["restore", "check", "--env", str(path)])
+    assert isinstance(result.exception, SystemExit), result.exception  # not a traceback
     assert result.exit_code == ExitCode.USAGE, result.output
     assert f"error: {path}:{line}: {message}" in result.output
     assert "nothing was done" in result.output and "Traceback" not in result.output

@@ -31,6 +31,8 @@ from generator.exit_codes import ExitCode
 from runtime.components import running
 from runtime.state import connect
 
+pytestmark = pytest.mark.xdist_group("session-restore")  # one sandbox, its tests in order
+
 SPEED = 60
 
 
@@ -82,6 +84,7 @@ def write_env(state: Path, ports: dict[str, Any], grafana: str) -> Path:
     env.write_text(
         f"""# written by tests/test_session_restore.py, like SESSION_RESTORE.env.example
 OBSGEN_SPEC_DIR={ROOT / "spec"}
+OBSGEN_GENERATED_DIR={ROOT / "generated"}
 METRIC_REALM=prod
 OBSGEN_COMPONENTS=ure bridge
 URE_PORT={services["ure"]}
@@ -181,7 +184,7 @@ def test_3_a_second_process_never_serves_a_running_component(deployment: Deploym
 
 def test_4_dr_recover_leaves_a_healthy_deployment_alone(deployment: Deployment) -> None:
     inode = deployment.db.stat().st_ino
-    result = make("dr.recover", "SNAP=latest", f"ENV={deployment.env}")
+    result = make("dr.recover", "SNAP=latest", f"ENV={deployment.env}", "POLLS=2", "EVERY=0.5")
     assert result.returncode != 0
     assert "[HEALTHY] every component answers /readyz 200: nothing to recover" in result.stdout
     assert deployment.db.stat().st_ino == inode
@@ -210,7 +213,9 @@ def test_5_dr_recover_restores_the_snapshot_and_the_alert_resolves(deployment: D
     )
     lost = [row for row in ure_rows(deployment.db) if row not in kept]
     assert lost
-    result = make("dr.recover", f"SNAP={Path(snapshot).name}", f"ENV={deployment.env}")
+    result = make(
+        "dr.recover", f"SNAP={Path(snapshot).name}", f"ENV={deployment.env}", "POLLS=3", "EVERY=0.5"
+    )
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "bridge: /readyz 503, 503, 503" in out

@@ -5,8 +5,9 @@ holding secrets — never a secret's value.
 
 The format is the common env-file subset: `KEY=VALUE` lines, `export ` allowed before a key,
 `#` comments, values bare or in single or double quotes, taken literally (no `$` expansion, no
-escapes). Relative paths are relative to the current directory, where `make` runs. Every problem
-is reported with its file and line, and ends the command with exit 2.
+escapes). Relative paths are relative to the env file's directory (the repository's root for
+SESSION_RESTORE.env beside the Makefile). Every problem is reported with its file and line, and
+ends the command with exit 2.
 """
 
 from __future__ import annotations
@@ -35,14 +36,13 @@ REQUIRED = (
 )
 OPTIONAL = (
     "OBSGEN_SPEC_DIR",
+    "OBSGEN_GENERATED_DIR",
     "OBSGEN_SNAPSHOT_DIR",
     "OBSGEN_RUN_DIR",
     "OBSGEN_SECRETS_DIR",
     "OBSGEN_TIME_SCALE",
     "OBSGEN_LISTEN",
 )
-SECRET_VALUES = ("GRAFANA_TOKEN",)
-"""variables holding a secret's value: refused in the file (it holds paths only)"""
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class SessionEnv:
     run_dir: Path
     grafana_token_file: Path
     spec_dir: Path = Path("spec")
+    generated_dir: Path = Path("generated")
     secrets_dir: Path | None = None
     """where Alertmanager's secret files are (default: the spec's `secrets_dir`)"""
     time_scale: float = 1.0
@@ -73,11 +74,12 @@ class SessionEnv:
 
     def grafana_environ(self) -> dict[str, str]:
         """GRAFANA_URL and GRAFANA_TOKEN (read from GRAFANA_TOKEN_FILE) for `obsgen grafana import`;
-        no token when the file cannot be read (the import then says the token is missing)."""
-        environ = {"GRAFANA_URL": self.grafana_url}
+        an empty token when the file cannot be read, so the import refuses it (exit 20) rather
+        than use a GRAFANA_TOKEN the caller's environment happens to hold."""
+        token = ""
         with contextlib.suppress(OSError, UnicodeDecodeError):
-            environ["GRAFANA_TOKEN"] = self.grafana_token_file.read_text(encoding="utf-8").strip()
-        return environ
+            token = self.grafana_token_file.read_text(encoding="utf-8").strip()
+        return {"GRAFANA_URL": self.grafana_url, "GRAFANA_TOKEN": token}
 
 
 def port_variable(component: str) -> str:
@@ -151,9 +153,9 @@ def _checked(values: dict[str, str], lines: dict[str, int], file: str) -> list[S
     issues = [issue(key, "is not set (required)") for key in REQUIRED if key not in lines]
     issues += [issue(key, "is empty (required)") for key in REQUIRED if key in values and not values[key]]
     issues += [
-        issue(key, "holds a secret's value; the session env names files only (GRAFANA_TOKEN_FILE)")
-        for key in SECRET_VALUES
-        if key in values
+        issue(key, "looks like a secret's value; the session env names files only (their paths)")
+        for key in lines
+        if secret_name(key)
     ]
     components = _components(values.get("OBSGEN_COMPONENTS", ""))
     bad = [name for name in components if not SERVICE_NAME.match(name)]
@@ -165,6 +167,12 @@ def _checked(values: dict[str, str], lines: dict[str, int], file: str) -> list[S
         for key in sorted(ports)
         if key not in lines
     ]
+    issues += [
+        issue(key, "is empty (the port of a component in OBSGEN_COMPONENTS)")
+        for key in sorted(ports)
+        if values.get(key) == ""
+    ]
+    issues += _shared_ports(values, [port_variable(name) for name in components], issue)
     for key, value in values.items():
         check = VALUE_CHECKS.get(key) or (_port_problem if key in ports else None)
         problem = check(value) if check and value else None
@@ -172,6 +180,28 @@ def _checked(values: dict[str, str], lines: dict[str, int], file: str) -> list[S
             issues.append(issue(key, problem))
         elif check is None and (key.startswith("OBSGEN_") or key.endswith("_PORT")):
             issues.append(issue(key, _unknown(key, [*REQUIRED, *OPTIONAL, *sorted(ports)])))
+    return issues
+
+
+def secret_name(key: str) -> bool:
+    """A variable whose name says it holds a secret (`GRAFANA_TOKEN`, `ALERT_SLACK_WEBHOOK`,
+    `ALERT_PAGERDUTY_ROUTING_KEY`, …) rather than a file's path (`…_FILE`)."""
+    if key.endswith(("_FILE", "_DIR")):
+        return False
+    return any(word in key for word in ("TOKEN", "WEBHOOK", "PASSWORD", "SECRET")) or key.endswith("_KEY")
+
+
+def _shared_ports(
+    values: dict[str, str], ports: list[str], issue: Callable[[str, str], SpecIssue]
+) -> list[SpecIssue]:
+    """Two components on one port: the second could never start."""
+    first: dict[str, str] = {}
+    issues = []
+    for key in ports:
+        value = values.get(key, "")
+        if value and value in first:
+            issues.append(issue(key, f"is {first[value]}'s port too; each component needs its own"))
+        first.setdefault(value, key)
     return issues
 
 
@@ -199,7 +229,8 @@ def _url_problem(value: str) -> str | None:
 
 
 def _port_problem(value: str) -> str | None:
-    return None if value.isdigit() and 1 <= int(value) <= 65535 else "expected a port number, 1 to 65535"
+    valid = re.fullmatch(r"[0-9]{1,5}", value) and 1 <= int(value) <= 65535
+    return None if valid else "expected a port number, 1 to 65535"
 
 
 def _realm_problem(value: str) -> str | None:
@@ -219,7 +250,8 @@ def _path_problem(value: str) -> str | None:
 
 
 def _listen_problem(value: str) -> str | None:
-    return None if re.match(r"^[0-9A-Za-z.:-]+$", value) else "expected an address to bind, e.g. 127.0.0.1"
+    valid = re.fullmatch(r"[0-9A-Za-z.-]+", value)
+    return None if valid else "expected an IPv4 address or host name to bind, e.g. 127.0.0.1"
 
 
 VALUE_CHECKS: dict[str, Callable[[str], str | None]] = {
@@ -229,7 +261,14 @@ VALUE_CHECKS: dict[str, Callable[[str], str | None]] = {
     "OBSGEN_TIME_SCALE": _scale_problem,
     "OBSGEN_LISTEN": _listen_problem,
     **dict.fromkeys(
-        ("OBSGEN_STATE_DB", "OBSGEN_SNAPSHOT_DIR", "OBSGEN_RUN_DIR", "OBSGEN_SECRETS_DIR", "OBSGEN_SPEC_DIR"),
+        (
+            "OBSGEN_STATE_DB",
+            "OBSGEN_SNAPSHOT_DIR",
+            "OBSGEN_RUN_DIR",
+            "OBSGEN_SECRETS_DIR",
+            "OBSGEN_SPEC_DIR",
+            "OBSGEN_GENERATED_DIR",
+        ),
         _path_problem,
     ),
     "GRAFANA_TOKEN_FILE": _path_problem,
@@ -237,8 +276,14 @@ VALUE_CHECKS: dict[str, Callable[[str], str | None]] = {
 
 
 def _session(path: Path, values: dict[str, str], lines: dict[str, int]) -> SessionEnv:
+    """The checked values, with relative paths taken from the env file's directory."""
+    base = path.parent
+
+    def located(key: str, default: str) -> Path:
+        return base / (values.get(key) or default)
+
     components = _components(values["OBSGEN_COMPONENTS"])
-    state_db = Path(values["OBSGEN_STATE_DB"])
+    state_db = located("OBSGEN_STATE_DB", "")
     secrets = values.get("OBSGEN_SECRETS_DIR")
     return SessionEnv(
         file=path,
@@ -250,11 +295,14 @@ def _session(path: Path, values: dict[str, str], lines: dict[str, int]) -> Sessi
         alertmanager_url=values["ALERTMANAGER_URL"].rstrip("/"),
         grafana_url=values["GRAFANA_URL"].rstrip("/"),
         state_db=state_db,
-        snapshot_dir=Path(values.get("OBSGEN_SNAPSHOT_DIR") or state_db.parent / "backups"),
-        run_dir=Path(values.get("OBSGEN_RUN_DIR") or ".sandbox/components"),
-        grafana_token_file=Path(values["GRAFANA_TOKEN_FILE"]),
-        spec_dir=Path(values.get("OBSGEN_SPEC_DIR") or "spec"),
-        secrets_dir=Path(secrets) if secrets else None,
+        snapshot_dir=base / values["OBSGEN_SNAPSHOT_DIR"]
+        if values.get("OBSGEN_SNAPSHOT_DIR")
+        else state_db.parent / "backups",
+        run_dir=located("OBSGEN_RUN_DIR", ".sandbox/components"),
+        grafana_token_file=located("GRAFANA_TOKEN_FILE", ""),
+        spec_dir=located("OBSGEN_SPEC_DIR", "spec"),
+        generated_dir=located("OBSGEN_GENERATED_DIR", "generated"),
+        secrets_dir=base / secrets if secrets else None,
         time_scale=float(values.get("OBSGEN_TIME_SCALE") or 1),
         listen=values.get("OBSGEN_LISTEN") or "127.0.0.1",
     )
