@@ -5,6 +5,7 @@ cannot differ between a single Prometheus, the operator, Mimir/Cortex and Thanos
   kubernetes/prometheusrule-<owner>.yaml  a prometheus-operator PrometheusRule per owner
   mimir/<owner>.yaml                      one mimirtool namespace per owner (`namespace:` + groups)
   thanos/rules/<file>.yml                 the plain files unchanged (written by the pipeline)
+All three are opt-in: the pipeline writes them only when `settings.outputs` lists them.
 The owner of `<service>.yml`, `<service>.<slo>.yml` and `<service>.gate.<gate>.yml` is the
 service; the owner of `_watchdog.yml` is `obsgen`.
 """

@@ -77,7 +77,13 @@ def scoped(name: str, matchers: Iterable[tuple[str, str, str]], scope: Mapping[s
 
 def range_vector(series: str, window_seconds: int | Fraction) -> str:
     """`series[5m]`; the range is a duration value, so it shrinks under `compressed_time`."""
-    return f"{series}[{duration_value(window_seconds)}]"
+    return f"{series}[{_scaled_duration(window_seconds, time_scale())}]"
+
+
+@lru_cache(maxsize=1024)
+def _scaled_duration(window_seconds: int | Fraction, scale: Fraction) -> str:
+    """duration_value under `scale` (the key: the same window renders differently under another)."""
+    return duration_value(window_seconds)
 
 
 def call(function: str, *args: str) -> str:

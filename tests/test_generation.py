@@ -194,3 +194,23 @@ def test_prometheus_config_scrapes_the_seed_ports_and_passes_promtool(promtool: 
     assert config["rule_files"] == ["rules/*.yml"]
     result = subprocess.run([promtool, "check", "config", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_regeneration_reuses_unchanged_files_and_leaves_no_links(tmp_path: Path) -> None:
+    out = tmp_path / "generated"
+    writer.write_tree(out, writer.with_marker({"a.txt": "old\n", "d/same.txt": "same\n"}))
+    assert writer.write_tree(out, writer.with_marker({"a.txt": "new\n", "d/same.txt": "same\n"}))
+    assert (out / "a.txt").read_text() == "new\n" and (out / "d/same.txt").read_text() == "same\n"
+    assert all(p.stat().st_nlink == 1 for p in out.rglob("*") if p.is_file()), "the old tree is gone"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["generated"]
+
+
+def test_a_symlink_in_the_old_tree_becomes_a_file(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "generated", tmp_path / "elsewhere.txt"
+    writer.write_tree(out, writer.with_marker({"a.txt": "same\n", "b.txt": "old\n"}))
+    elsewhere.write_text("same\n")
+    (out / "a.txt").unlink()
+    (out / "a.txt").symlink_to(elsewhere)
+    assert writer.write_tree(out, writer.with_marker({"a.txt": "same\n", "b.txt": "new\n"}))
+    assert not (out / "a.txt").is_symlink() and (out / "a.txt").read_text() == "same\n"
+    assert elsewhere.stat().st_nlink == 1

@@ -49,6 +49,12 @@ def prometheus_rules() -> list[Path]:
     return sorted(KUBERNETES.glob("prometheusrule-*.yaml"))
 
 
+def test_the_bundled_spec_opts_in_to_these_layouts() -> None:
+    """They are opt-in (`settings.outputs`); without them the tests below would read nothing."""
+    assert {"kubernetes", "mimir", "thanos"} <= set(load(SPEC).settings.outputs)
+    assert KUBERNETES.is_dir() and MIMIR.is_dir() and THANOS.is_dir()
+
+
 def test_one_prometheus_rule_per_owner() -> None:
     assert [p.name for p in prometheus_rules()] == [
         f"prometheusrule-{name}.yaml" for name in sorted(plain_groups_by_owner())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from generator.model.common import Duration, Labels, StrictModel
 
@@ -43,6 +43,18 @@ class KubernetesSettings(StrictModel):
     )
 
 
+OutputTarget = Literal[
+    "prometheus", "alertmanager", "grafana", "runbooks", "argo", "schema", "kubernetes", "mimir", "thanos"
+]
+"""One output module of `generated/`: prometheus = rules/ + tests/ + prometheus.yml, alertmanager =
+alertmanager.yml + routing-tests.yml, grafana = dashboards/ + provisioning/, and the others the
+directory of their name."""
+OUTPUT_TARGETS: tuple[str, ...] = get_args(OutputTarget)
+OPT_IN_OUTPUTS = ("kubernetes", "mimir", "thanos")
+"""The scaled rulers' layouts: the same rule groups again, written only when the spec asks."""
+DEFAULT_OUTPUTS: tuple[str, ...] = tuple(t for t in OUTPUT_TARGETS if t not in OPT_IN_OUTPUTS)
+
+
 class Settings(StrictModel):
     evaluation_interval: Duration = Field(60, description="Prometheus rule evaluation interval")
     scrape_interval: Duration = Field(15, description="default scrape interval of every job")
@@ -71,3 +83,25 @@ class Settings(StrictModel):
     )
     external_labels: Labels = Field(default_factory=dict)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    outputs: list[OutputTarget] = Field(
+        default_factory=lambda: list(DEFAULT_OUTPUTS),
+        min_length=1,
+        description="what `obsgen gen` writes under generated/; default: all but kubernetes, mimir and "
+        "thanos (opt-in). prometheus is always written: its promtool tests are the proof of the rules",
+    )
+
+    @field_validator("outputs")
+    @classmethod
+    def _prometheus_and_no_repeats(cls, outputs: list[str]) -> list[str]:
+        if "prometheus" not in outputs:
+            raise ValueError(
+                "outputs must include prometheus: the rules and the promtool tests that prove them are "
+                "always written (the other layouts are made from those rules)"
+            )
+        repeated = sorted({name for name in outputs if outputs.count(name) > 1})
+        if repeated:
+            raise ValueError(f"outputs lists {', '.join(repeated)} more than once")
+        return outputs
+
+    def writes(self, target: str) -> bool:
+        return target in self.outputs

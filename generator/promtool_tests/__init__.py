@@ -89,6 +89,15 @@ def design_promtool_tests(spec: Spec) -> PromtoolTests:
     return _last[2]
 
 
+def keep_design(designed: Spec, same: Spec) -> Spec:
+    """`same` is `designed` with only what the tests do not read changed (the runbook template,
+    set after `validate`): it keeps the design already made rather than making it again."""
+    global _last
+    if _last is not None and _last[0] is designed:
+        _last = (same, _last[1], _last[2])
+    return same
+
+
 def compile_promtool_tests(spec: Spec) -> PromtoolTests:
     """One test file per rule file: `<service>` and `<service>.<slo>`. Assumes a spec `validate`
     accepted, which designed these same scenarios."""

@@ -29,6 +29,7 @@ from generator.promtool_tests.series import (
 )
 
 Badness = list[float | None]
+_VALUES: dict[tuple[Any, ...], str] = {}
 
 
 class SliDriver(Protocol):
@@ -127,13 +128,20 @@ class ThresholdDriver:
             {**example_labels(self.signal.matchers), **extra},
             metric,
         )
-        series = [input_series(metric, labels, values(self.raw(badness)))]
-        always_bad = values(self.raw([None if b is None else 1.0 for b in badness]))
+        series = [input_series(metric, labels, self._values(tuple(badness)))]
+        always_bad = self._values(tuple(None if b is None else 1.0 for b in badness))
         series += [
             input_series(metric, legacy, always_bad)
             for legacy in legacy_label_sets(self.service, labels, metric)
         ]
         return series
+
+    def _values(self, badness: tuple[float | None, ...]) -> str:
+        """The raw samples' value string; the levels follow from the key, so it is cached by it."""
+        key = (self.key(), badness)
+        if key not in _VALUES:
+            _VALUES[key] = values(self.raw(list(badness)))
+        return _VALUES[key]
 
     def is_bad(self, value: float) -> bool:
         v, t = value, self.sli.value

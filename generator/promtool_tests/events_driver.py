@@ -11,6 +11,7 @@ bucket then counts a decoy, and the generated test fails.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from generator.conventions import EVENTS_BASE_WINDOW
@@ -76,7 +77,7 @@ class EventsDriver:
         return self.groups[0]
 
     def error_increments(self, badness: Badness) -> list[int]:
-        return [round((b or 0) * self.RATE) for b in badness[1:]]
+        return list(_increments(tuple(badness), self.RATE))
 
     def inputs(self, badness: Badness) -> list[dict[str, str]]:
         """The scenario's stream, a healthy second group when grouped, and the decoys."""
@@ -226,6 +227,12 @@ class EventsDriver:
             steps = range(first, i + 1)
             out.append(sum(errors[j] for j in steps) / (self.RATE * len(steps)) if steps else None)
         return out
+
+
+@lru_cache(maxsize=1024)
+def _increments(badness: tuple[float | None, ...], rate: int) -> tuple[int, ...]:
+    """Per-step error counts; every SLO of a shape feeds the same badness."""
+    return tuple(round((b or 0) * rate) for b in badness[1:])
 
 
 def _distinct_streams(a: Labels, b: Labels) -> bool:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
@@ -85,6 +86,12 @@ def series(name: str, labels: dict[str, str]) -> str:
 
 def values(samples: Sequence[Sample]) -> str:
     """promtool's expanding notation, run-length encoded: `0.5x9 _x3 1`."""
+    return _values(tuple(samples))
+
+
+@lru_cache(maxsize=4096)
+def _values(samples: tuple[Sample, ...]) -> str:
+    """Every SLO of a shape feeds the same samples (equal samples spell alike)."""
     tokens: list[str] = []
     for sample, same in groupby(samples):
         run = len(list(same))
@@ -100,6 +107,11 @@ def values(samples: Sequence[Sample]) -> str:
 
 def counter_values(start: int, increments: Sequence[int]) -> str:
     """A counter from `start` growing by each increment, compressed to `a+bxn` runs."""
+    return _counter_values(start, tuple(increments))
+
+
+@lru_cache(maxsize=4096)
+def _counter_values(start: int, increments: tuple[int, ...]) -> str:
     tokens: list[str] = [str(start)]
     value = start
     for step, same in groupby(increments):

@@ -23,7 +23,7 @@ from typing import Any
 from generator.alert_contract import burn_alerts
 from generator.alert_templates import expand
 from generator.conventions import identity_labels, slo_labels
-from generator.durations import format_duration
+from generator.durations import format_duration, time_scale
 from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
 from generator.promtool_tests.series import ScenarioError, duration, expected_alert, series
@@ -238,11 +238,24 @@ def violation_plan(
     return fire_times, times
 
 
-def unambiguous_violation(
-    driver: SliDriver, slo: SLO, windows: list[BurnWindow]
-) -> tuple[int, dict[str, FireTime], list[int]]:
+Violation = tuple[int, dict[str, FireTime], list[int]]
+_VIOLATIONS: dict[tuple[Any, ...], Violation] = {}
+
+
+def unambiguous_violation(driver: SliDriver, slo: SLO, windows: list[BurnWindow]) -> Violation:
     """The healthy history, fire times and check times of a full violation in which the first
-    severity to fire can be checked on both sides of its fire time."""
+    severity to fire can be checked on both sides of its fire time.
+
+    Designed once per shape: it reads only the driver's key, the time slice, the windows and
+    the budget, and large specs repeat a few shapes (a refusal is not kept: it raises again)."""
+    shape = (driver.key(), slo.time_slice, tuple(windows), error_budget(slo), time_scale())
+    if shape not in _VIOLATIONS:
+        _VIOLATIONS[shape] = _unambiguous_violation(driver, slo, windows)
+    history, fire_times, times = _VIOLATIONS[shape]
+    return history, dict(fire_times), list(times)
+
+
+def _unambiguous_violation(driver: SliDriver, slo: SLO, windows: list[BurnWindow]) -> Violation:
     longest = max(w.long for w in windows)
     for history in (history_samples(slo, windows), (longest + HOUR) // slo.time_slice):
         fire_times, times = violation_plan(driver, slo, windows, history)

@@ -53,9 +53,8 @@ def slow_burn_test(
     cases += [alert_case(t, name, ticket_only) for t in checks]
     length = checks[-1] // step + 1
     bad = design.bad[False]
-    badness = [0.0] * history + [
-        _burst_badness(i, period, design.burst, bad) for i in range(length - history)
-    ]
+    pattern = [_burst_badness(i, period, design.burst, bad) for i in range(period)]
+    badness = [0.0] * history + _repeated(pattern, length - history)
     return scenario_group(
         f"{name}: slow burn ({float(bad) * 100:.3g}% bad) fires the ticket, never the page",
         driver,
@@ -100,6 +99,11 @@ def _smallest_burst(driver: SliDriver, period: int) -> float:
         if spoiled:
             return spoiled
     return float("inf")
+
+
+def _repeated(pattern: list[float], length: int) -> list[float]:
+    """`pattern` over and over, cut to `length` (the badness of index i is pattern[i % period])."""
+    return (pattern * (length // len(pattern) + 1))[:length]
 
 
 def _burst_badness(i: int, period: int, burst: int, bad: Fraction) -> float:
