@@ -7,7 +7,7 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
-DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter
+DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter victoria-metrics
 
 .PHONY: gen test ci bootstrap.latest restore.sanity components.start ure.sync bridge.adaptive.start smoke session.restore dr.recover error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench.bridge autotune.bridge bench-reads rollout.preview targets.verify e2e.probe grafana.import.min alert.test reload up down sandbox.smoke clean help release release.tag
 
@@ -33,7 +33,8 @@ help:
 	@echo "make promql-unit  promtool check rules/config and the generated promtool tests"
 	@echo "make alertmanager-unit  amtool check-config and the generated routing tests"
 	@echo "make alert.test   real Alertmanager + local sink: each route delivers, grouped, ticket inhibited"
-	@echo "make bench        generation (bundled spec, 1,000 SLOs), exporter scrape latency, tick jitter"
+	@echo "make bench        generation (bundled spec, 1,000 and 10,000 SLOs), scrape latency, tick jitter,"
+	@echo "                  the rules on vmalert vs promtool"
 	@echo "make bench-reads  samples read per evaluation, obsgen vs Sloth, on a real Prometheus"
 	@echo "make bench.bridge [SECONDS=900]  bridge tick jitter under 8 scrapers -> out/bench_bridge.log"
 	@echo "make autotune.bridge  gain/tick/guard from the last bench into configs/bridge.yaml (then bench again)"
@@ -81,14 +82,26 @@ promql-unit: $(STAMP) debs
 	promtool check config generated/prometheus/prometheus.yml
 	promtool test rules generated/prometheus/tests/*.yml
 
-# The sandbox modules run once, as the sandbox-smoke-60s check of `make ci`. Two workers
-# (pytest-xdist): tests pick free ports and temporary directories, so they can run side by side.
+# Two pytest runs side by side: the modules that start whole stacks (the seed's
+# sandbox-smoke-60s, the same chain on an `obsgen init` project, the session restore), one stack
+# per module, each module on its own worker (they mostly wait for the sped-up clock), and every
+# other test on two workers (pytest-xdist: tests pick free ports and temporary directories).
+# Then `make ci` with PYTEST_RAN: its checks that pytest has just run (sandbox.smoke,
+# error-budget-burn-ok, dr-rehearsal-24h-pass) say so instead of running twice.
 SANDBOX_TESTS := tests/test_sandbox.py tests/test_sandbox_any_spec.py
+STACK_TESTS := $(SANDBOX_TESTS) tests/test_session_restore.py
+TEST_STARTED := $(shell date +%s)
 test: $(STAMP) debs lint
-	$(VENV)/bin/pytest -q -n 2 --dist loadgroup $(addprefix --ignore=,$(SANDBOX_TESTS))
-	$(OBSGEN) gen --check
-	$(MAKE) --no-print-directory alertmanager-unit
-	$(MAKE) --no-print-directory ci
+	@status=0; stacks=$$(mktemp); \
+	$(VENV)/bin/pytest -q -n 3 --dist loadfile $(STACK_TESTS) > $$stacks 2>&1 & stack_pid=$$!; \
+	$(VENV)/bin/pytest -q -n 2 $(addprefix --ignore=,$(STACK_TESTS)) || status=$$?; \
+	wait $$stack_pid || status=$$?; echo "== the stack modules: $(STACK_TESTS)"; cat $$stacks; rm -f $$stacks; \
+	[ $$status != 0 ] || { $(OBSGEN) gen --check \
+	  && $(MAKE) --no-print-directory alertmanager-unit \
+	  && $(MAKE) --no-print-directory ci PYTEST_RAN=1 || status=$$?; }; \
+	elapsed=$$(( $$(date +%s) - $(TEST_STARTED) )); \
+	echo "make test: $$([ $$status = 0 ] && echo passed || echo FAILED) in $$((elapsed / 60)) min $$((elapsed % 60)) s wall"; \
+	exit $$status
 
 # `make test` runs a fixed sample of these; this runs many more (hypothesis picks them anew).
 FUZZ_EXAMPLES ?= 200
@@ -110,6 +123,7 @@ ci: $(STAMP) debs
 # Against PROMETHEUS_URL when given, else against the sandbox's real Prometheus.
 error-budget-burn-ok: $(STAMP) debs
 	@if [ -n "$(PROMETHEUS_URL)" ]; then $(OBSGEN) budget check --prometheus $(PROMETHEUS_URL); \
+	elif [ -n "$(PYTEST_RAN)" ]; then echo "ran above in pytest: tests/test_sandbox.py -k budget"; \
 	else $(VENV)/bin/pytest -q tests/test_sandbox.py -k budget; fi
 
 # The gates' generated promtool tests: promotion, rollback and the K-of-N canary quorum.
@@ -117,7 +131,11 @@ canary-quorum-pass: $(STAMP) debs
 	promtool test rules generated/prometheus/tests/*.gate.*.yml
 
 dr-rehearsal-24h-pass: $(STAMP)
+ifdef PYTEST_RAN
+	@echo "ran above in pytest: tests/test_dr.py::test_dr_rehearse_passes (obsgen dr rehearse)"
+else
 	$(OBSGEN) dr rehearse
+endif
 
 backup.now: $(STAMP)
 	$(OBSGEN) dr backup $(ENV_FLAG)
@@ -137,9 +155,10 @@ alertmanager-unit: $(STAMP) debs
 alert.test: $(STAMP) debs
 	$(VENV)/bin/pytest -q tests/test_alert_delivery.py
 
-bench: $(STAMP)
+bench: $(STAMP) debs
 	$(PY) benchmarks/gen_bench.py
 	$(PY) benchmarks/runtime_bench.py
+	$(PY) benchmarks/vmalert_compare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache benchmarks/out
@@ -223,7 +242,11 @@ dr.recover: $(STAMP)
 # The seed's smoke on the bundled spec and the same chain on an `obsgen init` project, each
 # module's stack on its own worker, side by side (both mostly wait for the sped-up clock).
 sandbox.smoke: $(STAMP) debs
+ifdef PYTEST_RAN
+	@echo "ran above in pytest: $(SANDBOX_TESTS)"
+else
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile $(SANDBOX_TESTS)
+endif
 
 # make release VERSION=1.9.5-rc1 (PEP 440: 1.9.5rc1), then commit, then make release.tag VERSION=1.9.5-rc1.
 # The logic, and what each step checks, is in tools/release.py.

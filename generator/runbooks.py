@@ -241,7 +241,21 @@ def threshold_lines(source: Source) -> list[str]:
     return []
 
 
-def dashboards_for(source: Source, dashboards: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+Boards = dict[str, list[dict[str, str]]]
+"""tag → the dashboards carrying it, as {uid, title}, in uid order"""
+
+
+def boards_by_tag(dashboards: dict[str, dict[str, Any]]) -> Boards:
+    """One pass over the dashboards, so each alert finds its service's without scanning them all."""
+    found: Boards = {}
+    for uid in sorted(dashboards):
+        board = dashboards[uid]
+        for tag in dict.fromkeys(board.get("tags", [])):
+            found.setdefault(tag, []).append({"uid": uid, "title": str(board.get("title", uid))})
+    return found
+
+
+def dashboards_for(source: Source, boards: Boards) -> list[dict[str, str]]:
     """The service's generated dashboards, the one made for this alert's kind first."""
     if source.service is None:
         return []
@@ -250,9 +264,8 @@ def dashboards_for(source: Source, dashboards: dict[str, dict[str, Any]]) -> lis
         "burn_rate": slo_dashboard_uid(service),
         "gate": source.element.name if isinstance(source.element, Gate) else "",
     }.get(source.kind, "")
-    owned = [uid for uid, board in dashboards.items() if service.service in board.get("tags", [])]
-    ordered = sorted(owned, key=lambda uid: (uid != first, uid))
-    return [{"uid": uid, "title": str(dashboards[uid].get("title", uid))} for uid in ordered]
+    owned = boards.get(service.service, [])
+    return sorted(owned, key=lambda board: (board["uid"] != first, board["uid"]))
 
 
 def own_steps(source: Source) -> list[str]:
@@ -261,7 +274,7 @@ def own_steps(source: Source) -> list[str]:
 
 
 def page_context(
-    name: str, source: Source, rules: list[tuple[str, dict[str, Any]]], dashboards: dict[str, dict[str, Any]]
+    name: str, source: Source, rules: list[tuple[str, dict[str, Any]]], boards: Boards
 ) -> dict[str, Any]:
     """Everything the template may use for one alert; templates/README.md lists it."""
     views = [rule_view(rule) for _, rule in rules]
@@ -281,7 +294,7 @@ def page_context(
         "slo_id": slo_id(source.service, element) if isinstance(element, SLO) and source.service else "",
         "burn_windows": burn_window_rows(element) if isinstance(element, SLO) else [],
         "gate": element.name if isinstance(element, Gate) else "",
-        "dashboards": dashboards_for(source, dashboards),
+        "dashboards": dashboards_for(source, boards),
         "steps": own_steps(source),
         "runbook_url": views[0]["runbook_url"],
     }
@@ -296,8 +309,9 @@ def compile_runbooks(
     """`<AlertName>.md` → page, for every alert in `rule_files`, in name order."""
     compiled = parse_template(template)
     sources = alert_sources(spec)
+    boards = boards_by_tag(dashboards)
     pages: dict[str, str] = {}
     for name, rules in sorted(alert_rules(rule_files).items()):
-        context = page_context(name, sources.get(name, Source("promql")), rules, dashboards)
+        context = page_context(name, sources.get(name, Source("promql")), rules, boards)
         pages[f"{name}.md"] = render_page(compiled, template, context)
     return pages

@@ -31,8 +31,6 @@ from generator.exit_codes import ExitCode
 from runtime.components import running
 from runtime.state import connect
 
-pytestmark = pytest.mark.xdist_group("session-restore")  # one sandbox, its tests in order
-
 SPEED = 60
 
 
