@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 SERVICES, SLOS_PER_SERVICE = 100, 10
-SIZES = {1_000: 3, 10_000: 2}
+SIZES = {1_000: 3, 10_000: 1}
 """synthetic SLOs → runs"""
 
 SETTINGS = "settings:\n  runbook_base_url: https://runbooks.example.test\n"

@@ -15,12 +15,22 @@ from generator.cli_options import generated_dir_option, spec_dir_option
 from generator.exit_codes import ExitCode
 
 
+def fewer_collections() -> None:
+    """Compiling allocates millions of small objects that are not garbage cycles: at Python's
+    default threshold (700) the cyclic collector runs thousands of times for nothing, about a
+    fifth of a 1,000-SLO `gen`. Reference counting still frees them; cycles are collected later."""
+    import gc
+
+    gc.set_threshold(100_000, 50, 100)
+
+
 @click.command()
 @spec_dir_option()
 @generated_dir_option("--out", "Output directory; replaced as a whole, atomically.")
 @click.option("--check", is_flag=True, help="Write nothing; print a diff and exit 1 if out of date.")
 def gen(spec_dir: Path, out_dir: Path, check: bool) -> None:
     """Compile the spec into every generated file."""
+    fewer_collections()
     from generator.loader import load_spec
     from generator.pipeline import render_outputs
     from generator.writer import diff_tree, with_marker, write_tree
@@ -51,6 +61,7 @@ def gen(spec_dir: Path, out_dir: Path, check: bool) -> None:
 @spec_dir_option()
 def validate(spec_dir: Path) -> None:
     """Check the spec without writing anything."""
+    fewer_collections()
     from generator.loader import load_spec
 
     spec = load_spec(spec_dir)
