@@ -9,7 +9,7 @@ OBSGEN  := $(VENV)/bin/obsgen
 STAMP   := $(VENV)/.installed
 DEBS    := prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter victoria-metrics
 
-.PHONY: gen test ci bootstrap.latest restore.sanity components.start ure.sync bridge.adaptive.start smoke session.restore dr.recover error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench.bridge autotune.bridge bench-reads rollout.preview targets.verify e2e.probe grafana.import.min alert.test reload up down sandbox.smoke clean help release release.tag
+.PHONY: gen test test-fast ci bootstrap.latest restore.sanity components.start ure.sync bridge.adaptive.start smoke session.restore dr.recover error-budget-burn-ok canary-quorum-pass dr-rehearsal-24h-pass backup.now restore.from lint obs-lint promql-unit alertmanager-unit debs fuzz bench bench.bridge autotune.bridge bench-reads rollout.preview targets.verify e2e.probe grafana.import.min alert.test reload up down sandbox.smoke clean help release release.tag
 
 # The session env file of a deployment (SESSION_RESTORE.env.example), given on the command line
 # (make smoke ENV=SESSION_RESTORE.env); empty: the sandbox's. An ENV exported by the shell (POSIX
@@ -24,6 +24,7 @@ PROMETHEUS_FLAG = $(if $(PROMETHEUS_URL),--prometheus $(PROMETHEUS_URL))
 help:
 	@echo "make gen          compile spec/ into generated/ (creates .venv on first use)"
 	@echo "make test         lint, pytest, gen --check, amtool, and make ci (installs what it needs)"
+	@echo "make test-fast    the edit loop: lint, pytest without the stack modules, gen --check"
 	@echo "make ci           the six L4 checks: obs-lint promql-unit sandbox.smoke error-budget-burn-ok"
 	@echo "                  canary-quorum-pass dr-rehearsal-24h-pass"
 	@echo "make backup.now   online snapshot of the runtime's SQLite state; restore.from SNAP=..."
@@ -102,6 +103,11 @@ test: $(STAMP) debs lint
 	elapsed=$$(( $$(date +%s) - $(TEST_STARTED) )); \
 	echo "make test: $$([ $$status = 0 ] && echo passed || echo FAILED) in $$((elapsed / 60)) min $$((elapsed % 60)) s wall"; \
 	exit $$status
+
+# The edit loop: lint, every test but the stack modules, gen --check. CI runs `make test`.
+test-fast: $(STAMP) debs lint
+	$(VENV)/bin/pytest -q -n 2 $(addprefix --ignore=,$(STACK_TESTS))
+	$(OBSGEN) gen --check
 
 # `make test` runs a fixed sample of these; this runs many more (hypothesis picks them anew).
 FUZZ_EXAMPLES ?= 200
