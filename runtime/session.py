@@ -22,8 +22,7 @@ from generator.model import Spec
 from runtime.components import Plan, holder
 from runtime.dr import DRError, check_snapshot, snapshots
 from runtime.ports import port_free
-
-SANDBOX_STATE = "state.json"
+from runtime.stack import STATE
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def sandbox_plan(spec: Spec, spec_dir: Path, state: Path, name: str) -> Plan:
     speed-up `up` recorded, the sandbox's state database; the spec's port when no stack runs."""
     record: dict[str, object] = {}
     with contextlib.suppress(OSError, ValueError):
-        record = json.loads((state / SANDBOX_STATE).read_text())
+        record = json.loads((state / STATE).read_text())
     ports = record.get("ports", {})
     services = ports.get("services", {}) if isinstance(ports, dict) else {}
     service = next(s for s in spec.scraped_services if s.service == name)

@@ -212,12 +212,13 @@ def _endpoints(session: SessionEnv | None, state_dir: Path) -> Endpoints:
     import json
 
     from runtime.smoke import Endpoints
+    from runtime.stack import STATE
 
     if session is not None:
         return Endpoints(
             session.prometheus_url, session.alertmanager_url, session.run_dir, session.components
         )
-    state = state_dir / "state.json"
+    state = state_dir / STATE
     try:
         ports = json.loads(state.read_text())["ports"]
     except (OSError, ValueError, KeyError) as exc:
