@@ -78,10 +78,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The test files run two at a time, each one's report printed whole when it is done.
 promql-unit: $(STAMP) debs
 	promtool check rules --lint-fatal generated/prometheus/rules/*.yml
 	promtool check config generated/prometheus/prometheus.yml
-	promtool test rules generated/prometheus/tests/*.yml
+	@echo "promtool test rules generated/prometheus/tests/*.yml (two at a time)"
+	@ls generated/prometheus/tests/*.yml | xargs -P 2 -I{} sh -c 'out=$$(promtool test rules {} 2>&1); status=$$?; printf "%s\n" "$$out"; exit $$status'
 
 # Two pytest runs side by side: the modules that start whole stacks (the seed's
 # sandbox-smoke-60s, the same chain on an `obsgen init` project, the session restore), one stack

@@ -4,15 +4,18 @@
 For each N (source series per counter) this script
   1. writes 30 days + 1 h of synthetic counter history (N series of
      bench_requests_total, N of bench_request_errors_total, labelled
-     metric_realm="staging") as OpenMetrics text and imports it with
+     job="bench", metric_realm="staging") as OpenMetrics text and imports it with
      `promtool tsdb create-blocks-from openmetrics`;
   2. for each tool, copies those blocks into a fresh TSDB, starts a loopback-only
      Prometheus on it and backfills the tool's own recording rules with
      `promtool tsdb create-blocks-from rules`, level by level (a rule is backfilled
      only once the recorded series it reads exist). Recorded series that some rule
-     reads through a range selector (obsgen's slo:sli_errors:rate5m and
-     slo:sli_total:rate5m, Sloth's slo:sli_error:ratio_rate5m) get the full 30 days;
-     the rest get the last 30 minutes, enough for instant reads;
+     reads through a range selector or subquery (obsgen's slo:sli_errors:rate5m,
+     slo:sli_total:rate5m and their hour tiles, Sloth's slo:sli_error:ratio_rate5m)
+     get the full 30 days; the rest get the last 30 minutes, enough for instant reads.
+     The per-evaluation series must hold about 43,200 samples over 30 days and every rule
+     a result at T, or the script stops (a selector missing the synthetic counters
+     would make the figures meaningless);
   3. evaluates every rule expression of the SLO once, at the end time T, through
      /api/v1/query?stats=all and sums data.stats.samples.totalQueryableSamples.
 
@@ -56,6 +59,7 @@ SLOTH_TOTAL = 'http_request_duration_seconds_count{job="myservice"}'
 ERRORS = "bench_request_errors_total"
 TOTAL = "bench_requests_total"
 REALM = "staging"
+JOB = "bench"  # obsgen scopes a scraped service's selectors by its job (the service name)
 DAY = 86400
 HISTORY = 30 * DAY + 3600  # raw counter history before T
 LONG_BACKFILL_FROM = 30 * DAY + 1800  # long recorded series start this long before T
@@ -114,7 +118,7 @@ def write_openmetrics(path: Path, n: int, t_end: int, step: int) -> int:
         for name, mean in ((TOTAL, 10.0), (ERRORS, 0.01)):
             f.write(f"# HELP {name} synthetic\n# TYPE {name} counter\n")
             for i in range(n):
-                lab = f'{name}{{instance_id="i{i:03d}",metric_realm="{REALM}"}}'
+                lab = f'{name}{{instance_id="i{i:03d}",job="{JOB}",metric_realm="{REALM}"}}'
                 v = 0.0
                 lines = []
                 for t in range(start, t_end + 1, step):
@@ -208,8 +212,8 @@ def sloth_groups() -> list[dict]:
     groups = [g for g in docs[0]["groups"] if g["name"].endswith("myservice-requests-availability")]
     for g in groups:
         for r in g["rules"]:
-            e = r["expr"].replace(SLOTH_ERRORS, f'{ERRORS}{{metric_realm="{REALM}"}}')
-            e = e.replace(SLOTH_TOTAL, f'{TOTAL}{{metric_realm="{REALM}"}}')
+            e = r["expr"].replace(SLOTH_ERRORS, f'{ERRORS}{{job="{JOB}",metric_realm="{REALM}"}}')
+            e = e.replace(SLOTH_TOTAL, f'{TOTAL}{{job="{JOB}",metric_realm="{REALM}"}}')
             if "http_request_duration_seconds_count" in e:
                 raise RuntimeError(f"unrewritten Sloth selector in: {e}")
             r["expr"] = e
@@ -331,18 +335,24 @@ def bench_tool(tool: str, groups: list[dict], raw: Path, work: Path, t_end: int)
         prom.start()
         backfill(prom, work, backfill_plan(groups), t_end)
         rows = measure(prom, groups, t_end)
-        hist = {}
-        for name, sel in (
-            ("obsgen", 'slo:sli_total:rate5m{slo_id="bench-availability"}'),
-            ("sloth", 'slo:sli_error:ratio_rate5m{sloth_id="myservice-requests-availability"}'),
-        ):
-            if name == tool:
-                res = prom.query(f"count_over_time({sel}[30d])", t_end)["result"]
-                hist = {"series": sel, "samples_30d": res[0]["value"][1] if res else "missing"}
-        log(f"  {tool}: history check {hist}")
+        history = {
+            "obsgen": [
+                f'{n}{{slo_id="bench-availability"}}'
+                for n in ("slo:sli_errors:rate5m", "slo:sli_total:rate5m")
+            ],
+            "sloth": ['slo:sli_error:ratio_rate5m{sloth_id="myservice-requests-availability"}'],
+        }
+        for sel in history[tool]:
+            # A selector that misses the synthetic counters (a label the rules scope by) would
+            # leave the rules reading nothing, and the figures meaningless: refuse to report.
+            res = prom.query(f"count_over_time({sel}[30d])", t_end)["result"]
+            samples = int(res[0]["value"][1]) if res else 0
+            log(f"  {tool}: history check {sel}: {samples} samples in 30d")
+            if samples < 0.99 * 30 * DAY // 60:
+                raise RuntimeError(f"{tool}: {sel} holds {samples} samples over 30d, not about 43,200")
         empty = [r["rule"] for r in rows if r["kind"] == "record" and r["series"] == 0]
         if empty:
-            log(f"  WARNING {tool}: recording rules with empty result at T: {empty}")
+            raise RuntimeError(f"{tool}: recording rules with an empty result at T: {empty}")
         return rows
     finally:
         prom.stop()

@@ -16,7 +16,7 @@ from generator.conventions import (
 )
 from generator.durations import format_duration, human_duration
 from generator.model import SLO, Service, Spec
-from generator.rules import event_selector
+from generator.rules import event_selector, hour_tiles
 from generator.sli_events import events_of
 from generator.slo_math import (
     burn_alert_name,
@@ -57,7 +57,12 @@ def explain(service: Service, slo: SLO) -> str:
     base = [TIME_SLICE_ERROR] if slo.sli.threshold else [] if slo.sli.query else [SLI_ERRORS, SLI_TOTAL]
     lines += [f"  {name}" for name in base]
     lines += [f"  {sli_error_ratio(w)}" for w in sli_windows(slo)[:-1]]
-    lines.append(f"  {sli_error_ratio(slo.period, service)}")
+    tiles = [tile for tile, _, _ in hour_tiles(service, slo)]
+    if tiles:
+        lines.append(f"  {', '.join(tiles)} (hour tiles the period adds up)")
+        lines.append(f"  {sli_error_ratio(slo.period, service)} (up to the last whole hour)")
+    else:
+        lines.append(f"  {sli_error_ratio(slo.period, service)}")
     lines += [
         "  slo:objective:ratio, slo:error_budget:ratio, slo:time_period:days",
         "  slo:current_burn_rate:ratio, slo:period_burn_rate:ratio, slo:period_error_budget_remaining:ratio",

@@ -13,7 +13,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from generator.durations import duration_value, scaled_milliseconds, time_scale
+from generator.durations import duration_value, format_duration_ms, scaled_milliseconds, time_scale
 
 AGGREGATION_OF_OVER_TIME: dict[str, str] = {
     "mean": "avg_over_time",
@@ -84,6 +84,25 @@ def range_vector(series: str, window_seconds: int | Fraction) -> str:
 def _scaled_duration(window_seconds: int | Fraction, scale: Fraction) -> str:
     """duration_value under `scale` (the key: the same window renders differently under another)."""
     return duration_value(window_seconds)
+
+
+def tile_range_vector(series: str, window_seconds: int) -> str:
+    """`series[59m59s999ms]`: one tile of a sum of back-to-back windows (see `left_open`)."""
+    return f"{series}[{left_open(window_seconds)}]"
+
+
+def tile_subquery(expr: str, range_seconds: int, step_seconds: int) -> str:
+    """`expr[29d23h59m59s999ms:1h]`: `expr` at every multiple of the step (Prometheus aligns
+    subquery steps to the epoch) in the range, which is left open as in `left_open`."""
+    return f"{expr}[{left_open(range_seconds)}:{duration_value(step_seconds)}]"
+
+
+def left_open(seconds: int) -> str:
+    """A range one millisecond short of `seconds` (after the time scale): Prometheus 2's ranges
+    are closed, so `[1h]` ending on a sample holds the sample an hour before too, and windows
+    laid end to end would share their edges; one millisecond less holds exactly the samples of
+    the left-open range Prometheus 3 reads (timestamps are whole milliseconds)."""
+    return format_duration_ms(scaled_milliseconds(seconds) - 1)
 
 
 def call(function: str, *args: str) -> str:

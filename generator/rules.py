@@ -32,9 +32,14 @@ from generator.conventions import (
     PERIOD_BURN,
     PERIOD_DAYS,
     PERIOD_GROUP_INTERVAL,
+    PERIOD_TILE,
     SLI_ERRORS,
+    SLI_ERRORS_HOURLY,
     SLI_TOTAL,
+    SLI_TOTAL_HOURLY,
     TIME_SLICE_ERROR,
+    TIME_SLICE_ERRORS_HOURLY,
+    TIME_SLICES_HOURLY,
     WATCHDOG_FILE,
     identity_labels,
     sli_error_ratio,
@@ -219,9 +224,8 @@ def mean_of_base_ratio_expr(service: Service, slo: SLO, window: int) -> str:
 
 
 def window_ratio_expr(service: Service, slo: SLO, window: int) -> str:
+    """An alerting window's error ratio (the period's is `period_ratio_expr`)."""
     if slo.sli.query is not None:
-        if window == slo.period:
-            return mean_of_base_ratio_expr(service, slo, window)
         return query_ratio_expr(slo.sli.query, window)
     if slo.sli.threshold is not None:
         return promql.call(
@@ -234,10 +238,67 @@ def window_ratio_expr(service: Service, slo: SLO, window: int) -> str:
             promql.call("sum_over_time", promql.range_vector(slo_selector(name, service, slo), window))
             for name in (SLI_ERRORS, SLI_TOTAL)
         )
-    # No traffic is not an error: with no events the errors are 0 too, and 0 over a floor far
-    # below any real event rate (one event per window is ≥ 1/300 per second) reads as 0.
-    # One read of each series, which matters most for the 30-day window.
+    return events_ratio(errors, total)
+
+
+def events_ratio(errors: str, total: str) -> str:
+    """No traffic is not an error: with no events the errors are 0 too, and 0 over a floor far
+    below any real event rate (one event per window is ≥ 1/300 per second) reads as 0."""
     return promql.call("clamp", f"{errors} / {promql.call('clamp_min', total, NO_TRAFFIC_FLOOR)}", "0", "1")
+
+
+def hour_tiles(service: Service, slo: SLO) -> list[tuple[str, str, str]]:
+    """(tile series, function, per-evaluation series) of the period's numerator and denominator:
+    each hour's sum of the errors and of the total (events), of the bad slices and count of all
+    slices (time slices). Empty for a raw-PromQL SLI, whose period stays Sloth's mean of the
+    5m ratios so that its figures equal Sloth's value by value."""
+    if slo.sli.query is not None:
+        return []
+    if slo.sli.threshold is not None:
+        return [
+            (TIME_SLICE_ERRORS_HOURLY, "sum_over_time", TIME_SLICE_ERROR),
+            (TIME_SLICES_HOURLY, "count_over_time", TIME_SLICE_ERROR),
+        ]
+    return [(SLI_ERRORS_HOURLY, "sum_over_time", SLI_ERRORS), (SLI_TOTAL_HOURLY, "sum_over_time", SLI_TOTAL)]
+
+
+def hour_tile_rules(service: Service, slo: SLO) -> list[Rule]:
+    labels = slo_labels(service, slo)
+    return [
+        parts.record(
+            tile,
+            promql.call(function, promql.tile_range_vector(slo_selector(source, service, slo), PERIOD_TILE)),
+            labels,
+        )
+        for tile, function, source in hour_tiles(service, slo)
+    ]
+
+
+def period_ratio_expr(service: Service, slo: SLO) -> str:
+    """The period's error ratio as the sum of its hour tiles: 720 samples of each tile series for
+    30 days, however many source series and evaluations the period held (30 days of 1m samples
+    are 43,200 per series).
+
+    The subquery reads each tile series at the whole hours of the period (Prometheus aligns
+    subquery steps to the epoch); the tile recorded at hour h holds the evaluations of
+    (h − 1h, h], so the tiles add up to exactly the evaluations of the 30 days that end at the
+    last whole hour: the figure is exact, and up to an hour behind the alerting windows. Until
+    a whole hour has passed since the data began there is no tile at a whole hour yet; then the
+    newest tile, which holds every evaluation so far, is the figure.
+    """
+    if slo.sli.query is not None:
+        return mean_of_base_ratio_expr(service, slo, slo.period)
+    tiles = [slo_selector(tile, service, slo) for tile, _, _ in hour_tiles(service, slo)]
+    whole_hours = [
+        promql.call("sum_over_time", promql.tile_subquery(tile, slo.period, PERIOD_TILE)) for tile in tiles
+    ]
+    return f"{tiles_ratio(slo, *whole_hours)}\nor\n{tiles_ratio(slo, *tiles)}"
+
+
+def tiles_ratio(slo: SLO, numerator: str, denominator: str) -> str:
+    if slo.sli.threshold is not None:
+        return f"{numerator} / {denominator}"
+    return events_ratio(numerator, denominator)
 
 
 def slo_fast_rules(spec: Spec, service: Service, slo: SLO) -> list[Rule]:
@@ -281,9 +342,10 @@ def slo_period_rules(service: Service, slo: SLO) -> list[Rule]:
         parts.record(OBJECTIVE, constant(objective_ratio(slo)), labels),
         parts.record(ERROR_BUDGET, constant(error_budget(slo)), labels),
         parts.record(PERIOD_DAYS, constant(Fraction(slo.period, 86400)), labels),
+        *hour_tile_rules(service, slo),
         parts.record(
             sli_error_ratio(slo.period, service),
-            window_ratio_expr(service, slo, slo.period),
+            period_ratio_expr(service, slo),
             {**labels, identity_labels(service).window: period},
         ),
         parts.record(CURRENT_BURN, over_budget(sli_error_ratio(sli_windows(slo)[0])), labels),

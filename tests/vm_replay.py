@@ -53,6 +53,7 @@ import promql_parser
 import yaml
 
 from generator.durations import parse_duration
+from generator.promql import durations_ms
 from runtime.ports import LOOPBACK, free_port
 
 DAY = 86_400
@@ -284,16 +285,13 @@ def batches(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cut
 
 
-_ANY_RANGE = re.compile(r"\[(\d+[smhdwy](?:\d+[smhdwy])*)(?::[^\]]*)?\]")
-
-
 def reaches(groups: list[dict[str, Any]]) -> dict[str, int]:
     """How far back (seconds) each rule's value at t reads the input: its own longest range
     plus the longest reach of the recorded series it reads. A value at t < reach still depends
     on the test's first samples."""
     reach: dict[str, int] = {}
     for rule in (r for g in groups for r in g["rules"]):
-        own = max((parse_duration(d) for d in _ANY_RANGE.findall(rule["expr"])), default=0)
+        own = -(-max(durations_ms(rule["expr"]), default=0) // 1000)  # ranges, subqueries, offsets
         deeper = max((reach.get(n, 0) for n in selector_names(rule["expr"])), default=0)
         reach[rule.get("record", rule.get("alert"))] = own + deeper
     return reach
