@@ -117,9 +117,11 @@ def time_to_fire(
     return max(_ramped_reach(w, base, threshold / bad_fraction) for w in (window.long, window.short))
 
 
+@lru_cache(maxsize=4096)
 def _ramped_reach(window: int, base: int, share: Fraction) -> Fraction:
     """When the mean over `window` of a ratio ramping linearly from 0 to 1 over `base` seconds
-    reaches `share` (the base window itself reads the ramp directly)."""
+    reaches `share` (the base window itself reads the ramp directly). A bisection: cached, as
+    large specs repeat a few shapes."""
     if window == base:
         return share * base
 

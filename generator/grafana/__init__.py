@@ -1,5 +1,5 @@
-"""Grafana: dashboards built with grafanalib (validated against Grafana's dashboard schema)
-and a file provider to load them."""
+"""Grafana: dashboards built as plain JSON documents from the model (validated against Grafana's
+dashboard schema) and a file provider to load them."""
 
 from generator.grafana.dashboards import compile_dashboards, compile_provisioning
 

@@ -11,7 +11,7 @@ from generator import promql
 from generator.conventions import CONDITION_VALUE, PROMOTE, ROLLBACK, VIOLATIONS
 from generator.durations import format_duration
 from generator.gate_rules import gate_selector
-from generator.grafana.panels import Line, Query, dashboard, stat, timeseries
+from generator.grafana.panels import Line, Panel, Query, dashboard, stat, timeseries
 from generator.grafana.queries import (
     BAD_ABOVE_OPS,
     alert_line,
@@ -55,7 +55,7 @@ def declared_dashboard(spec: Spec, service: Service, dashboard_: Dashboard) -> d
 # --- gate dashboards --------------------------------------------------------------------------------
 
 
-def _quorum_panels(service: Service, gate: Gate, quorum: QuorumCondition) -> list[Any]:
+def _quorum_panels(service: Service, gate: Gate, quorum: QuorumCondition) -> list[Panel]:
     passing = Query(gate_selector(CONDITION_VALUE, service, gate, quorum.name), "instances passing")
     panels = [
         timeseries(
@@ -72,7 +72,7 @@ def _quorum_panels(service: Service, gate: Gate, quorum: QuorumCondition) -> lis
     return panels
 
 
-def _condition_panel(spec: Spec, service: Service, condition: ThresholdCondition | TrendCondition) -> Any:
+def _condition_panel(spec: Spec, service: Service, condition: ThresholdCondition | TrendCondition) -> Panel:
     if isinstance(condition, TrendCondition):
         slope = promql.call("deriv", promql.range_vector(scoped(service, condition.series), condition.window))
         queries = [

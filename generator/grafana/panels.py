@@ -1,23 +1,25 @@
-"""Panels built with grafanalib: a time series, a stat, a table of firing alerts; thresholds
-drawn from the model; the data source always the `${datasource}` variable."""
+"""Panels as plain Grafana JSON (dashboard schemaVersion 39): a time series, a stat, a table of
+firing alerts; thresholds drawn from the model; the data source always the `${datasource}`
+variable. Each builder returns the finished document: every field Grafana's schema allows and
+the dashboards carry, no nulls (Grafana reads an absent option as its default)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import attr
-from grafanalib import core as g
-
 from generator import promql
 from generator.durations import format_duration, parse_duration
-from generator.grafana.normalise import normalise
 
+Panel = dict[str, Any]
+Variable = dict[str, Any]
+
+SCHEMA_VERSION = 39
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 WIDTHS = {"timeseries": 12, "stat": 6, "table": 12}
 HEIGHT = 8
+REFRESH_INTERVALS = ("5s", "10s", "30s", "1m", "5m", "15m", "30m", "1h", "2h", "1d")
 
 RATE_INTERVAL = "$__rate_interval"
 RATE_INTERVAL_SCRAPES = 4
@@ -95,23 +97,67 @@ def steps(lines: Sequence[Line]) -> list[dict[str, object]]:
     ]
 
 
-def _targets(queries: Sequence[Query], instant: bool = False) -> list[g.Target]:
+def datasource() -> dict[str, str]:
+    """A fresh copy of `DATASOURCE`, so no two places in a dashboard share one dict."""
+    return dict(DATASOURCE)
+
+
+def target(query: Query, ref_id: str, instant: bool = False) -> dict[str, Any]:
+    """One query of a panel; `query`, `metric`, `step` and `target` are fields Grafana ignores
+    for Prometheus, kept so the generated documents stay as they were."""
+    return {
+        "datasource": datasource(),
+        "expr": query.expr,
+        "format": "time_series",
+        "hide": False,
+        "instant": instant,
+        "interval": format_duration(query.min_step) if query.min_step else "",
+        # Grafana's default; 2 would double the step but not $__rate_interval, skipping data.
+        "intervalFactor": 1,
+        "legendFormat": query.legend,
+        "metric": "",
+        "query": query.expr,
+        "refId": ref_id,
+        "step": 10,
+        "target": "",
+    }
+
+
+def _targets(queries: Sequence[Query], instant: bool = False) -> list[dict[str, Any]]:
+    """Refs A, B, …; each query must parse as Grafana sends it."""
     targets = []
     for i, query in enumerate(queries):
         promql.parse(as_sent(query.expr, query.min_step))
-        targets.append(
-            g.Target(
-                expr=query.expr,
-                legendFormat=query.legend,
-                refId=chr(ord("A") + i),
-                datasource=DATASOURCE,
-                instant=instant,
-                interval=format_duration(query.min_step) if query.min_step else "",
-                # Grafana's default; 2 would double the step but not $__rate_interval, skipping data.
-                intervalFactor=1,
-            )
-        )
+        targets.append(target(query, chr(ord("A") + i), instant))
     return targets
+
+
+def _panel(
+    kind: str,
+    title: str,
+    targets: list[dict[str, Any]],
+    defaults: dict[str, Any],
+    thresholds: list[dict[str, object]],
+    options: dict[str, Any],
+) -> Panel:
+    """The fields every panel carries; `defaults` are its field defaults but the thresholds.
+    Placed (`gridPos`, `id`) by `laid_out`."""
+    return {
+        "datasource": datasource(),
+        "fieldConfig": {
+            "defaults": {**defaults, "thresholds": {"mode": "absolute", "steps": thresholds}},
+            "overrides": [],
+        },
+        "hideTimeOverride": False,
+        "links": [],
+        "maxDataPoints": 100,
+        "options": options,
+        "targets": targets,
+        "title": title,
+        "transformations": [],
+        "transparent": False,
+        "type": kind,
+    }
 
 
 def timeseries(
@@ -120,101 +166,129 @@ def timeseries(
     lines: Sequence[Line] = (),
     unit: str = "none",
     legend_calcs: Sequence[str] = (),
-) -> g.Panel:
-    return g.TimeSeries(
-        title=title,
-        dataSource=DATASOURCE,
-        targets=_targets(queries),
-        unit=unit,
-        thresholds=steps(lines),
-        thresholdsStyleMode="line" if lines else "off",
-        legendCalcs=list(legend_calcs),
-    )
+) -> Panel:
+    """Lines drawn as lines (`thresholdsStyle` off when there are none)."""
+    custom = {
+        "axisLabel": "",
+        "axisPlacement": "auto",
+        "barAlignment": 0,
+        "drawStyle": "line",
+        "fillOpacity": 0,
+        "gradientMode": "none",
+        "hideFrom": {"legend": False, "tooltip": False, "viz": False},
+        "lineInterpolation": "linear",
+        "lineWidth": 1,
+        "pointSize": 5,
+        "scaleDistribution": {"log": 2, "type": "linear"},
+        "showPoints": "auto",
+        "spanNulls": False,
+        "stacking": {},
+        "thresholdsStyle": {"mode": "line" if lines else "off"},
+    }
+    defaults = {"color": {"mode": "palette-classic"}, "custom": custom, "mappings": [], "unit": unit}
+    options = {
+        "legend": {"calcs": list(legend_calcs), "displayMode": "list", "placement": "bottom"},
+        "tooltip": {"mode": "single", "sort": "none"},
+    }
+    return _panel("timeseries", title, _targets(queries), defaults, steps(lines), options)
 
 
-def stat(title: str, queries: Sequence[Query], lines: Sequence[Line] = (), unit: str = "none") -> g.Panel:
-    return g.Stat(
-        title=title,
-        dataSource=DATASOURCE,
-        targets=_targets(queries),
-        format=unit,
-        reduceCalc="lastNotNull",
-        thresholds=steps(lines),
-    )
+def stat(title: str, queries: Sequence[Query], lines: Sequence[Line] = (), unit: str = "none") -> Panel:
+    """The last non-null value, coloured by the lines."""
+    defaults = {"custom": {}, "mappings": [], "noValue": "none", "unit": unit}
+    options = {
+        "colorMode": "value",
+        "graphMode": "area",
+        "justifyMode": "auto",
+        "orientation": "auto",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "textMode": "auto",
+    }
+    return _panel("stat", title, _targets(queries), defaults, steps(lines), options)
 
 
-def alerts_table(title: str, matchers: Sequence[tuple[str, str, str]]) -> g.Panel:
+def alerts_table(title: str, matchers: Sequence[tuple[str, str, str]]) -> Panel:
+    """The firing `ALERTS` matching `matchers`, as of now (an instant query)."""
     selector = promql.selector("ALERTS", [("alertstate", "=", "firing"), *matchers])
-    return g.Table(title=title, dataSource=DATASOURCE, targets=_targets([Query(selector)], instant=True))
+    defaults = {"custom": {"align": "auto", "displayMode": "auto", "filterable": False}, "unit": ""}
+    options = {"showHeader": True, "sortBy": []}
+    return _panel("table", title, _targets([Query(selector)], instant=True), defaults, [], options)
 
 
-def laid_out(sections: Sequence[Sequence[g.Panel]]) -> list[g.Panel]:
+def laid_out(sections: Sequence[Sequence[Panel]]) -> list[Panel]:
     """Left to right, wrapping at Grafana's 24 columns, each section on a new line; ids in order."""
-    placed: list[g.Panel] = []
+    placed: list[Panel] = []
     y = 0
     for section in sections:
         x, height = 0, 0
         for panel in section:
-            width = WIDTHS[panel.to_json_data()["type"]]
+            width = WIDTHS[panel["type"]]
             if x + width > 24:
                 x, y = 0, y + HEIGHT
-            pos = g.GridPos(h=HEIGHT, w=width, x=x, y=y)
-            placed.append(_with(panel, gridPos=pos, id=len(placed) + 1))
+            grid = {"h": HEIGHT, "w": width, "x": x, "y": y}
+            placed.append({**panel, "gridPos": grid, "id": len(placed) + 1})
             x, height = x + width, HEIGHT
         y += height
     return placed
 
 
-def _with(panel: g.Panel, **changes: object) -> g.Panel:
-    return attr.evolve(panel, **changes)
+def _variable(name: str, label: str, query: str, kind: str) -> Variable:
+    """A dashboard variable shown with its label, one value at a time, refreshed on load."""
+    return {
+        "auto": False,
+        "auto_count": 30,
+        "auto_min": "10s",
+        "hide": 0,
+        "includeAll": False,
+        "label": label,
+        "multi": False,
+        "name": name,
+        "options": [],
+        "query": query,
+        "refresh": 1,
+        "sort": 1,
+        "type": kind,
+    }
 
 
-def datasource_variable() -> g.Template:
-    return g.Template(name="datasource", label="Data source", query="prometheus", type="datasource")
+def datasource_variable() -> Variable:
+    """`${datasource}`: any Prometheus data source, Grafana's default one until chosen."""
+    return _variable("datasource", "Data source", "prometheus", "datasource")
 
 
-def label_variable(name: str, label: str, series: str) -> g.Template:
+def label_variable(name: str, label: str, series: str) -> Variable:
     """A query variable of `label`'s values on `series`: several or All (then `.*`), so a panel
     filtering `label=~"$name"` shows one series per chosen value. Refreshed with the time range,
     so groups that appear later are offered."""
-    return g.Template(
-        name=name,
-        label=label,
-        query=f"label_values({series}, {label})",
-        type="query",
-        dataSource=DATASOURCE,
-        multi=True,
-        includeAll=True,
-        allValue=".*",
-        refresh=2,
-    )
+    variable = _variable(name, label, f"label_values({series}, {label})", "query")
+    variable.update(allValue=".*", datasource=datasource(), includeAll=True, multi=True, refresh=2)
+    return variable
 
 
 def dashboard(
     uid: str,
     title: str,
     description: str,
-    sections: Sequence[Sequence[g.Panel]],
+    sections: Sequence[Sequence[Panel]],
     tags: list[str],
-    variables: Sequence[g.Template] = (),
+    variables: Sequence[Variable] = (),
 ) -> dict[str, Any]:
-    """A whole dashboard, brought to Grafana's current schema (see normalise)."""
-    board = g.Dashboard(
-        title=title,
-        uid=uid,
-        description=description,
-        tags=tags,
-        panels=laid_out(sections),
-        templating=g.Templating(list=[datasource_variable(), *variables]),
-        timezone="utc",
-        refresh="1m",
-    )
-    return normalise(json.loads(json.dumps(board.to_json_data(), default=json_data)))
-
-
-def json_data(obj: Any) -> Any:
-    """grafanalib objects nest: each one encodes as its own `to_json_data()`."""
-    to_json_data = getattr(obj, "to_json_data", None)
-    if to_json_data is None:
-        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-    return to_json_data()
+    """A whole dashboard in Grafana's current schema: UTC, the last hour, refreshed every minute."""
+    return {
+        "annotations": {"list": []},
+        "description": description,
+        "editable": True,
+        "graphTooltip": 0,
+        "links": [],
+        "panels": laid_out(sections),
+        "refresh": "1m",
+        "schemaVersion": SCHEMA_VERSION,
+        "tags": list(tags),
+        "templating": {"list": [datasource_variable(), *variables]},
+        "time": {"from": "now-1h", "to": "now"},
+        "timepicker": {"hidden": False, "refresh_intervals": list(REFRESH_INTERVALS)},
+        "timezone": "utc",
+        "title": title,
+        "uid": uid,
+        "version": 0,
+    }

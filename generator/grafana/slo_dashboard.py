@@ -12,12 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from grafanalib import core as g
-
 from generator import promql
 from generator.conventions import BUDGET_REMAINING, ERROR_BUDGET, identity_labels, sli_error_ratio, slo_id
 from generator.durations import format_duration
-from generator.grafana.panels import Line, Query, alerts_table, dashboard, label_variable, timeseries
+from generator.grafana.panels import (
+    Line,
+    Panel,
+    Query,
+    Variable,
+    alerts_table,
+    dashboard,
+    label_variable,
+    timeseries,
+)
 from generator.grafana.queries import series_queries, slo_line
 from generator.model import SLO, Service, Spec
 from generator.rules import slo_matchers
@@ -61,7 +68,7 @@ def _percent(ratio: float) -> str:
     return f"{promql.number(round(ratio * 100, 9))}%"
 
 
-def sli_panel(service: Service, slo: SLO) -> Any:
+def sli_panel(service: Service, slo: SLO) -> Panel:
     """The share of good events (or slices) over every window a burn-rate alert reads."""
     sli = slo.sli
     if sli.latency is not None:
@@ -79,7 +86,7 @@ def sli_panel(service: Service, slo: SLO) -> Any:
     return timeseries(title, queries, [Line(float(objective_ratio(slo)), False)], "percentunit")
 
 
-def budget_panel(spec: Spec, service: Service, slo: SLO) -> Any:
+def budget_panel(spec: Spec, service: Service, slo: SLO) -> Panel:
     """What is left of the period's error budget: red once spent, orange below the budget
     policy's `freeze_below`, where `obsgen budget check` freezes risky changes."""
     freeze = spec.settings.error_budget_policy.freeze_below
@@ -92,7 +99,7 @@ def budget_panel(spec: Spec, service: Service, slo: SLO) -> Any:
     return timeseries(title, [query], lines, "percentunit", legend_calcs=["lastNotNull"])
 
 
-def burn_panel(service: Service, slo: SLO) -> Any:
+def burn_panel(service: Service, slo: SLO) -> Panel:
     """Error ratio over the budget for each long window, with the factors of the enabled
     page (red) and ticket (orange) tiers drawn; a group's ratio over the SLO's one budget."""
     names = identity_labels(service)
@@ -124,7 +131,7 @@ def _unique(lines: list[Line]) -> list[Line]:
     return list(by_value.values())
 
 
-def slo_panels(spec: Spec, service: Service, slo: SLO) -> list[Any]:
+def slo_panels(spec: Spec, service: Service, slo: SLO) -> list[Panel]:
     ident = slo_id(service, slo)
     panels = []
     if slo.sli.threshold is not None:
@@ -147,7 +154,7 @@ def slo_panels(spec: Spec, service: Service, slo: SLO) -> list[Any]:
     ]
 
 
-def group_variables(service: Service) -> list[g.Template]:
+def group_variables(service: Service) -> list[Variable]:
     """One variable per `by` label of the service's SLOs, offering the groups their shortest
     SLI window has seen (every SLO grouped by that label, so one choice filters them all)."""
     labels = list(dict.fromkeys(label for slo in service.slos for label in slo.by))
