@@ -59,10 +59,8 @@ def explain(service: Service, slo: SLO) -> str:
     lines += [f"  {sli_error_ratio(w)}" for w in sli_windows(slo)[:-1]]
     tiles = [tile for tile, _, _ in hour_tiles(service, slo)]
     if tiles:
-        lines.append(f"  {', '.join(tiles)} (hour tiles the period adds up)")
-        lines.append(f"  {sli_error_ratio(slo.period, service)} (up to the last whole hour)")
-    else:
-        lines.append(f"  {sli_error_ratio(slo.period, service)}")
+        lines.append(f"  {', '.join(tiles)} (hour tiles: the period up to the last whole hour)")
+    lines.append(f"  {sli_error_ratio(slo.period, service)}")
     lines += [
         "  slo:objective:ratio, slo:error_budget:ratio, slo:time_period:days",
         "  slo:current_burn_rate:ratio, slo:period_burn_rate:ratio, slo:period_error_budget_remaining:ratio",

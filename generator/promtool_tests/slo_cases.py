@@ -34,7 +34,6 @@ from generator.promtool_tests.slo_expectations import (
     tested_identity,
     unambiguous_violation,
 )
-from generator.promtool_tests.slow_burn import HOUR
 from generator.promtool_tests.slow_burn_case import SlowBurnImpossible, slow_burn_test
 from generator.slo_math import BurnWindow, burn_alert_name, enabled_windows
 
@@ -50,11 +49,11 @@ def slo_tests(spec: Spec, service: Service, slo: SLO) -> tuple[list[dict[str, An
         return [], [UNTESTED_QUERY_SLI]
     driver = driver_for(service, slo)
     windows = enabled_windows(slo)
-    tests = [healthy_test(service, slo, driver, windows)]
+    tests = [] if windows else [healthy_test(service, slo, driver)]
     notes: list[str] = []
     if windows:
         expect = burn_expectations(spec, service, slo)
-        tests.append(violation_test(service, slo, driver, windows, expect))
+        tests.append(violation_test(service, slo, driver, windows, expect, healthy=True))
         respelled = driver.respelled() if isinstance(driver, EventsDriver) else None
         if respelled is not None:
             tests.append(violation_test(service, slo, respelled, windows, expect))
@@ -74,44 +73,69 @@ def slo_tests(spec: Spec, service: Service, slo: SLO) -> tuple[list[dict[str, An
     return tests, notes
 
 
-def healthy_test(service: Service, slo: SLO, driver: SliDriver, windows: list[BurnWindow]) -> dict[str, Any]:
-    samples = history_samples(slo, windows) + HOUR // slo.time_slice
+def healthy_test(service: Service, slo: SLO, driver: SliDriver) -> dict[str, Any]:
+    """An SLO without burn alerts: a healthy history spends no budget. (An SLO with them proves
+    this in its full violation's healthy history, see `healthy_checks`.)"""
+    samples = history_samples(slo, [])
     end = (samples - 1) * slo.time_slice
-    name = burn_alert_name(service, slo)
-    checks = [alert_case(end * k // 4 // slo.time_slice * slo.time_slice, name, []) for k in (1, 2, 3, 4)]
+    _, exprs = healthy_checks(service, slo, [], end)
+    return scenario_group(
+        f"{burn_alert_name(service, slo)}: a healthy history spends no budget",
+        driver,
+        [0.0] * samples,
+        promql_expr_test=exprs,
+    )
+
+
+def healthy_checks(
+    service: Service, slo: SLO, windows: list[BurnWindow], end: int
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """What a healthy history up to the evaluation `end` proves: no burn alert at a quarter, half,
+    three quarters and the end of it (the evaluations returned); at its end every long window's
+    error ratio is 0 and the whole budget remains (the expression checks returned)."""
+    step = slo.time_slice
+    quiet = [end * k // 4 // step * step for k in (1, 2, 3, 4)]
     identity = tested_identity(service, slo)
     exprs = [
         expr_case(service, slo, sli_error_ratio(w), identity, w, end, 0)
         for w in sorted({w.long for w in windows})
     ]
     exprs.append(expr_case(service, slo, BUDGET_REMAINING, identity, None, end, 1))
-    return scenario_group(
-        f"{name}: a healthy history never fires and spends no budget",
-        driver,
-        [0.0] * samples,
-        alert_rule_test=checks if windows else [],
-        promql_expr_test=exprs,
-    )
+    return quiet, exprs
 
 
 def violation_test(
-    service: Service, slo: SLO, driver: SliDriver, windows: list[BurnWindow], expect: Expect
+    service: Service,
+    slo: SLO,
+    driver: SliDriver,
+    windows: list[BurnWindow],
+    expect: Expect,
+    healthy: bool = False,
 ) -> dict[str, Any]:
     """Page (or, without one, ticket) timing is always checked on both sides.
 
     With the short default history, partly empty ticket windows can fire the ticket close to
-    the page, which would blur the check; then the history grows until every window is full,
-    where the ticket (10 % of the budget) always comes well after the page (2 %).
+    the page, which would blur the check; then the history grows (see `unambiguous_violation`)
+    until the first severity's fire time is clear of the other's, at the latest when every
+    window is full, where the ticket (10 % of the budget) always comes well after the page (2 %).
+
+    `healthy` also proves the healthy scenario on the history before the onset (`healthy_checks`,
+    up to the last evaluation before the first bad sample, which nothing bad can reach yet).
     """
     step = slo.time_slice
     longest = max(w.long for w in windows)
     history, fire_times, times = unambiguous_violation(driver, slo, windows)
     name = burn_alert_name(service, slo)
-    cases = []
+    by_time: dict[int, dict[str, Any]] = {}
+    exprs: list[dict[str, Any]] = []
+    if healthy:
+        quiet, exprs = healthy_checks(service, slo, windows, Timeline(step).before(Fraction(history * step)))
+        by_time = {at: alert_case(at, name, []) for at in quiet}
     for at in sorted(set(times)):
         firing = expected_severities(fire_times, at)
         if firing is not None:
-            cases.append(alert_case(at, name, expect(firing)))
+            by_time[at] = alert_case(at, name, expect(firing))
+    cases = [by_time[at] for at in sorted(by_time)]
     last = max(times) // step + 1
     badness = [0.0] * history + [1.0] * (last - history + 1)
     detail = ", ".join(
@@ -122,11 +146,13 @@ def violation_test(
         detail += f"; windows longer than {format_duration(history * step)} hold only that history"
     if isinstance(driver, EventsDriver) and driver.spelling:
         detail += '; bucket bounds spelled as Prometheus 3 and client_python write them (le="1.0")'
+    healthy_part = ", which never fires and spends no budget" if healthy else ""
     return scenario_group(
-        f"{name}: full violation after {format_duration(history * step)} healthy ({detail})",
+        f"{name}: full violation after {format_duration(history * step)} healthy{healthy_part} ({detail})",
         driver,
         badness,
         alert_rule_test=cases,
+        promql_expr_test=exprs,
     )
 
 

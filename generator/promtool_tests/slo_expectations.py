@@ -17,17 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from itertools import pairwise
+from itertools import count, pairwise, takewhile
 from typing import Any
 
 from generator.alert_contract import burn_alerts
 from generator.alert_templates import expand
-from generator.conventions import identity_labels, slo_labels
+from generator.conventions import PERIOD_TILE, identity_labels, slo_labels
 from generator.durations import format_duration, time_scale
 from generator.model import SLO, Service, Spec
 from generator.promtool_tests.drivers import Badness, SliDriver, driver_for
 from generator.promtool_tests.series import ScenarioError, duration, expected_alert, series
-from generator.promtool_tests.slow_burn import HOUR, cached_slice_errors
+from generator.promtool_tests.slow_burn import cached_slice_errors
 from generator.slo_math import BurnWindow, error_budget
 
 Expect = Callable[[list[str]], list[dict[str, Any]]]
@@ -102,15 +102,28 @@ class Timeline:
         return math.floor(t / self.interval) * self.interval
 
 
+HISTORY_MARGIN = 900
+"""How much longer than every page window and short window a clean history is. Two evaluations
+fill them (one more sample under Prometheus 2's closed windows; an events SLI records its first
+rate an evaluation late); a quarter of an hour leaves room."""
+
+
 def history_samples(slo: SLO, windows: list[BurnWindow]) -> int:
-    """A clean history an hour longer than every page window and every short window.
+    """A clean history a quarter of an hour longer than every page window and every short
+    window, and than the period's first hour tile (which a healthy history's budget is read from).
 
     Those windows are full when trouble starts, as the theory assumes. Longer ticket windows
     (1d, 3d) may still be partly empty; `BadTime.crossing` accounts for that exactly, and it
     keeps the generated tests to hours of simulated evaluations instead of days.
     """
     full = [w.long for w in windows if w.severity == "page"] + [w.short for w in windows]
-    return (max(full, default=0) + HOUR) // slo.time_slice
+    return _filling(slo, max([*full, PERIOD_TILE]))
+
+
+def _filling(slo: SLO, window: int) -> int:
+    """The clean history (in samples) that fills `window` with the margin to spare."""
+    step = slo.time_slice
+    return -(-(window + max(HISTORY_MARGIN, 2 * step)) // step)
 
 
 @dataclass(frozen=True)
@@ -255,9 +268,23 @@ def unambiguous_violation(driver: SliDriver, slo: SLO, windows: list[BurnWindow]
     return history, dict(fire_times), list(times)
 
 
+def candidate_histories(slo: SLO, windows: list[BurnWindow]) -> list[int]:
+    """Healthy histories (in samples) a full violation tries, shortest first: the default
+    (`history_samples`), its doublings, and the history that fills each longer window, up to
+    the one that fills the longest window, and so every window.
+
+    Each is as exact as the next (`BadTime.crossing` works out partly filled windows); they
+    differ in how close together the severities fire, and a longer one costs promtool more steps.
+    """
+    first = history_samples(slo, windows)
+    last = max(first, _filling(slo, max(w.long for w in windows)))
+    doubled = takewhile(lambda h: h < last, (first * 2**k for k in count()))
+    filled = (_filling(slo, length) for w in windows for length in (w.long, w.short))
+    return sorted({first, last, *doubled, *(h for h in filled if first < h < last)})
+
+
 def _unambiguous_violation(driver: SliDriver, slo: SLO, windows: list[BurnWindow]) -> Violation:
-    longest = max(w.long for w in windows)
-    for history in (history_samples(slo, windows), (longest + HOUR) // slo.time_slice):
+    for history in candidate_histories(slo, windows):
         fire_times, times = violation_plan(driver, slo, windows, history)
         if not fire_times:
             raise ScenarioError("a fully bad input never burns the budget fast enough to fire")
