@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
+import locale
+import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -27,17 +34,103 @@ EXTRAS = ROOT / "tests" / "fixtures" / "specs" / "extras"
 
 
 def obsgen(
-    *args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str | Path,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it, in a fresh interpreter (with `env` as its whole environment)."""
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    """The CLI as a user runs it (with `env` as its whole environment; the test's own by default),
+    in a process of its own forked from `cli_server` with the command line already imported,
+    or with `fresh` in a new interpreter (what a test of imports or hash seeds needs)."""
+    argv = [sys.executable, "-m", "generator", *map(str, args)]
+    environment = dict(os.environ if env is None else env)
+    if fresh:
+        return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment)
+    return _CLI_SERVERS.run(argv, cwd, environment, timeout)
+
+
+class CliServer:
+    """One `cli_server` process: started on demand, one run at a time, killed at exit."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "cli_server.py")],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        atexit.register(self.process.kill)
+        if self._answer(60) is None:
+            raise RuntimeError("tests/cli_server.py did not start within 60 s")
+
+    def _answer(self, timeout: float) -> dict[str, Any] | None:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            return None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("tests/cli_server.py exited")
+        return json.loads(line)
+
+    def run(
+        self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        assert self.process.stdin is not None
+        with tempfile.TemporaryDirectory(prefix="obsgen-run-") as scratch:
+            out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
+            request = {"args": argv[3:], "cwd": str(cwd), "env": env, "stdout": str(out), "stderr": str(err)}
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+            forked = self._answer(30)
+            assert forked is not None, "tests/cli_server.py did not fork"
+            done = self._answer(timeout)
+            if done is None:
+                os.kill(forked["pid"], signal.SIGKILL)
+                self._answer(30)
+                raise subprocess.TimeoutExpired(argv, timeout)
+            encoding = locale.getpreferredencoding(False)
+            return subprocess.CompletedProcess(
+                argv,
+                os.waitstatus_to_exitcode(done["status"]),
+                out.read_text(encoding=encoding),
+                err.read_text(encoding=encoding),
+            )
+
+
+class CliServers:
+    """This worker's idle servers: a run takes one (starting one when none is idle, so that runs
+    from several threads at once each have their own) and gives it back when done."""
+
+    def __init__(self) -> None:
+        self.idle: list[CliServer] = []
+        self.lock = threading.Lock()
+
+    def run(
+        self, argv: list[str], cwd: Path, env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        with self.lock:
+            server = self.idle.pop() if self.idle else None
+        if server is None or server.process.poll() is not None:
+            server = CliServer()
+        try:
+            result = server.run(argv, cwd, env, timeout)
+        except subprocess.TimeoutExpired:
+            self._give_back(server)
+            raise
+        except BaseException:
+            server.process.kill()  # mid-request: its answers can no longer be trusted
+            raise
+        self._give_back(server)
+        return result
+
+    def _give_back(self, server: CliServer) -> None:
+        with self.lock:
+            self.idle.append(server)
+
+
+_CLI_SERVERS = CliServers()
 
 
 def poll(what: str, check: Callable[[], Any], deadline: float, every: float = 0.25) -> Any:
