@@ -83,7 +83,8 @@ promql-unit: $(STAMP) debs
 	promtool check rules --lint-fatal generated/prometheus/rules/*.yml
 	promtool check config generated/prometheus/prometheus.yml
 	@echo "promtool test rules generated/prometheus/tests/*.yml (two at a time)"
-	@ls generated/prometheus/tests/*.yml | xargs -P 2 -I{} sh -c 'out=$$(promtool test rules {} 2>&1); status=$$?; printf "%s\n" "$$out"; exit $$status'
+	@files=$$(ls generated/prometheus/tests/*.yml) && printf '%s\n' $$files \
+	  | xargs -P 2 -I{} sh -c 'out=$$(promtool test rules "{}" 2>&1); status=$$?; printf "%s\n" "$$out"; exit $$status'
 
 # Two pytest runs side by side: the modules that start whole stacks (the seed's
 # sandbox-smoke-60s, the same chain on an `obsgen init` project, the session restore), one stack

@@ -86,9 +86,11 @@ def _scaled_duration(window_seconds: int | Fraction, scale: Fraction) -> str:
     return duration_value(window_seconds)
 
 
-def tile_range_vector(series: str, window_seconds: int) -> str:
-    """`series[59m59s999ms]`: one tile of a sum of back-to-back windows (see `left_open`)."""
-    return f"{series}[{left_open(window_seconds)}]"
+def tile_range_vector(series: str, window_seconds: int, lag_seconds: int) -> str:
+    """`series[59m59s999ms] offset 1m`: one tile of a sum of back-to-back windows (see
+    `left_open`), read `lag_seconds` back, so that a sample recorded just before the tile by
+    another rule group (which may not have finished writing it) falls in the next tile."""
+    return f"{series}[{left_open(window_seconds)}] offset {duration_value(lag_seconds)}"
 
 
 def tile_subquery(expr: str, range_seconds: int, step_seconds: int) -> str:

@@ -267,7 +267,10 @@ def hour_tile_rules(service: Service, slo: SLO) -> list[Rule]:
     return [
         parts.record(
             tile,
-            promql.call(function, promql.tile_range_vector(slo_selector(source, service, slo), PERIOD_TILE)),
+            promql.call(
+                function,
+                promql.tile_range_vector(slo_selector(source, service, slo), PERIOD_TILE, slo.time_slice),
+            ),
             labels,
         )
         for tile, function, source in hour_tiles(service, slo)
@@ -281,10 +284,14 @@ def period_ratio_expr(service: Service, slo: SLO) -> str:
 
     The subquery reads each tile series at the whole hours of the period (Prometheus aligns
     subquery steps to the epoch); the tile recorded at hour h holds the evaluations of
-    (h − 1h, h], so the tiles add up to exactly the evaluations of the 30 days that end at the
-    last whole hour: the figure is exact, and up to an hour behind the alerting windows. Until
-    a whole hour has passed since the data began there is no tile at a whole hour yet; then the
-    newest tile, which holds every evaluation so far, is the figure.
+    (h − 1h − s, h − s], s the time slice (the per-evaluation series comes from the SLO's other
+    group, which may still be writing its newest sample when the tile is taken), so the tiles
+    add up to exactly the evaluations of the 30 days that end a time slice before the last
+    whole hour: the figure is exact, and up to an hour behind the alerting windows. Until a
+    whole hour has passed since the data began there is no tile at a whole hour yet; then the
+    newest tile, which holds every evaluation so far but the last, is the figure. An hour whose
+    tile was not taken (Prometheus down at the whole hour) borrows the tile before it, up to the
+    5m lookback, or is left out.
     """
     if slo.sli.query is not None:
         return mean_of_base_ratio_expr(service, slo, slo.period)

@@ -45,10 +45,7 @@ def run_child(request: dict) -> None:
             target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(target, fd)
             os.close(target)
-        sys.argv = [
-            os.path.join(os.path.dirname(__file__), "..", "generator", "__main__.py"),
-            *request["args"],
-        ]
+        sys.argv = [MAIN, *request["args"]]
         from obsgen.cli import main
 
         main(prog_name="obsgen", args=request["args"])

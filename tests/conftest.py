@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +45,29 @@ def obsgen(
     or with `fresh` in a new interpreter (what a test of imports or hash seeds needs)."""
     argv = [sys.executable, "-m", "generator", *map(str, args)]
     environment = dict(os.environ if env is None else env)
-    if fresh:
+    if fresh or _startup_environment(environment) != _startup_environment(os.environ):
         return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment)
     return _CLI_SERVERS.run(argv, cwd, environment, timeout)
+
+
+def _startup_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables an interpreter reads once at startup (hash seed, path, encodings, locale):
+    a run that sets them differently from the server's needs an interpreter of its own."""
+    return {k: v for k, v in environ.items() if k.startswith(("PYTHON", "LC_")) or k == "LANG"}
 
 
 class CliServer:
     """One `cli_server` process: started on demand, one run at a time, killed at exit."""
 
     def __init__(self) -> None:
+        # Unbuffered: a buffered readline could take both answers of a quick run at once and
+        # leave select() waiting for the second.
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "tests" / "cli_server.py")],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            bufsize=0,
         )
         atexit.register(self.process.kill)
         if self._answer(60) is None:
@@ -87,8 +96,8 @@ class CliServer:
             assert forked is not None, "tests/cli_server.py did not fork"
             done = self._answer(timeout)
             if done is None:
-                os.kill(forked["pid"], signal.SIGKILL)
-                self._answer(30)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(forked["pid"], signal.SIGKILL)
                 raise subprocess.TimeoutExpired(argv, timeout)
             encoding = locale.getpreferredencoding(False)
             return subprocess.CompletedProcess(
@@ -116,18 +125,12 @@ class CliServers:
             server = CliServer()
         try:
             result = server.run(argv, cwd, env, timeout)
-        except subprocess.TimeoutExpired:
-            self._give_back(server)
-            raise
         except BaseException:
-            server.process.kill()  # mid-request: its answers can no longer be trusted
+            server.process.kill()  # mid-request (a timeout too): its answers can no longer be trusted
             raise
-        self._give_back(server)
-        return result
-
-    def _give_back(self, server: CliServer) -> None:
         with self.lock:
             self.idle.append(server)
+        return result
 
 
 _CLI_SERVERS = CliServers()

@@ -177,7 +177,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh interpreter, without the caller's PROMETHEUS_URL unless given."""
+    """The CLI in a process of its own, without the caller's PROMETHEUS_URL unless given."""
     environ = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_URL"}
     environ.update(env or {})
     return obsgen(*args, env=environ, timeout=60)

@@ -3,9 +3,12 @@
 The rules record each hour's sum (and, for time slices, count) of the per-evaluation series and
 add the tiles of the period up with a subquery (`[30d:1h]`, left open by a millisecond). The
 promise: at any evaluation time T, `slo:sli_error:ratio_rate30d` is the ratio over exactly the
-evaluations of the 30 days that end at the last whole hour at or before T, or, before a whole
-hour has passed since the data began, over every evaluation so far (and the budget left is
-1 − that ratio ÷ the budget).
+evaluations of the 30 days that end a time slice before the last whole hour at or before T
+(the tiles read a time slice back: the per-evaluation series comes from another rule group),
+or, before a whole hour has taken any data, over every evaluation up to a time slice ago (and
+the budget left is 1 − that ratio ÷ the budget). promtool 2.42 evaluates every group at the
+same instants, so this proves Prometheus 2's semantics with aligned groups; the README says
+what a production Prometheus adds (group offsets, restarts).
 
 Here the generated `-period` group of an events SLO, a grouped events SLO and a time-slice SLO
 runs alone in promtool over per-evaluation series written here: integers that change at every
@@ -54,14 +57,15 @@ class Run:
     first: int = 0
     stagger: int = 0
 
-    def evaluations_covered(self, at: int, period: int, start: int) -> list[int]:
-        """The promise: the evaluations of the `period` that ends at the last whole hour ≤ `at`;
-        before the first whole hour since the data began, every evaluation so far."""
+    def evaluations_covered(self, at: int, period: int, start: int, lag: int) -> list[int]:
+        """The promise: the evaluations of the `period` that ends `lag` (the time slice) before
+        the last whole hour ≤ `at`; before a whole hour has taken any data, every evaluation up
+        to `lag` ago."""
         data = range(start, self.end + 1, self.step)
-        last_hour = at // HOUR * HOUR
-        if start <= last_hour:
-            return [t for t in data if last_hour - period < t <= last_hour]
-        return [t for t in data if t <= at]
+        end = at // HOUR * HOUR - lag
+        if start <= end:
+            return [t for t in data if end - period < t <= end]
+        return [t for t in data if t <= at - lag]
 
 
 RUNS = (
@@ -76,9 +80,25 @@ RUNS = (
         first=20 * 60,
         stagger=2 * HOUR,
     ),
-    # 31 days, three inputs a tile, rules every hour: at 30 days exactly (Prometheus 2's closed
-    # ranges would take one tile too many there) and past it (the oldest tiles drop out).
-    Run("month", 1200, HOUR, 31 * DAY, (0, 5 * HOUR, 30 * DAY - HOUR, 30 * DAY, 30 * DAY + HOUR, 31 * DAY)),
+    # 31 days, three inputs a tile, rules every 20m: at 30 days exactly (Prometheus 2's closed
+    # ranges would take one tile too many there) and past it, on and between whole hours (the
+    # oldest tiles drop out; a subquery range an hour short would keep 719 tiles between them).
+    Run(
+        "month",
+        1200,
+        1200,
+        31 * DAY,
+        (
+            0,
+            5 * HOUR,
+            30 * DAY - HOUR,
+            30 * DAY,
+            30 * DAY + 40 * 60,
+            30 * DAY + HOUR,
+            31 * DAY - 20 * 60,
+            31 * DAY,
+        ),
+    ),
 )
 
 
@@ -124,7 +144,7 @@ def inputs_and_expectations(
             inputs.append({"series": series(name, labels), "values": " ".join(written)})
         selector = {names.id: identity[names.id], **group}
         for at in run.checks:
-            covered = [t // run.step for t in run.evaluations_covered(at, slo.period, start)]
+            covered = [t // run.step for t in run.evaluations_covered(at, slo.period, start, slo.time_slice)]
             ratio = sum(bad[i] for i in covered) / sum(good[i] for i in covered) if covered else None
             expected = [
                 (sli_error_ratio(slo.period), {**labels, names.window: "30d"}, ratio),

@@ -160,7 +160,7 @@ def without_lifecycle(tmp_path: Path) -> Iterator[Server]:
 def reload(
     *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`obsgen reload` in a fresh interpreter, without the caller's PROMETHEUS_URL unless given."""
+    """`obsgen reload` in a process of its own, without the caller's PROMETHEUS_URL unless given."""
     environ = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_URL"}
     environ.update(env or {})
     extra = {"cwd": cwd} if cwd is not None else {}
