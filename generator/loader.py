@@ -315,16 +315,17 @@ def load_spec_dir(spec_dir: Path) -> list[SourceDoc]:
     return docs
 
 
-def load_spec(spec_dir: Path) -> Spec:
+def load_spec(spec_dir: Path, scenarios: bool = True) -> Spec:
     """The spec of `spec_dir`, read, typed and cross-checked: what every command loads.
 
     Raises SpecError with every problem found, an unreadable file or directory included; it never
-    exits (the command line turns a SpecError into exit code 2).
+    exits (the command line turns a SpecError into exit code 2). `scenarios=False`: see
+    generator.pipeline.load.
     """
     from generator.pipeline import load  # lazy: the model and the pipeline import this module
 
     try:
-        return load(spec_dir)
+        return load(spec_dir, scenarios)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise SpecError([SpecIssue(Location(str(exc.filename or spec_dir)), reason)]) from None

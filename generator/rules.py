@@ -14,7 +14,7 @@ Files and groups, in evaluation order:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from functools import partial
 from typing import Any
@@ -62,8 +62,13 @@ def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
     """Rule file name → document (`{"groups": [...]}`): `<service>` holds the signals, heartbeats
     and threshold alerts, `<service>.<slo>` one SLO (so a test of one SLO evaluates only it),
     `<service>.gate.<gate>` one canary gate, `_watchdog` the dead-man alert."""
+    return {**service_rule_files(spec, spec.services), **spec_rule_files(spec)}
+
+
+def service_rule_files(spec: Spec, services: Sequence[Service]) -> dict[str, dict[str, Any]]:
+    """The rule files of `services` alone: each depends on its own service and the settings."""
     files: dict[str, dict[str, Any]] = {}
-    for service in spec.services:
+    for service in services:
         groups = _build(service_plan(spec, service))
         if groups:
             files[service.service] = {"groups": groups}
@@ -71,9 +76,14 @@ def compile_rules(spec: Spec) -> dict[str, dict[str, Any]]:
             files[slo_file(service, slo)] = {"groups": _build(slo_plan(spec, service, slo))}
         for gate in service.gates:
             files[gate_file(service, gate)] = {"groups": _build(gate_plan(spec, service, gate))}
-    if spec.settings.watchdog:
-        files[WATCHDOG_FILE] = {"groups": _build(watchdog_plan(spec))}
     return files
+
+
+def spec_rule_files(spec: Spec) -> dict[str, dict[str, Any]]:
+    """The rule files of no one service: the watchdog's."""
+    if not spec.settings.watchdog:
+        return {}
+    return {WATCHDOG_FILE: {"groups": _build(watchdog_plan(spec))}}
 
 
 GroupPlan = list[tuple[str, int, Callable[[int], list[Rule]]]]

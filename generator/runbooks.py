@@ -245,13 +245,16 @@ Boards = dict[str, list[dict[str, str]]]
 """tag → the dashboards carrying it, as {uid, title}, in uid order"""
 
 
-def boards_by_tag(dashboards: dict[str, dict[str, Any]]) -> Boards:
-    """One pass over the dashboards, so each alert finds its service's without scanning them all."""
+def boards_by_service(dashboards: dict[str, dict[str, Any]]) -> Boards:
+    """One pass over the dashboards, so each alert finds its service's without scanning them all.
+    A generated dashboard's first tag is its service; the others ("slo", "canary") could equal
+    another service's name, which must not give that service every SLO or gate dashboard."""
     found: Boards = {}
     for uid in sorted(dashboards):
         board = dashboards[uid]
-        for tag in dict.fromkeys(board.get("tags", [])):
-            found.setdefault(tag, []).append({"uid": uid, "title": str(board.get("title", uid))})
+        found.setdefault(str(board["tags"][0]), []).append(
+            {"uid": uid, "title": str(board.get("title", uid))}
+        )
     return found
 
 
@@ -309,7 +312,7 @@ def compile_runbooks(
     """`<AlertName>.md` → page, for every alert in `rule_files`, in name order."""
     compiled = parse_template(template)
     sources = alert_sources(spec)
-    boards = boards_by_tag(dashboards)
+    boards = boards_by_service(dashboards)
     pages: dict[str, str] = {}
     for name, rules in sorted(alert_rules(rule_files).items()):
         context = page_context(name, sources.get(name, Source("promql")), rules, boards)

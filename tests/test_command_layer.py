@@ -79,7 +79,7 @@ def test_load_spec_raises_instead_of_exiting(tmp_path: Path) -> None:
 def test_load_spec_turns_an_unreadable_spec_into_a_spec_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreadable(spec_dir: Path) -> None:
+    def unreadable(spec_dir: Path, scenarios: bool = True) -> None:
         raise PermissionError(13, "Permission denied", str(spec_dir / "a.yaml"))
 
     monkeypatch.setattr("generator.pipeline.load", unreadable)

@@ -5,6 +5,7 @@ as a rate (see queries)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from generator import promql
@@ -117,10 +118,10 @@ def gate_dashboard(spec: Spec, service: Service, gate: Gate) -> dict[str, Any]:
     )
 
 
-def compile_dashboards(spec: Spec) -> dict[str, dict[str, Any]]:
-    """uid → dashboard JSON."""
+def compile_dashboards(spec: Spec, services: Sequence[Service] | None = None) -> dict[str, dict[str, Any]]:
+    """uid → dashboard JSON, of every service or of `services` alone (each its own service's)."""
     boards: dict[str, dict[str, Any]] = {}
-    for service in spec.services:
+    for service in spec.services if services is None else services:
         for declared in service.dashboards:
             boards[declared.uid] = declared_dashboard(spec, service, declared)
         if service.slos:

@@ -7,8 +7,8 @@ computed from the model; see `slo_expectations` for the theory of expected alert
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
 from typing import Any
@@ -17,7 +17,7 @@ from generator.conventions import WATCHDOG_FILE, slo_id
 from generator.durations import format_duration, time_scale
 from generator.errors import Location, SpecIssue
 from generator.gate_rules import gate_file
-from generator.model import Spec
+from generator.model import Service, Spec
 from generator.promtool_tests.alert_cases import alert_tests, clamp_test, signal_test
 from generator.promtool_tests.gate_cases import gate_tests
 from generator.promtool_tests.heartbeat_cases import heartbeat_tests, watchdog_test
@@ -108,10 +108,29 @@ def compile_promtool_tests(spec: Spec) -> PromtoolTests:
 
 
 def _design(spec: Spec) -> PromtoolTests:
+    tests = design_service_tests(spec, spec.services)
+    return replace(tests, files={**tests.files, **spec_test_files(spec)})
+
+
+def spec_test_files(spec: Spec) -> dict[str, dict[str, Any]]:
+    """The test files of no one service: the watchdog's."""
+    if not spec.settings.watchdog:
+        return {}
+    interval = spec.settings.evaluation_interval
+    return {
+        WATCHDOG_FILE: _file(
+            spec, {WATCHDOG_FILE: watchdog_plan(spec)}, interval, [watchdog_test(spec, interval)]
+        )
+    }
+
+
+def design_service_tests(spec: Spec, services: Sequence[Service]) -> PromtoolTests:
+    """The test files, notes and refusals of `services` alone: each depends on its own service
+    and the settings, so `obsgen gen` can design a large spec's services in several processes."""
     files: dict[str, dict[str, Any]] = {}
     design = _Design()
     interval = spec.settings.evaluation_interval
-    for service in spec.services:
+    for service in services:
         doc = spec.sources[service.service]
         tests = [signal_test(service, signal, interval) for signal in service.signals]
         tests += [t for signal in service.signals if (t := clamp_test(service, signal, interval))]
@@ -145,8 +164,4 @@ def _design(spec: Spec) -> PromtoolTests:
             design.notes += [SpecIssue(location, note) for note in notes]
             plan = {gate_file(service, gate): gate_plan(spec, service, gate)}
             files[gate_file(service, gate)] = _file(spec, plan, interval, cases)
-    if spec.settings.watchdog:
-        files[WATCHDOG_FILE] = _file(
-            spec, {WATCHDOG_FILE: watchdog_plan(spec)}, interval, [watchdog_test(spec, interval)]
-        )
     return PromtoolTests(files, design.notes, design.refusals)
