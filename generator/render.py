@@ -105,29 +105,29 @@ def _block(text: str, indent: str) -> list[str] | None:
 def _emit(value: Any, indent: str, out: list[str], prefix: str) -> None:
     """Append `value` to `out`; `prefix` is what precedes it on its first line."""
     if isinstance(value, dict) and value:
-        first = True
+        lead = prefix
         for key, item in value.items():
-            lead = prefix if first else indent
-            first = False
             _emit_entry(f"{lead}{scalar(key)}:", item, indent, out)
+            lead = indent
     elif isinstance(value, list) and value:
-        first = True
+        lead, inner = prefix, indent + "  "
         for item in value:
-            lead = prefix if first else indent
-            first = False
             if isinstance(item, dict) and item:
-                _emit(item, indent + "  ", out, f"{lead}- ")
+                _emit(item, inner, out, f"{lead}- ")
             elif isinstance(item, list) and item:
                 out.append(f"{lead}-")
-                _emit(item, indent + "  ", out, indent + "  ")
+                _emit(item, inner, out, inner)
             else:
-                out.append(f"{lead}- {_inline(item, indent + '  ', out)}")
+                out.append(f"{lead}- {_inline(item)}")
+            lead = indent
     else:
-        out.append(f"{prefix}{_inline(value, indent, out)}")
+        out.append(f"{prefix}{_inline(value)}")
 
 
 def _emit_entry(head: str, item: Any, indent: str, out: list[str]) -> None:
-    if isinstance(item, dict) and item:
+    if item.__class__ is str and "\n" not in item:  # most values: no block, no container
+        out.append(f"{head} {_string(item)}")
+    elif isinstance(item, dict) and item:
         out.append(head)
         _emit(item, indent + "  ", out, indent + "  ")
     elif isinstance(item, list) and item:
@@ -139,10 +139,10 @@ def _emit_entry(head: str, item: Any, indent: str, out: list[str]) -> None:
             out.append(f"{head} {block[0]}")
             out.extend(block[1:])
         else:
-            out.append(f"{head} {_inline(item, indent, out)}")
+            out.append(f"{head} {_inline(item)}")
 
 
-def _inline(value: Any, indent: str, out: list[str]) -> str:
+def _inline(value: Any) -> str:
     if isinstance(value, dict):
         return "{}"
     if isinstance(value, list):
