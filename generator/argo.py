@@ -40,7 +40,7 @@ def analysis_template(spec: Spec, service: Service, gate: Gate) -> dict[str, Any
     address = f"{{{{args.{ADDRESS_ARG}}}}}"
     rollback_now = gate_selector(ROLLBACK, service, gate)
     verdict = f"{gate_selector(PROMOTE, service, gate)} - {rollback_now}"
-    promql.parse(verdict)
+    promql.check(verdict)
     return {
         "apiVersion": API_VERSION,
         "kind": "AnalysisTemplate",

@@ -147,6 +147,33 @@ def parse(expr: str) -> object:
         raise PromQLError(f"PromQL does not parse ({exc}): {expr}") from None
 
 
+# An equality matcher's double-quoted value: `="…"` or `!="…"`, not `=~`, `!~`, `==`, `<=`, `>=`.
+_MATCHER_VALUE = re.compile(r'((?<![=!<>~])=|!=)(\s*)"(?:[^"\\\n]|\\.)*"')
+
+
+def check(expr: str) -> None:
+    """Raise PromQLError unless `expr` parses; what the compilers call on every expression.
+
+    The parser is asked once per shape: the expression with every equality matcher's value
+    emptied, since such a value cannot make an expression fail to parse (a regex matcher's can,
+    so those are kept). A shape that fails (`{job=""}` alone is refused, `{job="api"}` is not)
+    sends the expression itself to the parser, which gives the verdict and the reason. Only
+    expressions holding no other kind of string literal and no comment are reduced to a shape: a
+    `="` inside a single-quoted or raw string could otherwise be taken for a matcher.
+    """
+    if "'" in expr or "`" in expr or "#" in expr or not _parses(_MATCHER_VALUE.sub(r'\1\2""', expr)):
+        parse(expr)
+
+
+@lru_cache(maxsize=65536)
+def _parses(shape: str) -> bool:
+    try:
+        parse(shape)
+    except PromQLError:
+        return False
+    return True
+
+
 def selectors(expr: str) -> list[tuple[str, dict[str, str]]]:
     """(metric name, equality matchers) of every vector and matrix selector in `expr`."""
     import promql_parser

@@ -20,7 +20,7 @@ def group(name: str, interval: int, rules: list[Rule]) -> dict[str, Any]:
 
 
 def record(name: str, expr: str, labels: dict[str, str] | None = None) -> Rule:
-    promql.parse(expr)
+    promql.check(expr)
     rule: Rule = {"record": name, "expr": expr}
     if labels:
         rule["labels"] = dict(sorted(labels.items()))
@@ -29,7 +29,7 @@ def record(name: str, expr: str, labels: dict[str, str] | None = None) -> Rule:
 
 def alert(contract: AlertContract, expr: str) -> Rule:
     """The alerting rule that fires `contract` when `expr` has results."""
-    promql.parse(expr)
+    promql.check(expr)
     rule: Rule = {"alert": contract.name, "expr": expr}
     if contract.for_:
         rule["for"] = duration_value(contract.for_)

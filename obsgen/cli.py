@@ -8,8 +8,6 @@ so `obsgen --help` stays fast.
 
 from __future__ import annotations
 
-import tomllib
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +37,9 @@ PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 def package_version() -> str:
     """The installed package's version; in a source tree without metadata, pyproject.toml's."""
+    import tomllib  # here, not at the top: only --version needs them (30 ms of every command)
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("obsgen")
     except PackageNotFoundError:

@@ -127,7 +127,7 @@ def _targets(queries: Sequence[Query], instant: bool = False) -> list[dict[str, 
     """Refs A, B, …; each query must parse as Grafana sends it."""
     targets = []
     for i, query in enumerate(queries):
-        promql.parse(as_sent(query.expr, query.min_step))
+        promql.check(as_sent(query.expr, query.min_step))
         targets.append(target(query, chr(ord("A") + i), instant))
     return targets
 
