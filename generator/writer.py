@@ -124,9 +124,23 @@ def _fill(staging: Path, files: dict[str, bytes], reuse: _Reuse | None = None) -
         target = staging / name
         if reuse is not None and reuse.link(name, target):
             continue
-        with open(target, "xb") as handle:
-            handle.write(data)
+        _write_new(target, data)
     sync_tree(staging)
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """open(path, "xb").write(data) without a buffered file object (a fifth of the writer's time
+    for thousands of small files)."""
+    fd = os.open(path, _NEW_FILE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _refuse_foreign(root: Path) -> None:
