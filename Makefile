@@ -91,20 +91,25 @@ promql-unit: $(STAMP) debs
 # per module, each module on its own worker (they mostly wait for the sped-up clock), and every
 # other test on three workers (pytest-xdist: tests pick free ports and temporary directories;
 # three, not two: with the CLI runs forked from tests/cli_server.py the tests leave the cores
-# idle often enough that a third worker gains 40 s on two cores).
-# Then `make ci` with PYTEST_RAN: its checks that pytest has just run (sandbox.smoke,
-# error-budget-burn-ok, dr-rehearsal-24h-pass) say so instead of running twice.
+# idle often enough that a third worker gains 40 s on two cores; xdist's default --dist load, not
+# loadgroup or loadscope: they deal the tests out one at a time, and a worker then sets a
+# module's fixtures up again and again; see tests/conftest.py for the modules collected first).
+# When the stack modules pass, `obsgen gen --check`, alertmanager-unit and `make ci` with
+# PYTEST_RAN follow them while the other run goes on (its checks that pytest runs, sandbox.smoke,
+# error-budget-burn-ok, dr-rehearsal-24h-pass, say so instead of running twice); their output is
+# printed after the pytest run's, and `make test` fails when either fails.
 SANDBOX_TESTS := tests/test_sandbox.py tests/test_sandbox_any_spec.py
 STACK_TESTS := $(SANDBOX_TESTS) tests/test_session_restore.py
 TEST_STARTED := $(shell date +%s)
 test: $(STAMP) debs lint
-	@status=0; stacks=$$(mktemp); \
-	$(VENV)/bin/pytest -q -n 3 --dist loadfile $(STACK_TESTS) > $$stacks 2>&1 & stack_pid=$$!; \
+	@status=0; stacks=$$(mktemp); checks=$$(mktemp); \
+	{ $(VENV)/bin/pytest -q -n 3 --dist loadfile $(STACK_TESTS) > $$stacks 2>&1 \
+	  && { $(OBSGEN) gen --check && $(MAKE) --no-print-directory alertmanager-unit \
+	       && $(MAKE) --no-print-directory ci PYTEST_RAN=1; } > $$checks 2>&1; } & stack_pid=$$!; \
 	$(VENV)/bin/pytest -q -n 3 $(addprefix --ignore=,$(STACK_TESTS)) || status=$$?; \
-	wait $$stack_pid || status=$$?; echo "== the stack modules: $(STACK_TESTS)"; cat $$stacks; rm -f $$stacks; \
-	[ $$status != 0 ] || { $(OBSGEN) gen --check \
-	  && $(MAKE) --no-print-directory alertmanager-unit \
-	  && $(MAKE) --no-print-directory ci PYTEST_RAN=1 || status=$$?; }; \
+	wait $$stack_pid || status=$$?; echo "== the stack modules: $(STACK_TESTS)"; cat $$stacks; \
+	echo "== gen --check, alertmanager-unit, make ci"; cat $$checks; \
+	[ -s $$checks ] || echo "(not run: the stack modules failed)"; rm -f $$stacks $$checks; \
 	elapsed=$$(( $$(date +%s) - $(TEST_STARTED) )); \
 	echo "make test: $$([ $$status = 0 ] && echo passed || echo FAILED) in $$((elapsed / 60)) min $$((elapsed % 60)) s wall"; \
 	exit $$status

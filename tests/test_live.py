@@ -168,7 +168,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     service.write_text(text)
     try:
         with prometheus_of(spec, root) as url:
-            yield Lab(url, spec, exporter)
+            lab = Lab(url, spec, exporter)
+            # Every test starts from a lab whose target is scraped and whose rules have recorded:
+            # whichever of the module's tests a worker runs first (xdist deals them out).
+            settle(lab)
+            yield lab
     finally:
         exporter.stop()
 

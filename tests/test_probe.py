@@ -133,7 +133,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     spec = write_bridge_spec(root / "spec", exporter.port)
     try:
         with prometheus_of(spec, root) as url:
-            yield Stack(url, spec, exporter)
+            stack = Stack(url, spec, exporter)
+            # Every test starts from a target Prometheus has discovered and scraped: whichever of
+            # the module's tests a worker runs first (xdist deals them out).
+            poll(lambda: stack.probe(*QUICK), lambda r: r.returncode == ExitCode.OK, "every check ok")
+            yield stack
     finally:
         exporter.stop()
 

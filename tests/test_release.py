@@ -4,6 +4,7 @@ end on a copy of this tree (the repo's own pyproject.toml, CHANGELOG.md and dist
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import re
 import shutil
@@ -88,9 +89,9 @@ def test_version_prints_the_package_version() -> None:
 
 def test_version_falls_back_to_pyproject_without_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_metadata(name: str) -> str:
-        raise obsgen_cli.PackageNotFoundError(name)
+        raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(obsgen_cli, "version", no_metadata)
+    monkeypatch.setattr(importlib.metadata, "version", no_metadata)  # obsgen.cli imports it when asked
     expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert obsgen_cli.package_version() == expected
 
